@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Socket addresses as administrators write them: "host:port", "[v6]:port",
+ * "unix:/path". Used for listeners and backends alike.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/socket.h>
+
+struct lbd_address {
+        struct sockaddr_storage sa;
+        socklen_t len;
+        /* Canonical text form ("127.0.0.1:8001", "[::1]:80", "unix:/run/a.sock"),
+         * the key under which the address is shown and looked up. */
+        char text[128];
+};
+
+/* Parse s. Hosts are numeric IPv4 or IPv6 addresses, or "localhost"
+ * (127.0.0.1); names are not resolved, because a load balancer that waits on
+ * DNS at startup or reload is a load balancer that does not start. The port is
+ * 1..65535; a unix path is absolute and fits sun_path.
+ * Returns 0, or -EINVAL with *error set to a malloc()ed sentence saying what is
+ * wrong with s (the caller adds where s came from). */
+int lbd_address_parse(const char *s, struct lbd_address *ret, char **error);
+
+bool lbd_address_equal(const struct lbd_address *a, const struct lbd_address *b);

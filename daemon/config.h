@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The configuration: a GKeyFile (/etc/lbd/lbd.conf) with drop-ins
+ * (/etc/lbd/conf.d/\*.conf) merged over it in lexical order, key by key: a
+ * drop-in that sets [daemon] workers= changes only that key, and a
+ * [service NAME] group in a drop-in adds to or overrides that service's keys.
+ * Without a main file, an embedded default takes its place (one http service
+ * "default" on 127.0.0.1:8080, round_robin over 127.0.0.1:8001-8003).
+ *
+ * Parsing validates everything it can without the rest of the daemon; every
+ * error names the file, the group, the key and what was expected. What needs
+ * the loaded plugins (does worker-model name a worker plugin?) is checked by
+ * the caller, which can name the place with lbd_config_origin().
+ */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "address.h"
+
+#define LBD_CONFIG_DEFAULT_PATH "/etc/lbd/lbd.conf"
+#define LBD_CONFIG_DEFAULT_DROPIN_DIR "/etc/lbd/conf.d"
+/* Shown in messages in place of a file name for the embedded default. */
+#define LBD_CONFIG_BUILTIN_NAME "<built-in default>"
+
+enum lbd_service_mode {
+        LBD_SERVICE_MODE_HTTP,
+        LBD_SERVICE_MODE_TCP,
+};
+
+enum lbd_health_check_type {
+        LBD_HEALTH_CHECK_NONE,
+        LBD_HEALTH_CHECK_TCP,
+        LBD_HEALTH_CHECK_HTTP,
+};
+
+struct lbd_backend_config {
+        struct lbd_address address;
+        unsigned weight;       /* 1..1000, default 1 */
+        unsigned max_fails;    /* default 1; 0 disables passive health */
+        unsigned fail_timeout; /* seconds, default 10 */
+        unsigned max_conns;    /* 0 = unlimited */
+        unsigned slow_start;   /* seconds, 0 = off */
+        bool backup;
+        bool down;
+};
+
+struct lbd_health_check_config {
+        enum lbd_health_check_type type;
+        char *path;            /* http only, starts with '/' */
+        unsigned expect_min;   /* http status range, default 200-399 */
+        unsigned expect_max;
+        unsigned interval;     /* seconds, default 2 */
+        unsigned rise;         /* default 2 */
+        unsigned fall;         /* default 3 */
+        unsigned timeout;      /* seconds, default 1 */
+};
+
+struct lbd_service_config {
+        char *name;
+        GArray *listen;        /* of struct lbd_address, at least one */
+        enum lbd_service_mode mode;
+        char *policy;          /* a policy plugin name, default round_robin */
+        unsigned proxy_connect_timeout; /* seconds, default 5 */
+        unsigned proxy_read_timeout;    /* seconds, default 90 */
+        GArray *backends;      /* of struct lbd_backend_config, may be empty */
+        struct lbd_health_check_config health_check;
+};
+
+struct lbd_daemon_config {
+        unsigned workers;      /* 0 = auto: 2 * cores + 1 */
+        char *worker_model;    /* a worker plugin name, default event */
+        unsigned worker_connections; /* default 1000 */
+        unsigned threads;      /* default 4 */
+        unsigned timeout;      /* heartbeat timeout, seconds, default 30 */
+        unsigned graceful_timeout; /* seconds, default 30 */
+        unsigned keepalive;    /* seconds, default 5 */
+        unsigned max_requests; /* 0 = never recycle */
+        unsigned max_requests_jitter;
+        char *user;            /* workers drop to this user, default lbd */
+        char *access_log;      /* path, "journal" or "off"; default journal */
+        char *error_log;       /* path or "journal"; default journal */
+        char *statsd_host;     /* host:port or NULL */
+};
+
+struct lbd_config {
+        struct lbd_daemon_config daemon;
+        GPtrArray *services;   /* of struct lbd_service_config *, in order of
+                                * first appearance */
+        GPtrArray *sources;    /* of char *: the files read, in order (the
+                                * embedded default appears as
+                                * LBD_CONFIG_BUILTIN_NAME) */
+        GHashTable *origins;   /* "group\nkey" -> file that set it last */
+};
+
+/* Load main_path (or the embedded default when it does not exist and
+ * main_path_required is false), then every *.conf in dropin_dir (may be NULL
+ * or missing) in lexical order. On error returns NULL and sets *error with a
+ * message naming file, group, key and what was expected. */
+struct lbd_config *lbd_config_load(const char *main_path, bool main_path_required,
+                                   const char *dropin_dir, GError **error);
+
+/* Parse one configuration held in memory (tests, the embedded default).
+ * source_name is what messages call it. */
+struct lbd_config *lbd_config_load_from_data(const char *data, const char *source_name,
+                                             GError **error);
+
+void lbd_config_free(struct lbd_config *config);
+/* g_autoptr() needs a type name without "struct". */
+typedef struct lbd_config lbd_config;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(lbd_config, lbd_config_free)
+
+/* The file that set group/key last, or NULL if it was left at its default. */
+const char *lbd_config_origin(const struct lbd_config *config, const char *group,
+                              const char *key);
+
+const struct lbd_service_config *lbd_config_find_service(const struct lbd_config *config,
+                                                         const char *name);
+
+/* The resolved worker count (auto → 2 * online CPUs + 1). */
+unsigned lbd_config_worker_count(const struct lbd_config *config);
+
+const char *lbd_service_mode_to_string(enum lbd_service_mode mode);
+
+/* The text of the embedded default, for `lbd --dump-default-config`. */
+extern const char lbd_config_builtin_default[];
+
+GQuark lbd_config_error_quark(void);
+#define LBD_CONFIG_ERROR lbd_config_error_quark()
+enum { LBD_CONFIG_ERROR_INVALID = 1, LBD_CONFIG_ERROR_IO = 2 };

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The plugin loader: finds plugin files in a list of directories, checks
+ * each before dlopen() (regular file, owned by root, writable by nobody else,
+ * not setuid, an ELF shared object), checks the descriptor it returns (ABI
+ * version, size, kind, name, operation table) and calls its init().
+ *
+ * A refused plugin is logged with its file and the reason, recorded in the
+ * set's refusal list and skipped: loading never fails as a whole because of
+ * one bad plugin.
+ *
+ * Directories are given lowest priority first, as they are on the command
+ * line: a plugin in a later directory overrides a plugin of the same name in
+ * an earlier one (the drop-in directory overrides the packaged one). A file
+ * is shadowed without being opened when a later directory has a file of the
+ * same file name; two files in one directory declaring the same plugin name
+ * are a conflict and the second is refused.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lbd-plugin.h"
+
+struct lbd_plugin {
+        const struct lbd_plugin_descriptor *desc;
+        char *path;   /* the file it was loaded from */
+        void *handle; /* dlopen() handle */
+        void *data;   /* what init() returned */
+};
+
+struct lbd_plugin_refusal {
+        char *path;
+        char *reason; /* one sentence, without the path */
+};
+
+struct lbd_plugin_loader_options {
+        /* Skip the ownership and permission checks on files and directories
+         * (lbd --allow-unowned-plugins, for development trees). */
+        bool allow_insecure;
+        /* What init() receives; NULL means a host that logs through log.h. */
+        const struct lbd_host *host;
+};
+
+struct lbd_plugin_set;
+
+/* Load every plugin found in dirs[0..n_dirs). A missing directory is not an
+ * error (logged at debug level). Returns 0 and a new set, or a negative errno
+ * only for failures of the loader itself (out of memory). */
+int lbd_plugin_set_load(const char *const *dirs, size_t n_dirs,
+                        const struct lbd_plugin_loader_options *options,
+                        struct lbd_plugin_set **ret);
+
+/* Calls every plugin's fini() and closes it. Accepts NULL. */
+void lbd_plugin_set_free(struct lbd_plugin_set *set);
+
+size_t lbd_plugin_set_size(const struct lbd_plugin_set *set);
+const struct lbd_plugin *lbd_plugin_set_get(const struct lbd_plugin_set *set, size_t i);
+const struct lbd_plugin *lbd_plugin_set_find(const struct lbd_plugin_set *set,
+                                             enum lbd_plugin_kind kind, const char *name);
+/* The names of the loaded plugins of one kind, comma-separated, for error
+ * messages ("unknown policy 'x'; loaded: round_robin, least_conn"). The
+ * caller frees the string. */
+char *lbd_plugin_set_names(const struct lbd_plugin_set *set, enum lbd_plugin_kind kind);
+
+size_t lbd_plugin_set_n_refusals(const struct lbd_plugin_set *set);
+const struct lbd_plugin_refusal *lbd_plugin_set_get_refusal(const struct lbd_plugin_set *set,
+                                                            size_t i);
+
+const char *lbd_plugin_kind_to_string(enum lbd_plugin_kind kind);
+
+static inline void lbd_plugin_set_freep(struct lbd_plugin_set **p) { lbd_plugin_set_free(*p); }
+#define _cleanup_plugin_set_ __attribute__((cleanup(lbd_plugin_set_freep)))
