@@ -1,0 +1,421 @@
+/* SPDX-License-Identifier: MIT */
+#include "bus.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "lbd-build-config.h"
+#include "log.h"
+#include "util.h"
+
+#define SERVICE_PREFIX LBD_BUS_PATH "/service"
+#define SERVICE_INTERFACE LBD_BUS_INTERFACE ".Service"
+#define BACKEND_INTERFACE LBD_BUS_INTERFACE ".Backend"
+
+
+/* ---- object paths ------------------------------------------------------ */
+
+/* Backend IDs are positions in the service's backend list for now; they
+ * become stable numbers when backends can be added and removed at run time
+ * (the control-plane issue). */
+
+static int service_path(const struct lbd_service_config *s, char **ret) {
+        return sd_bus_path_encode(SERVICE_PREFIX, s->name, ret);
+}
+
+static int backend_path(const struct lbd_service_config *s, size_t i, char **ret) {
+        _cleanup_free_ char *sp = NULL;
+        int r = service_path(s, &sp);
+        if (r < 0)
+                return r;
+        if (asprintf(ret, "%s/backend/%zu", sp, i) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/* Split PATH under SERVICE_PREFIX into the service and, for a backend path,
+ * the backend index. Returns 0 if the path names neither. */
+static int parse_path(struct lbd_manager *m, const char *path,
+                      const struct lbd_service_config **ret_service, long *ret_backend) {
+        size_t n = strlen(SERVICE_PREFIX);
+        if (strncmp(path, SERVICE_PREFIX "/", n + 1) != 0)
+                return 0;
+        const char *elem = path + n + 1;
+        const char *slash = strchr(elem, '/');
+        g_autofree char *encoded = slash ? g_strndup(elem, slash - elem) : g_strdup(elem);
+        g_autofree char *service_only = g_strconcat(SERVICE_PREFIX "/", encoded, NULL);
+        _cleanup_free_ char *name = NULL;
+        if (sd_bus_path_decode(service_only, SERVICE_PREFIX, &name) <= 0)
+                return 0;
+        const struct lbd_service_config *s = lbd_config_find_service(m->config, name);
+        if (!s)
+                return 0;
+
+        long backend = -1;
+        if (slash) {
+                const char *rest = slash + 1;
+                if (strncmp(rest, "backend/", 8) != 0)
+                        return 0;
+                char *end;
+                errno = 0;
+                unsigned long v = strtoul(rest + 8, &end, 10);
+                if (errno || end == rest + 8 || *end || v >= s->backends->len)
+                        return 0;
+                backend = (long)v;
+        }
+        *ret_service = s;
+        *ret_backend = backend;
+        return 1;
+}
+
+static int service_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
+                        void **found, sd_bus_error *error) {
+        const struct lbd_service_config *s;
+        long b;
+        if (parse_path(userdata, path, &s, &b) <= 0 || b >= 0)
+                return 0;
+        *found = (void *)s;
+        return 1;
+}
+
+static int backend_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
+                        void **found, sd_bus_error *error) {
+        const struct lbd_service_config *s;
+        long b;
+        if (parse_path(userdata, path, &s, &b) <= 0 || b < 0)
+                return 0;
+        *found = &g_array_index(s->backends, struct lbd_backend_config, b);
+        return 1;
+}
+
+static int enumerate_objects(sd_bus *bus, const char *path, void *userdata, char ***nodes,
+                             sd_bus_error *error) {
+        struct lbd_manager *m = userdata;
+        g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(free);
+        for (guint i = 0; i < m->config->services->len; i++) {
+                const struct lbd_service_config *s = m->config->services->pdata[i];
+                char *p;
+                int r = service_path(s, &p);
+                if (r < 0)
+                        return r;
+                g_ptr_array_add(paths, p);
+                for (guint b = 0; b < s->backends->len; b++) {
+                        r = backend_path(s, b, &p);
+                        if (r < 0)
+                                return r;
+                        g_ptr_array_add(paths, p);
+                }
+        }
+        /* sd-bus frees the strv with free(): hand over malloc()ed strings. */
+        char **strv = calloc(paths->len + 1, sizeof(char *));
+        if (!strv)
+                return -ENOMEM;
+        for (guint i = 0; i < paths->len; i++)
+                strv[i] = paths->pdata[i];
+        g_ptr_array_set_free_func(paths, NULL);
+        *nodes = strv;
+        return 0;
+}
+
+/* ---- root object ------------------------------------------------------- */
+
+static int property_version(sd_bus *bus, const char *path, const char *interface,
+                            const char *property, sd_bus_message *reply, void *userdata,
+                            sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", LBD_VERSION);
+}
+
+static int property_worker_model(sd_bus *bus, const char *path, const char *interface,
+                                 const char *property, sd_bus_message *reply, void *userdata,
+                                 sd_bus_error *error) {
+        struct lbd_manager *m = userdata;
+        return sd_bus_message_append(reply, "s", m->config->daemon.worker_model);
+}
+
+static int property_workers(sd_bus *bus, const char *path, const char *interface,
+                            const char *property, sd_bus_message *reply, void *userdata,
+                            sd_bus_error *error) {
+        struct lbd_manager *m = userdata;
+        return sd_bus_message_append(reply, "u", lbd_config_worker_count(m->config));
+}
+
+static int property_services(sd_bus *bus, const char *path, const char *interface,
+                             const char *property, sd_bus_message *reply, void *userdata,
+                             sd_bus_error *error) {
+        struct lbd_manager *m = userdata;
+        int r = sd_bus_message_open_container(reply, 'a', "o");
+        if (r < 0)
+                return r;
+        for (guint i = 0; i < m->config->services->len; i++) {
+                _cleanup_free_ char *p = NULL;
+                r = service_path(m->config->services->pdata[i], &p);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(reply, "o", p);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+static int property_links(sd_bus *bus, const char *path, const char *interface,
+                          const char *property, sd_bus_message *reply, void *userdata,
+                          sd_bus_error *error) {
+        /* No network plugin can make links yet: the list is truly empty. */
+        return sd_bus_message_append(reply, "ao", 0);
+}
+
+static int method_list_plugins(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        struct lbd_manager *m = userdata;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(ssss)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < lbd_plugin_set_size(m->plugins); i++) {
+                const struct lbd_plugin *p = lbd_plugin_set_get(m->plugins, i);
+                r = sd_bus_message_append(reply, "(ssss)",
+                                          lbd_plugin_kind_to_string(p->desc->kind),
+                                          p->desc->name, p->desc->description, p->path);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static const sd_bus_vtable root_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Version", "s", property_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("WorkerModel", "s", property_worker_model, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Workers", "u", property_workers, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Services", "ao", property_services, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Links", "ao", property_links, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("ListPlugins", SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("a(ssss)", plugins), method_list_plugins,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
+
+/* ---- services ---------------------------------------------------------- */
+
+static int service_property_name(sd_bus *bus, const char *path, const char *interface,
+                                 const char *property, sd_bus_message *reply, void *userdata,
+                                 sd_bus_error *error) {
+        const struct lbd_service_config *s = userdata;
+        return sd_bus_message_append(reply, "s", s->name);
+}
+
+static int service_property_listen(sd_bus *bus, const char *path, const char *interface,
+                                   const char *property, sd_bus_message *reply, void *userdata,
+                                   sd_bus_error *error) {
+        const struct lbd_service_config *s = userdata;
+        int r = sd_bus_message_open_container(reply, 'a', "s");
+        if (r < 0)
+                return r;
+        for (guint i = 0; i < s->listen->len; i++) {
+                r = sd_bus_message_append(
+                        reply, "s", g_array_index(s->listen, struct lbd_address, i).text);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+static int service_property_mode(sd_bus *bus, const char *path, const char *interface,
+                                 const char *property, sd_bus_message *reply, void *userdata,
+                                 sd_bus_error *error) {
+        const struct lbd_service_config *s = userdata;
+        return sd_bus_message_append(reply, "s", lbd_service_mode_to_string(s->mode));
+}
+
+static int service_property_policy(sd_bus *bus, const char *path, const char *interface,
+                                   const char *property, sd_bus_message *reply, void *userdata,
+                                   sd_bus_error *error) {
+        const struct lbd_service_config *s = userdata;
+        return sd_bus_message_append(reply, "s", s->policy);
+}
+
+static int service_property_backends(sd_bus *bus, const char *path, const char *interface,
+                                     const char *property, sd_bus_message *reply,
+                                     void *userdata, sd_bus_error *error) {
+        const struct lbd_service_config *s = userdata;
+        int r = sd_bus_message_open_container(reply, 'a', "o");
+        if (r < 0)
+                return r;
+        for (guint i = 0; i < s->backends->len; i++) {
+                _cleanup_free_ char *p = NULL;
+                r = backend_path(s, i, &p);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(reply, "o", p);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+static const sd_bus_vtable service_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Name", "s", service_property_name, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Listen", "as", service_property_listen, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Mode", "s", service_property_mode, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Policy", "s", service_property_policy, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Backends", "ao", service_property_backends, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_VTABLE_END,
+};
+
+/* ---- backends ---------------------------------------------------------- */
+
+static int backend_property_address(sd_bus *bus, const char *path, const char *interface,
+                                    const char *property, sd_bus_message *reply, void *userdata,
+                                    sd_bus_error *error) {
+        const struct lbd_backend_config *b = userdata;
+        return sd_bus_message_append(reply, "s", b->address.text);
+}
+
+static int backend_property_state(sd_bus *bus, const char *path, const char *interface,
+                                  const char *property, sd_bus_message *reply, void *userdata,
+                                  sd_bus_error *error) {
+        const struct lbd_backend_config *b = userdata;
+        /* Administrative state from the configuration; health checks (the
+         * balancing issue) will add "down" and "draining". */
+        return sd_bus_message_append(reply, "s", b->down ? "disabled" : "up");
+}
+
+static const sd_bus_vtable backend_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Address", "s", backend_property_address, 0,
+                        SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Weight", "u", NULL, offsetof(struct lbd_backend_config, weight),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("State", "s", backend_property_state, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Backup", "b", NULL, offsetof(struct lbd_backend_config, backup),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_VTABLE_END,
+};
+
+/* ---- connection -------------------------------------------------------- */
+
+static int on_name_acquired(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        struct lbd_manager *m = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        if (e) {
+                log_error("cannot own the bus name %s: %s", LBD_BUS_NAME, e->message);
+                m->exit_code = LBD_EXIT_FAILURE;
+                g_main_loop_quit(m->loop);
+                return 0;
+        }
+        log_info("serving %s on the system bus", LBD_BUS_NAME);
+        sd_notifyf(0, "READY=1\nSTATUS=Serving %s with %u service(s)", LBD_BUS_NAME,
+                   m->config->services->len);
+        return 0;
+}
+
+static int on_disconnected(sd_bus_message *message, void *userdata, sd_bus_error *ret_error) {
+        struct lbd_manager *m = userdata;
+        log_error("lost the connection to the system bus; stopping");
+        m->exit_code = LBD_EXIT_FAILURE;
+        g_main_loop_quit(m->loop);
+        return 0;
+}
+
+static int bus_connect(struct lbd_manager *m) {
+        _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
+        int r;
+        if (!m->options.bus_address) {
+                r = sd_bus_open_system(&bus);
+                if (r < 0)
+                        log_error("cannot connect to the system bus: %s", g_strerror(-r));
+                else
+                        m->bus = bus;
+                bus = NULL;
+                return r;
+        }
+        r = sd_bus_new(&bus);
+        if (r >= 0)
+                r = sd_bus_set_address(bus, m->options.bus_address);
+        if (r >= 0)
+                r = sd_bus_set_bus_client(bus, 1);
+        if (r >= 0)
+                r = sd_bus_set_trusted(bus, 0);
+        if (r >= 0)
+                r = sd_bus_negotiate_creds(bus, 1, SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID |
+                                                           SD_BUS_CREDS_EFFECTIVE_CAPS);
+        if (r >= 0)
+                r = sd_bus_start(bus);
+        if (r < 0) {
+                log_error("cannot connect to the bus at %s: %s", m->options.bus_address,
+                          g_strerror(-r));
+                return r;
+        }
+        m->bus = bus;
+        bus = NULL;
+        return 0;
+}
+
+int lbd_bus_start(struct lbd_manager *m) {
+        int r = bus_connect(m);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_add_object_vtable(m->bus, &m->root_slot, LBD_BUS_PATH, LBD_BUS_INTERFACE,
+                                     root_vtable, m);
+        if (r >= 0)
+                r = sd_bus_add_fallback_vtable(m->bus, &m->service_slot, SERVICE_PREFIX,
+                                               SERVICE_INTERFACE, service_vtable, service_find,
+                                               m);
+        if (r >= 0)
+                r = sd_bus_add_fallback_vtable(m->bus, &m->backend_slot, SERVICE_PREFIX,
+                                               BACKEND_INTERFACE, backend_vtable, backend_find,
+                                               m);
+        if (r >= 0)
+                r = sd_bus_add_node_enumerator(m->bus, &m->enumerator_slot, SERVICE_PREFIX,
+                                               enumerate_objects, m);
+        if (r >= 0)
+                r = sd_bus_add_object_manager(m->bus, &m->object_manager_slot, LBD_BUS_PATH);
+        if (r >= 0)
+                r = sd_bus_match_signal_async(m->bus, NULL, "org.freedesktop.DBus.Local", NULL,
+                                              "org.freedesktop.DBus.Local", "Disconnected",
+                                              on_disconnected, NULL, m);
+        if (r < 0) {
+                log_error("cannot publish the D-Bus objects: %s", g_strerror(-r));
+                return r;
+        }
+        r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0) {
+                log_error("cannot attach the bus to the event loop: %s", g_strerror(-r));
+                return r;
+        }
+        r = sd_bus_request_name_async(m->bus, NULL, LBD_BUS_NAME, 0, on_name_acquired, m);
+        if (r < 0) {
+                log_error("cannot request the bus name %s: %s", LBD_BUS_NAME, g_strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+void lbd_bus_stop(struct lbd_manager *m) {
+        m->object_manager_slot = sd_bus_slot_unref(m->object_manager_slot);
+        m->enumerator_slot = sd_bus_slot_unref(m->enumerator_slot);
+        m->backend_slot = sd_bus_slot_unref(m->backend_slot);
+        m->service_slot = sd_bus_slot_unref(m->service_slot);
+        m->root_slot = sd_bus_slot_unref(m->root_slot);
+        if (m->bus) {
+                sd_bus_flush(m->bus);
+                m->bus = sd_bus_flush_close_unref(m->bus);
+        }
+}
