@@ -1,0 +1,779 @@
+# SPDX-License-Identifier: MIT
+"""Fixtures for lbd's integration tests and the demo: real components only.
+
+    with lbdtest.PrivateSystemBus() as bus, \\
+         lbdtest.GunicornBackends(3) as backends, \\
+         lbdtest.Lbd(bus) as lbd:
+        print(bus.get_property("/org/example/LoadBalancer",
+                               "org.example.LoadBalancer", "Version"))
+
+* PrivateSystemBus: a dbus-daemon of type "system" on a unix socket in a
+  temporary directory, with the project's bus policy and default rules like
+  the real system bus. Clients find it through DBUS_SYSTEM_BUS_ADDRESS
+  (bus.env()), which sd-bus and GDBus honour.
+* Lbd: the built daemon on that bus; start() returns once it owns
+  org.example.LoadBalancer. stop() sends SIGTERM and returns the exit status.
+* GunicornBackends: N Debian gunicorn processes serving app.py on loopback
+  TCP ports or unix sockets.
+
+Everything started is stopped by PID: by the context managers, and, should a
+test die half way, by an atexit handler; SIGTERM/SIGHUP turn into SystemExit
+so both run; each child also gets SIGTERM from the kernel if this process
+dies (PR_SET_PDEATHSIG). Temporary directories are removed afterwards unless
+LBD_TEST_KEEP_TMP=1.
+
+Paths come from the environment meson's test() sets, with build-tree
+defaults so that a developer can run a test file directly:
+LBD, LBCLIENT, LBD_PLUGIN_DIR, LBD_SOURCE_ROOT, LBD_BUILD_ROOT.
+
+Standard library only; runs on Debian's /usr/bin/python3.
+"""
+import atexit
+import ctypes
+import http.client
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+BUS_NAME = "org.example.LoadBalancer"
+ROOT_PATH = "/org/example/LoadBalancer"
+ROOT_IFACE = "org.example.LoadBalancer"
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_ROOT = os.environ.get("LBD_SOURCE_ROOT") or os.path.dirname(os.path.dirname(HERE))
+BUILD_ROOT = os.environ.get("LBD_BUILD_ROOT") or os.path.join(SOURCE_ROOT, "build")
+BUS_POLICY = os.path.join(SOURCE_ROOT, "dbus", "org.example.LoadBalancer.conf")
+DEFAULT_CONFIG_FILE = "/etc/lbd/lbd.conf"
+
+DBUS_DAEMON = shutil.which("dbus-daemon") or "/usr/bin/dbus-daemon"
+GUNICORN = "/usr/bin/gunicorn"  # Debian's: runs on /usr/bin/python3
+BUSCTL = shutil.which("busctl") or "/usr/bin/busctl"
+
+
+def lbd_path():
+    return os.environ.get("LBD") or os.path.join(BUILD_ROOT, "daemon", "lbd")
+
+
+def lbclient_path():
+    return os.environ.get("LBCLIENT") or os.path.join(BUILD_ROOT, "client", "lbclient")
+
+
+def plugin_dir():
+    return os.environ.get("LBD_PLUGIN_DIR") or os.path.join(BUILD_ROOT, "plugins")
+
+
+class FixtureError(RuntimeError):
+    """A fixture could not start what it was asked to (with the reason)."""
+
+
+# --- cleanup of everything started ----------------------------------------------
+
+_live = []          # fixtures with a stop(), in start order
+_live_lock = threading.Lock()
+_handlers_installed = False
+
+
+def _register(obj):
+    global _handlers_installed
+    with _live_lock:
+        _live.append(obj)
+    if not _handlers_installed and threading.current_thread() is threading.main_thread():
+        _handlers_installed = True
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            if signal.getsignal(sig) in (signal.SIG_DFL, None):
+                signal.signal(sig, _exit_on_signal)
+
+
+def _unregister(obj):
+    with _live_lock:
+        if obj in _live:
+            _live.remove(obj)
+
+
+def _exit_on_signal(signum, frame):
+    # Unwinds through every "with" and finally, then atexit runs.
+    raise SystemExit(128 + signum)
+
+
+def stop_all():
+    """Stop every fixture still running, newest first."""
+    while True:
+        with _live_lock:
+            if not _live:
+                return
+            obj = _live[-1]
+        try:
+            obj.stop()
+        except Exception as e:  # keep going: stop the rest
+            print(f"lbdtest: stopping {obj!r} failed: {e}", file=sys.stderr)
+        _unregister(obj)
+
+
+atexit.register(stop_all)
+
+_libc = None
+
+
+def _set_pdeathsig():
+    """In the child before exec: get SIGTERM when the parent dies."""
+    global _libc
+    try:
+        if _libc is None:
+            _libc = ctypes.CDLL(None, use_errno=True)
+        _libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+class TempDir:
+    """A temporary directory that uid 65534 can traverse (for polkit tests)."""
+
+    def __init__(self, prefix="lbd-test-"):
+        self.path = tempfile.mkdtemp(prefix=prefix)
+        os.chmod(self.path, 0o755)
+
+    def join(self, *parts):
+        return os.path.join(self.path, *parts)
+
+    def cleanup(self):
+        if self.path and os.environ.get("LBD_TEST_KEEP_TMP") != "1":
+            shutil.rmtree(self.path, ignore_errors=True)
+        self.path = None
+
+
+class ManagedProcess:
+    """A child process in its own session, its output in a log file."""
+
+    def __init__(self, name, argv, log_path, env=None, cwd=None, stdout=None):
+        self.name = name
+        self.argv = list(argv)
+        self.log_path = log_path
+        self.env = env
+        self.cwd = cwd
+        self._stdout = stdout
+        self.proc = None
+        self.returncode = None
+
+    def __repr__(self):
+        return f"<{self.name} pid={self.pid}>"
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def start(self):
+        log = open(self.log_path, "ab")
+        try:
+            self.proc = subprocess.Popen(
+                self.argv, env=self.env, cwd=self.cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=self._stdout if self._stdout is not None else log,
+                stderr=log,
+                start_new_session=True,
+                preexec_fn=_set_pdeathsig,
+            )
+        except OSError as e:
+            raise FixtureError(f"cannot start {self.name} ({self.argv[0]}): {e}") from e
+        finally:
+            log.close()
+        return self
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout=10.0, sig=signal.SIGTERM):
+        """Send sig to the PID, wait; SIGKILL its process group on timeout.
+        Returns the exit status (negative: killed by that signal)."""
+        if self.proc is None:
+            return self.returncode
+        if self.proc.poll() is None:
+            try:
+                os.kill(self.proc.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                print(f"lbdtest: {self.name} (pid {self.proc.pid}) did not stop within "
+                      f"{timeout:g}s of {signal.Signals(sig).name}; killing it",
+                      file=sys.stderr)
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.proc.wait()
+        # Stray children (e.g. workers of a killed master) share its session.
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.returncode = self.proc.returncode
+        if self._stdout is not None and self.proc.stdout:
+            self.proc.stdout.close()
+        self.proc = None
+        return self.returncode
+
+    def log_text(self):
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except (OSError, TypeError):
+            return ""
+
+    def log_tail(self, lines=40):
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+
+def wait_until(predicate, timeout, interval=0.05, what="condition", alive=None):
+    """Poll predicate() until true; raise FixtureError after timeout or when
+    alive (a ManagedProcess) exits first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if alive is not None and not alive.running():
+            code = alive.proc.returncode if alive.proc else alive.returncode
+            raise FixtureError(f"{alive.name} exited (status {code}) while waiting for "
+                               f"{what}; its log ends:\n{alive.log_tail()}")
+        if time.monotonic() >= deadline:
+            extra = f"; {alive.name}'s log ends:\n{alive.log_tail()}" if alive else ""
+            raise FixtureError(f"timed out after {timeout:g}s waiting for {what}{extra}")
+        time.sleep(interval)
+
+
+# --- ports and HTTP ------------------------------------------------------------------
+
+
+def port_is_free(port, host="127.0.0.1"):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host="127.0.0.1"):
+    """A port nothing listens on right now (the kernel's choice)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path, timeout):
+        super().__init__("localhost", timeout=timeout)
+        self._unix_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self._unix_path)
+
+
+def http_connection(address, timeout=5.0):
+    """An HTTPConnection to "HOST:PORT" or "unix:PATH"."""
+    if address.startswith("unix:"):
+        return _UnixHTTPConnection(address[5:], timeout)
+    host, _, port = address.rpartition(":")
+    return http.client.HTTPConnection(host.strip("[]"), int(port), timeout=timeout)
+
+
+def http_request(address, path="/", method="GET", body=None, headers=None, timeout=5.0):
+    """One request on a fresh connection: (status, headers dict, body bytes)."""
+    conn = http_connection(address, timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        data = resp.read()
+        return resp.status, dict(resp.getheaders()), data
+    finally:
+        conn.close()
+
+
+# --- the private system bus -------------------------------------------------------
+
+# Default rules of Debian's /usr/share/dbus-1/system.conf: nobody owns names
+# or calls methods unless a policy file allows it.
+_BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<!-- written by lbd's tests/integration/lbdtest.py -->
+<busconfig>
+  <type>system</type>
+  <listen>unix:path={socket}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Peer"/>
+    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus" send_member="UpdateActivationEnvironment"/>
+    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Debug.Stats"/>
+    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.systemd1.Activator"/>
+  </policy>
+  <policy user="root">
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Monitoring"/>
+  </policy>
+{includes}
+</busconfig>
+"""
+
+
+class PrivateSystemBus:
+    """dbus-daemon with <type>system</type> on TMP/system_bus_socket.
+
+    policy_files: bus policy files to <include> (default: the project's
+    dbus/org.example.LoadBalancer.conf); add e.g.
+    /usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf for polkitd.
+    """
+
+    def __init__(self, policy_files=None, timeout=10.0):
+        self.policy_files = [BUS_POLICY] if policy_files is None else list(policy_files)
+        self.timeout = timeout
+        self.tmp = None
+        self.process = None
+        self.socket_path = None
+        self.address = None
+
+    def __repr__(self):
+        return f"<PrivateSystemBus {self.address}>"
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self):
+        for f in self.policy_files:
+            if not os.path.exists(f):
+                raise FixtureError(f"bus policy file {f} does not exist")
+        self.tmp = TempDir("lbd-bus-")
+        _register(self)
+        self.socket_path = self.tmp.join("system_bus_socket")
+        config = self.tmp.join("system.conf")
+        includes = "\n".join(f"  <include>{_xml_escape(os.path.abspath(f))}</include>"
+                             for f in self.policy_files)
+        with open(config, "w") as f:
+            f.write(_BUS_CONFIG.format(socket=_xml_escape(self.socket_path), includes=includes))
+        self.process = ManagedProcess(
+            "dbus-daemon",
+            [DBUS_DAEMON, f"--config-file={config}", "--nofork", "--print-address"],
+            self.tmp.join("dbus-daemon.log"), stdout=subprocess.PIPE).start()
+        # It prints its address once it listens.
+        line = _read_line(self.process.proc.stdout, self.timeout)
+        if not line:
+            self.stop()
+            raise FixtureError("dbus-daemon printed no address; its log ends:\n"
+                               + _read_file_tail(self.tmp and self.tmp.join("dbus-daemon.log")))
+        wait_until(lambda: os.path.exists(self.socket_path), self.timeout,
+                   what="the bus socket", alive=self.process)
+        os.chmod(self.socket_path, 0o777)
+        self.address = f"unix:path={self.socket_path}"
+        return self
+
+    def stop(self):
+        if self.process:
+            self.process.stop()
+            self.process = None
+        if self.tmp:
+            self.tmp.cleanup()
+            self.tmp = None
+        _unregister(self)
+
+    def env(self, base=None):
+        """A copy of base (default os.environ) pointing at this bus."""
+        env = dict(os.environ if base is None else base)
+        env["DBUS_SYSTEM_BUS_ADDRESS"] = self.address
+        return env
+
+    def busctl(self, *args, check=True, timeout=15.0):
+        """Run busctl --address=THIS-BUS ARGS; returns CompletedProcess (text)."""
+        argv = [BUSCTL, f"--address={self.address}", *args]
+        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        if check and r.returncode != 0:
+            raise FixtureError(f"{' '.join(argv)} failed ({r.returncode}): {r.stderr.strip()}")
+        return r
+
+    def busctl_json(self, *args, **kw):
+        """busctl --json=short ARGS, parsed."""
+        r = self.busctl("--json=short", *args, **kw)
+        return json.loads(r.stdout)
+
+    def get_property(self, path, interface, name, service=BUS_NAME):
+        """A property's value (busctl's JSON "data")."""
+        return self.busctl_json("get-property", service, path, interface, name)["data"]
+
+    def call(self, path, interface, method, signature="", *args, service=BUS_NAME):
+        """Call a method; returns busctl's JSON ({"type": ..., "data": [...]})."""
+        argv = ["call", service, path, interface, method]
+        if signature:
+            argv += [signature, *[str(a) for a in args]]
+        return self.busctl_json(*argv)
+
+    def name_has_owner(self, name):
+        r = self.busctl("call", "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                        "org.freedesktop.DBus", "NameHasOwner", "s", name, check=False)
+        return r.returncode == 0 and r.stdout.strip() == "b true"
+
+    def wait_for_name(self, name, timeout=10.0, alive=None):
+        wait_until(lambda: self.name_has_owner(name), timeout,
+                   what=f"{name} on the bus", alive=alive)
+
+
+def _xml_escape(s):
+    return (s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+             .replace('"', "&quot;"))
+
+
+def _read_line(stream, timeout):
+    deadline = time.monotonic() + timeout
+    buf = b""
+    fd = stream.fileno()
+    while not buf.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            break
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        buf += chunk
+    return buf.decode(errors="replace").strip()
+
+
+def _read_file_tail(path, lines=40):
+    try:
+        with open(path, errors="replace") as f:
+            return "\n".join(f.read().splitlines()[-lines:])
+    except (OSError, TypeError):
+        return ""
+
+
+# --- lbd ---------------------------------------------------------------------------
+
+
+def default_config_args(tmp_dir, lbd=None):
+    """Arguments that make lbd use its embedded default configuration.
+
+    Without --config lbd reads /etc/lbd/lbd.conf when it exists; on a machine
+    where it does, pass the dumped embedded default explicitly instead, so
+    tests never depend on the host's configuration."""
+    if not os.path.exists(DEFAULT_CONFIG_FILE):
+        return []
+    out = subprocess.run([lbd or lbd_path(), "--dump-default-config"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, check=True, timeout=10).stdout
+    path = os.path.join(tmp_dir, "embedded-default.conf")
+    with open(path, "wb") as f:
+        f.write(out)
+    return ["--config", path]
+
+
+class Lbd:
+    """The built lbd on a PrivateSystemBus (or any bus address).
+
+    By default it gets an empty --config-dir, a fresh --state-dir, the build
+    tree's plugins (--plugin-dir; --allow-unowned-plugins only when a plugin
+    file or directory there is not root's or is writable by others, as in a
+    checkout owned by a developer) and its embedded default configuration
+    (see default_config_args); pass config=PATH for a config file, or
+    args=[...] for anything else (appended last).
+    """
+
+    def __init__(self, bus, args=(), config=None, plugin_dirs=None, env=None, lbd=None,
+                 log_level="debug", start_timeout=20.0, allow_unowned_plugins=None):
+        self.bus = bus
+        self.allow_unowned_plugins = allow_unowned_plugins
+        self.extra_args = list(args)
+        self.config = config
+        self.plugin_dirs = [plugin_dir()] if plugin_dirs is None else list(plugin_dirs)
+        self.extra_env = dict(env or {})
+        self.lbd = lbd or lbd_path()
+        self.log_level = log_level
+        self.start_timeout = start_timeout
+        self.tmp = None
+        self.process = None
+        self.notifications = []
+        self._notify_sock = None
+        self.returncode = None
+
+    def __repr__(self):
+        return f"<Lbd pid={self.pid}>"
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def pid(self):
+        return self.process.pid if self.process else None
+
+    @property
+    def state_dir(self):
+        return self.tmp.join("state")
+
+    @property
+    def config_dir(self):
+        return self.tmp.join("conf.d")
+
+    @property
+    def log_path(self):
+        return self.tmp.join("lbd.log") if self.tmp else None
+
+    def argv(self):
+        argv = [self.lbd, "--config-dir", self.config_dir, "--state-dir", self.state_dir]
+        allow = self.allow_unowned_plugins
+        if allow is None:
+            allow = not all(_owned_by_root(d) for d in self.plugin_dirs)
+        if allow:
+            argv.append("--allow-unowned-plugins")
+        for d in self.plugin_dirs:
+            argv += ["--plugin-dir", d]
+        if self.log_level:
+            argv += ["--log-level", self.log_level]
+        if self.config:
+            argv += ["--config", self.config]
+        else:
+            argv += default_config_args(self.tmp.path, self.lbd)
+        return argv + self.extra_args
+
+    def start(self):
+        if not os.access(self.lbd, os.X_OK):
+            raise FixtureError(f"lbd is not built: {self.lbd}")
+        self.tmp = TempDir("lbd-daemon-")
+        _register(self)
+        os.mkdir(self.config_dir)
+        os.mkdir(self.state_dir)
+        # sd_notify(): collect what lbd sends (READY=1, STATUS=...).
+        notify_path = self.tmp.join("notify")
+        self._notify_sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._notify_sock.bind(notify_path)
+        env = self.bus.env() if hasattr(self.bus, "env") else dict(os.environ)
+        if isinstance(self.bus, str):
+            env["DBUS_SYSTEM_BUS_ADDRESS"] = self.bus
+        env["NOTIFY_SOCKET"] = notify_path
+        env.update(self.extra_env)
+        self.process = ManagedProcess("lbd", self.argv(), self.log_path, env=env).start()
+        try:
+            wait_until(self._owns_name, self.start_timeout,
+                       what=f"lbd to own {BUS_NAME}", alive=self.process)
+            # READY=1 should follow (or precede) the name closely.
+            deadline = time.monotonic() + 3.0
+            while not self.ready and time.monotonic() < deadline:
+                self.poll_notifications(0.1)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _owns_name(self):
+        self.poll_notifications(0)
+        if isinstance(self.bus, PrivateSystemBus):
+            return self.bus.name_has_owner(BUS_NAME)
+        r = subprocess.run([BUSCTL, f"--address={self.bus}", "status", BUS_NAME],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10)
+        return r.returncode == 0
+
+    def poll_notifications(self, timeout=0.0):
+        """Read pending sd_notify messages into self.notifications."""
+        if not self._notify_sock:
+            return
+        end = time.monotonic() + timeout
+        while True:
+            left = max(0.0, end - time.monotonic())
+            ready, _, _ = select.select([self._notify_sock], [], [], left)
+            if not ready:
+                return
+            msg = self._notify_sock.recv(65536).decode(errors="replace")
+            self.notifications.extend(x for x in msg.split("\n") if x)
+
+    @property
+    def ready(self):
+        return "READY=1" in self.notifications
+
+    def running(self):
+        return bool(self.process and self.process.running())
+
+    def stop(self, timeout=15.0):
+        """SIGTERM by PID; returns lbd's exit status (None if never started)."""
+        if self.process:
+            self.returncode = self.process.stop(timeout)
+            self.poll_notifications(0)
+            self._log_text = self.process.log_text()
+            self.process = None
+        if self._notify_sock:
+            self._notify_sock.close()
+            self._notify_sock = None
+        if self.tmp:
+            self.tmp.cleanup()
+            self.tmp = None
+        _unregister(self)
+        return self.returncode
+
+    def log_text(self):
+        if self.process:
+            return self.process.log_text()
+        return getattr(self, "_log_text", "")
+
+    def log_tail(self, lines=40):
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+
+def _owned_by_root(directory):
+    """directory and the .so files in it belong to root, writable by no one else."""
+    import stat
+    try:
+        paths = [directory] + [os.path.join(directory, f) for f in os.listdir(directory)
+                               if f.endswith(".so")]
+        for p in paths:
+            st = os.stat(p)
+            if st.st_uid != 0 or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+                return False
+    except OSError:
+        return True  # lbd will say what is wrong
+    return True
+
+
+# --- gunicorn backends ---------------------------------------------------------------
+
+
+class GunicornBackends:
+    """count gunicorn servers running app.py, named b1..bN (LBD_BACKEND_NAME).
+
+    ports: list of TCP ports on 127.0.0.1 (default: free ones);
+    unix=True: unix sockets in a temporary directory instead.
+    addresses: "127.0.0.1:PORT" or "unix:PATH", in the names' order.
+    """
+
+    def __init__(self, count=3, ports=None, unix=False, names=None, workers=1, threads=4,
+                 timeout=20.0):
+        if ports is not None and len(ports) != count:
+            raise ValueError("need one port per backend")
+        self.count = count
+        self.ports = list(ports) if ports is not None else None
+        self.unix = unix
+        self.names = list(names) if names else [f"b{i + 1}" for i in range(count)]
+        self.workers = workers
+        self.threads = threads
+        self.timeout = timeout
+        self.tmp = None
+        self.processes = []
+        self.addresses = []
+
+    def __repr__(self):
+        return f"<GunicornBackends {self.addresses}>"
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def by_address(self):
+        return dict(zip(self.addresses, self.names))
+
+    def start(self):
+        if not os.access(GUNICORN, os.X_OK):
+            raise FixtureError(f"{GUNICORN} is missing (Debian package gunicorn)")
+        self.tmp = TempDir("lbd-backends-")
+        _register(self)
+        try:
+            if self.unix:
+                self.addresses = [f"unix:{self.tmp.join(n + '.sock')}" for n in self.names]
+            else:
+                ports = self.ports or _distinct_free_ports(self.count)
+                for p in ports:
+                    if not port_is_free(p):
+                        raise FixtureError(f"127.0.0.1:{p} is in use already "
+                                           f"(see: ss -ltnp 'sport = :{p}')")
+                self.addresses = [f"127.0.0.1:{p}" for p in ports]
+            for name, address in zip(self.names, self.addresses):
+                env = dict(os.environ)
+                env.pop("PYTHONHOME", None)
+                env.pop("PYTHONPATH", None)
+                env["LBD_BACKEND_NAME"] = name
+                argv = [GUNICORN, "--bind", address, "--workers", str(self.workers),
+                        "--threads", str(self.threads), "--chdir", HERE,
+                        "--graceful-timeout", "3", "--log-level", "warning",
+                        "--worker-tmp-dir", "/dev/shm", "app:application"]
+                self.processes.append(ManagedProcess(
+                    f"gunicorn {name} ({address})", argv, self.tmp.join(name + ".log"),
+                    env=env).start())
+            for name, address, proc in zip(self.names, self.addresses, self.processes):
+                wait_until(lambda a=address, n=name: self._answers(a, n), self.timeout,
+                           what=f"gunicorn {name} to answer on {address}", alive=proc)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    @staticmethod
+    def _answers(address, name):
+        try:
+            status, _, body = http_request(address, "/", timeout=1.0)
+        except (OSError, http.client.HTTPException):
+            return False
+        return status == 200 and body == f"backend {name}\n".encode()
+
+    def stop(self):
+        # Gunicorn's quick shutdown (SIGQUIT) to all first, then wait for each:
+        # a graceful stop of a gthread worker takes a second or more apiece.
+        for p in self.processes:
+            if p.running():
+                try:
+                    os.kill(p.pid, signal.SIGQUIT)
+                except ProcessLookupError:
+                    pass
+        for p in reversed(self.processes):
+            p.stop(timeout=10.0)
+        self.processes = []
+        if self.tmp:
+            self.tmp.cleanup()
+            self.tmp = None
+        _unregister(self)
+
+
+def _distinct_free_ports(n):
+    ports = set()
+    while len(ports) < n:
+        ports.add(free_port())
+    return sorted(ports)
+
+
+# --- the command-line tools ---------------------------------------------------------
+
+
+def run(argv, env=None, timeout=30.0, check=False):
+    """Run a command, capturing text output; returns CompletedProcess."""
+    return subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, timeout=timeout, check=check, stdin=subprocess.DEVNULL)
+
+
+def lbclient(bus, *args, timeout=30.0):
+    """lbclient ARGS against bus (a PrivateSystemBus or an address)."""
+    env = bus.env() if hasattr(bus, "env") else dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus)
+    return run([lbclient_path(), *args], env=env, timeout=timeout)
