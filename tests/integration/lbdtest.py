@@ -313,6 +313,7 @@ _BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Confi
   <listen>unix:path={socket}</listen>
   <auth>EXTERNAL</auth>
   <policy context="default">
+    <allow user="*"/>
     <deny own="*"/>
     <deny send_type="method_call"/>
     <allow send_type="signal"/>
@@ -377,7 +378,8 @@ class PrivateSystemBus:
             f.write(_BUS_CONFIG.format(socket=_xml_escape(self.socket_path), includes=includes))
         self.process = ManagedProcess(
             "dbus-daemon",
-            [DBUS_DAEMON, f"--config-file={config}", "--nofork", "--print-address"],
+            [DBUS_DAEMON, f"--config-file={config}", "--nofork", "--nopidfile",
+             "--nosyslog", "--print-address"],
             self.tmp.join("dbus-daemon.log"), stdout=subprocess.PIPE).start()
         # It prints its address once it listens.
         line = _read_line(self.process.proc.stdout, self.timeout)
@@ -546,13 +548,7 @@ class Lbd:
 
     def argv(self):
         argv = [self.lbd, "--config-dir", self.config_dir, "--state-dir", self.state_dir]
-        allow = self.allow_unowned_plugins
-        if allow is None:
-            allow = not all(_owned_by_root(d) for d in self.plugin_dirs)
-        if allow:
-            argv.append("--allow-unowned-plugins")
-        for d in self.plugin_dirs:
-            argv += ["--plugin-dir", d]
+        argv += plugin_args(self.plugin_dirs, self.allow_unowned_plugins)
         if self.log_level:
             argv += ["--log-level", self.log_level]
         if self.config:
@@ -641,6 +637,20 @@ class Lbd:
 
     def log_tail(self, lines=40):
         return "\n".join(self.log_text().splitlines()[-lines:])
+
+
+def plugin_args(dirs=None, allow_unowned=None):
+    """--plugin-dir for each of dirs (default: the build tree's), plus
+    --allow-unowned-plugins when allow_unowned is true, or, if None, when a
+    plugin file or directory is not root's or is writable by others (a
+    checkout owned by a developer)."""
+    dirs = [plugin_dir()] if dirs is None else list(dirs)
+    if allow_unowned is None:
+        allow_unowned = not all(_owned_by_root(d) for d in dirs)
+    argv = ["--allow-unowned-plugins"] if allow_unowned else []
+    for d in dirs:
+        argv += ["--plugin-dir", d]
+    return argv
 
 
 def _owned_by_root(directory):
