@@ -77,16 +77,82 @@ struct lbd_host {
 
 /* ---- worker plugins ---------------------------------------------------- */
 
-/* Opaque: one worker process's view of the proxy engine (listeners,
- * sessions, heartbeat). Defined by the data-plane work; worker plugins only
- * drive it through the operations the host gives them. */
+/*
+ * A worker plugin decides how one worker process spends its time: it owns
+ * the loop (epoll, a thread pool, one connection at a time) and drives the
+ * daemon's proxy engine, which is written once and is the same for every
+ * model. The engine is a set of resumable sessions, one per client
+ * connection: session_run() does all the work it can without blocking and
+ * then says what it waits for (struct lbd_wait). The worker model only
+ * waits for that and calls session_run() again.
+ */
+
+/* Opaque: one worker process's view of the engine. */
 struct lbd_worker;
+/* Opaque: one client connection going through the proxy state machine. */
+struct lbd_session;
+
+enum lbd_wait_events {
+        LBD_WAIT_READ = 1u << 0,
+        LBD_WAIT_WRITE = 1u << 1,
+};
+
+/* What a session waits for after session_run(). All its fds are
+ * non-blocking. Readiness is edge-style: the session has already tried the
+ * I/O it reports here and got EAGAIN, so a model may register each fd once
+ * with edge-triggered epoll (fd_new says when an fd is new since the last
+ * return: an fd number may be reused after the session closed it) or
+ * poll() exactly the events asked for. */
+struct lbd_wait {
+        int fd[2];            /* client, upstream; -1 when not open */
+        uint32_t events[2];   /* enum lbd_wait_events, for poll()-based models */
+        uint8_t fd_new[2];    /* register this fd again (edge-triggered models) */
+        uint64_t deadline_ms; /* CLOCK_MONOTONIC milliseconds; 0: none. When it
+                               * passes, call session_run() anyway. */
+};
+
+enum lbd_worker_state {
+        LBD_WORKER_RUNNING = 0,
+        LBD_WORKER_STOPPING = 1, /* stop accepting; finish open sessions */
+        LBD_WORKER_STOP_NOW = 2, /* close everything and return */
+};
+
+/* The engine, as the host gives it to worker plugins. Valid in the worker
+ * process for the lifetime of run(); every call is thread-safe for
+ * distinct sessions. */
+struct lbd_worker_host {
+        uint32_t struct_size;
+        /* The listening sockets this worker accepts on (non-blocking). */
+        size_t (*listeners)(struct lbd_worker *w, const int **fds);
+        /* Accept one connection from listener fds[i] and start a session for
+         * it. NULL with errno EAGAIN when there is none; other errnos are
+         * logged by the host and are not fatal. */
+        struct lbd_session *(*accept)(struct lbd_worker *w, size_t listener);
+        /* Advance the session. Returns 1 and fills *wait when it waits for
+         * something, 0 when it is finished (then free it with
+         * session_free()). */
+        int (*session_run)(struct lbd_session *s, struct lbd_wait *wait);
+        void (*session_free)(struct lbd_session *s);
+        /* Whether the master asked this worker to stop. Cheap (a flag). */
+        enum lbd_worker_state (*state)(struct lbd_worker *w);
+        /* Tell the master this worker is alive; call at least once a second
+         * (the master kills a worker silent for `timeout` seconds). Cheap. */
+        void (*heartbeat)(struct lbd_worker *w);
+        /* Settings of the model: worker-connections and threads. */
+        unsigned (*max_connections)(struct lbd_worker *w);
+        unsigned (*threads)(struct lbd_worker *w);
+        /* CLOCK_MONOTONIC in milliseconds, as deadline_ms uses. */
+        uint64_t (*now_ms)(void);
+        void *reserved[8];
+};
 
 struct lbd_worker_ops {
         uint32_t struct_size;
-        /* Serve connections in this worker process until the worker is told
-         * to stop. Returns 0 on a clean stop, a negative errno otherwise. */
-        int (*run)(void *plugin_data, struct lbd_worker *worker);
+        /* Serve connections in this worker process until state() says stop
+         * and, for a graceful stop, the open sessions have finished. Returns
+         * 0 on a clean stop, a negative errno otherwise. */
+        int (*run)(void *plugin_data, const struct lbd_worker_host *host,
+                   struct lbd_worker *worker);
         void *reserved[4];
 };
 

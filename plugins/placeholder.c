@@ -33,7 +33,8 @@ static void say_not_built(void) {
 }
 
 #if defined(PLUGIN_KIND_WORKER)
-static int placeholder_run(void *data, struct lbd_worker *worker) {
+static int placeholder_run(void *data, const struct lbd_worker_host *host,
+                           struct lbd_worker *worker) {
         say_not_built();
         return -ENOSYS;
 }
