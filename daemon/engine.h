@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The proxy engine, inside a worker process: struct lbd_worker (what the
+ * worker plugins see as opaque) and the sessions, one per client connection.
+ *
+ * A session is a resumable state machine: lbd_session_run() does all the
+ * I/O it can without blocking, then says what it waits for. Written once,
+ * driven by every worker model (event: epoll, thread: a pool, sync: one at
+ * a time) through struct lbd_worker_host.
+ */
+#pragma once
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lbd-plugin.h"
+#include "worker.h"
+
+struct lbd_worker {
+        const struct lbd_worker_params *params;
+        const struct lbd_config *config;
+        struct lbd_worker_slot *slot;
+        int *listen_fds; /* params->listeners[i].fd, as the plugins want them */
+        /* Set from the worker's signal handlers (worker.c): the one piece of
+         * state a signal handler must reach, hence a pointer to a
+         * sig_atomic_t there. */
+        volatile sig_atomic_t *stop_request;
+        /* Per-worker round robin for services whose policy plugin is a
+         * placeholder (the balancing issue replaces it with the shared
+         * table): thread-safe for the thread model. */
+        _Atomic uint32_t fallback_rr;
+        bool fallback_logged;
+        uint64_t max_requests; /* 0: never recycle; else this worker's count incl. jitter */
+};
+
+struct lbd_session;
+
+/* Accept one connection from listener i. NULL with errno EAGAIN if none. */
+struct lbd_session *lbd_session_accept(struct lbd_worker *w, size_t listener);
+int lbd_session_run(struct lbd_session *s, struct lbd_wait *wait);
+void lbd_session_free(struct lbd_session *s);
+
+enum lbd_worker_state lbd_worker_get_state(struct lbd_worker *w);

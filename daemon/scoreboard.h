@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The scoreboard: one shared anonymous mapping, created by the master before
+ * it forks, with one slot per worker. A worker writes only its own slot
+ * (heartbeat, counters) with relaxed atomics; the master reads all of them
+ * (heartbeat timeouts, statistics) and owns the slot assignment.
+ *
+ * Apache's name for the same thing. The shared backend table (balancing
+ * issue) is a separate mapping: this one is about processes, that one about
+ * backends.
+ */
+#pragma once
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define LBD_SCOREBOARD_SLOTS 1024u
+
+struct lbd_worker_slot {
+        _Atomic uint64_t heartbeat_ms; /* CLOCK_MONOTONIC ms of the last heartbeat */
+        _Atomic uint64_t requests;     /* requests (http) or connections (tcp) served */
+        _Atomic uint32_t connections;  /* client connections open now */
+        _Atomic uint32_t accepted;     /* client connections accepted, in all */
+        char pad[40];                  /* one slot per cache line: no false sharing */
+};
+
+struct lbd_scoreboard {
+        struct lbd_worker_slot slots[LBD_SCOREBOARD_SLOTS];
+};
+
+/* Map a zeroed scoreboard shared with future children. NULL on failure (errno). */
+struct lbd_scoreboard *lbd_scoreboard_new(void);
+void lbd_scoreboard_free(struct lbd_scoreboard *sb);
+
+uint64_t lbd_now_ms(void);

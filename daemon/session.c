@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Sessions: one per client connection, a resumable state machine.
+ *
+ * Built: the tcp mode (pick a backend, connect with retries on other
+ * backends, relay bytes both ways with half-close). Not built yet: the http
+ * mode (HTTP/1.1 parsing, keep-alive, pooled upstream connections, headers,
+ * chunked bodies, limits, 502/504): a service in http mode is relayed as tcp
+ * for now, which carries HTTP/1.1 traffic but adds no headers and applies no
+ * limits; lbd logs this once per worker.
+ *
+ * Every fd is non-blocking, and lbd_session_run() tries each I/O until
+ * EAGAIN or until there is no room, so the models may use edge-triggered
+ * readiness (see struct lbd_wait).
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "log.h"
+
+#define RELAY_BUFFER_SIZE (16u * 1024u)
+/* How many backends one connection tries before giving up (retries go to
+ * another backend each time, like proxy_next_upstream). */
+#define MAX_CONNECT_TRIES 3u
+
+enum session_state {
+        SESSION_CONNECTING,
+        SESSION_RELAY,
+        SESSION_DONE,
+};
+
+/* One direction of a relay: bytes read from `from` wait in buf until written
+ * to `to`. The buffer is allocated on first use and freed when empty, so an
+ * idle connection costs no buffer memory. */
+struct direction {
+        char *buf;
+        uint32_t start, end;
+        bool eof;      /* read returned 0 */
+        bool shut;     /* shutdown(to, SHUT_WR) done after eof and drain */
+};
+
+struct lbd_session {
+        struct lbd_worker *worker;
+        const struct lbd_listener *listener;
+        const struct lbd_service_config *service;
+        enum session_state state;
+        int cfd; /* client */
+        int ufd; /* upstream */
+        bool ufd_new;
+        bool cfd_new;
+        struct direction up;   /* client → upstream */
+        struct direction down; /* upstream → client */
+        unsigned tries;
+        uint32_t first_backend; /* where the rotation for this session started */
+        uint64_t deadline_ms;
+};
+
+static void close_fd(int *fd) {
+        if (*fd >= 0) {
+                close(*fd);
+                *fd = -1;
+        }
+}
+
+static void direction_release(struct direction *d) {
+        free(d->buf);
+        d->buf = NULL;
+        d->start = d->end = 0;
+}
+
+void lbd_session_free(struct lbd_session *s) {
+        if (!s)
+                return;
+        close_fd(&s->cfd);
+        close_fd(&s->ufd);
+        direction_release(&s->up);
+        direction_release(&s->down);
+        atomic_fetch_sub_explicit(&s->worker->slot->connections, 1, memory_order_relaxed);
+        free(s);
+}
+
+struct lbd_session *lbd_session_accept(struct lbd_worker *w, size_t listener) {
+        const struct lbd_listener *l = &w->params->listeners[listener];
+        int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+                return NULL;
+        if (l->address.sa.ss_family != AF_UNIX) {
+                int one = 1;
+                (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        }
+        struct lbd_session *s = calloc(1, sizeof(*s));
+        if (!s) {
+                close(fd);
+                errno = ENOMEM;
+                return NULL;
+        }
+        s->worker = w;
+        s->listener = l;
+        s->service = l->service;
+        s->cfd = fd;
+        s->cfd_new = true;
+        s->ufd = -1;
+        s->state = SESSION_CONNECTING;
+        atomic_fetch_add_explicit(&w->slot->connections, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&w->slot->accepted, 1, memory_order_relaxed);
+        return s;
+}
+
+/* ---- backend choice ---------------------------------------------------- */
+
+/* The index of the next backend to try, or -1 if none is usable.
+ * TODO(balancing issue): call the service's policy plugin through the
+ * shared backend table; all policy plugins are placeholders today, so this
+ * is a per-worker round robin over the backends not marked down, skipping
+ * backup ones unless no primary exists. */
+static long pick_backend(struct lbd_session *s) {
+        const GArray *backends = s->service->backends;
+        unsigned n = backends->len;
+        if (n == 0)
+                return -1;
+        if (s->tries == 0)
+                s->first_backend = atomic_fetch_add_explicit(&s->worker->fallback_rr, 1,
+                                                             memory_order_relaxed);
+        /* pass 0: primaries; pass 1: backups, only if no primary is
+         * usable. Each retry takes the next usable one along this
+         * session's rotation, so it lands on another backend. */
+        for (int pass = 0; pass < 2; pass++) {
+                unsigned usable = 0;
+                for (unsigned i = 0; i < n; i++) {
+                        const struct lbd_backend_config *b =
+                                &g_array_index(backends, struct lbd_backend_config, i);
+                        usable += !b->down && b->backup == (pass == 1);
+                }
+                if (usable == 0)
+                        continue;
+                unsigned want = s->tries % usable, seen = 0;
+                for (unsigned k = 0; k < n; k++) {
+                        unsigned i = (s->first_backend + k) % n;
+                        const struct lbd_backend_config *b =
+                                &g_array_index(backends, struct lbd_backend_config, i);
+                        if (b->down || b->backup != (pass == 1))
+                                continue;
+                        if (seen++ == want)
+                                return i;
+                }
+        }
+        return -1;
+}
+
+/* Start a non-blocking connect to the next backend. Returns 0 when a connect
+ * is under way, -1 when no backend is left to try. */
+static int start_connect(struct lbd_session *s) {
+        while (s->tries < MAX_CONNECT_TRIES) {
+                long i = pick_backend(s);
+                if (i < 0)
+                        return -1;
+                s->tries++;
+                const struct lbd_backend_config *b =
+                        &g_array_index(s->service->backends, struct lbd_backend_config, i);
+                int fd = socket(b->address.sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                                0);
+                if (fd < 0)
+                        return -1;
+                if (b->address.sa.ss_family != AF_UNIX) {
+                        int one = 1;
+                        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                }
+                if (connect(fd, (const struct sockaddr *)&b->address.sa, b->address.len) == 0 ||
+                    errno == EINPROGRESS || errno == EAGAIN) {
+                        /* EAGAIN: a unix socket whose backlog is full;
+                         * treated as in progress, SO_ERROR tells. */
+                        s->ufd = fd;
+                        s->ufd_new = true;
+                        s->deadline_ms =
+                                lbd_now_ms() + 1000ull * s->service->proxy_connect_timeout;
+                        return 0;
+                }
+                log_full(LOG_WARNING, s->service->name, "connect to %s failed: %m",
+                         b->address.text);
+                close(fd);
+        }
+        return -1;
+}
+
+/* ---- relay ------------------------------------------------------------- */
+
+/* Move bytes from `from` to `to` through d. Returns true if anything moved,
+ * and -1 in *error on a fatal error. */
+static bool pump(struct direction *d, int from, int to, int *error) {
+        bool progress = false;
+        for (;;) {
+                if (d->start < d->end) {
+                        ssize_t n = send(to, d->buf + d->start, d->end - d->start,
+                                         MSG_NOSIGNAL | MSG_DONTWAIT);
+                        if (n < 0) {
+                                if (errno == EAGAIN || errno == EINTR)
+                                        return progress;
+                                *error = -errno;
+                                return progress;
+                        }
+                        d->start += (uint32_t)n;
+                        progress = true;
+                        if (d->start < d->end)
+                                return progress; /* socket buffer full */
+                }
+                d->start = d->end = 0;
+                if (d->eof) {
+                        if (!d->shut) {
+                                (void)shutdown(to, SHUT_WR);
+                                d->shut = true;
+                                progress = true;
+                        }
+                        direction_release(d);
+                        return progress;
+                }
+                if (!d->buf) {
+                        d->buf = malloc(RELAY_BUFFER_SIZE);
+                        if (!d->buf) {
+                                *error = -ENOMEM;
+                                return progress;
+                        }
+                }
+                ssize_t n = recv(from, d->buf, RELAY_BUFFER_SIZE, MSG_DONTWAIT);
+                if (n < 0) {
+                        if (errno == EAGAIN || errno == EINTR) {
+                                /* Idle: give the buffer back. */
+                                direction_release(d);
+                                return progress;
+                        }
+                        *error = -errno;
+                        return progress;
+                }
+                progress = true;
+                if (n == 0) {
+                        d->eof = true;
+                        continue;
+                }
+                d->end = (uint32_t)n;
+        }
+}
+
+static int relay(struct lbd_session *s) {
+        int error = 0;
+        bool progress, any = false;
+        do {
+                progress = pump(&s->up, s->cfd, s->ufd, &error);
+                if (error)
+                        break;
+                progress |= pump(&s->down, s->ufd, s->cfd, &error);
+                any |= progress;
+        } while (progress && !error);
+        if (any) /* the idle timeout counts from the last byte moved */
+                s->deadline_ms = lbd_now_ms() + 1000ull * s->service->proxy_read_timeout;
+        if (error) {
+                if (error != -ECONNRESET && error != -EPIPE)
+                        log_full(LOG_DEBUG, s->service->name, "relay ended: %s",
+                                 strerror(-error));
+                return 0;
+        }
+        if (s->up.shut && s->down.shut)
+                return 0;
+        return 1;
+}
+
+/* ---- the state machine ------------------------------------------------- */
+
+static void fill_wait(struct lbd_session *s, struct lbd_wait *wait) {
+        wait->fd[0] = s->cfd;
+        wait->fd[1] = s->ufd;
+        wait->fd_new[0] = s->cfd_new;
+        wait->fd_new[1] = s->ufd_new;
+        s->cfd_new = s->ufd_new = false;
+        wait->deadline_ms = s->deadline_ms;
+        wait->events[0] = wait->events[1] = 0;
+        if (s->state == SESSION_CONNECTING) {
+                wait->events[1] = LBD_WAIT_WRITE;
+                return;
+        }
+        /* Relay: read where the direction is open and empty, write where it
+         * has bytes waiting. */
+        if (!s->up.eof && s->up.start == s->up.end)
+                wait->events[0] |= LBD_WAIT_READ;
+        if (s->up.start < s->up.end)
+                wait->events[1] |= LBD_WAIT_WRITE;
+        if (!s->down.eof && s->down.start == s->down.end)
+                wait->events[1] |= LBD_WAIT_READ;
+        if (s->down.start < s->down.end)
+                wait->events[0] |= LBD_WAIT_WRITE;
+}
+
+static int finish_connect(struct lbd_session *s) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (getsockopt(s->ufd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+                err = errno;
+        if (err == 0) {
+                s->state = SESSION_RELAY;
+                s->deadline_ms = lbd_now_ms() + 1000ull * s->service->proxy_read_timeout;
+                /* A tcp connection counts as one request. */
+                atomic_fetch_add_explicit(&s->worker->slot->requests, 1, memory_order_relaxed);
+                return 1;
+        }
+        if (err == EINPROGRESS || err == EALREADY)
+                return 0; /* not yet */
+        log_full(LOG_WARNING, s->service->name, "connect failed: %s; trying another backend",
+                 strerror(err));
+        close_fd(&s->ufd);
+        return start_connect(s) < 0 ? -1 : 0;
+}
+
+int lbd_session_run(struct lbd_session *s, struct lbd_wait *wait) {
+        uint64_t now = 0;
+        for (;;) {
+                switch (s->state) {
+                case SESSION_CONNECTING:
+                        if (s->ufd < 0) {
+                                if (start_connect(s) < 0) {
+                                        log_full(LOG_ERR, s->service->name,
+                                                 "no backend reachable; closing the client "
+                                                 "connection");
+                                        s->state = SESSION_DONE;
+                                        continue;
+                                }
+                        } else {
+                                int r = finish_connect(s);
+                                if (r < 0) {
+                                        log_full(LOG_ERR, s->service->name,
+                                                 "no backend reachable; closing the client "
+                                                 "connection");
+                                        s->state = SESSION_DONE;
+                                        continue;
+                                }
+                                if (r > 0)
+                                        continue;
+                        }
+                        if (!now)
+                                now = lbd_now_ms();
+                        if (s->deadline_ms && now >= s->deadline_ms) {
+                                log_full(LOG_WARNING, s->service->name,
+                                         "connect timed out; trying another backend");
+                                close_fd(&s->ufd);
+                                continue; /* start_connect picks the next */
+                        }
+                        fill_wait(s, wait);
+                        return 1;
+                case SESSION_RELAY:
+                        if (s->deadline_ms && (now ? now : (now = lbd_now_ms())) >= s->deadline_ms &&
+                            s->up.start == s->up.end && s->down.start == s->down.end) {
+                                /* Nothing moved for proxy-read-timeout. */
+                                s->state = SESSION_DONE;
+                                continue;
+                        }
+                        if (relay(s) == 0) {
+                                s->state = SESSION_DONE;
+                                continue;
+                        }
+                        fill_wait(s, wait);
+                        return 1;
+                case SESSION_DONE:
+                        return 0;
+                }
+        }
+}

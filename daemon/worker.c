@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+#include "worker.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "log.h"
+
+/* What the worker's signal handlers set. A handler can reach nothing but
+ * static storage, so this is the one static variable of the worker; the
+ * engine sees it through struct lbd_worker. */
+static volatile sig_atomic_t stop_request;
+
+static void on_graceful_stop(int sig) {
+        if (stop_request < LBD_WORKER_STOPPING)
+                stop_request = LBD_WORKER_STOPPING;
+}
+
+static void on_stop_now(int sig) { stop_request = LBD_WORKER_STOP_NOW; }
+
+/* ---- the engine as worker plugins see it ------------------------------- */
+
+static size_t host_listeners(struct lbd_worker *w, const int **fds) {
+        *fds = w->listen_fds;
+        return w->params->n_listeners;
+}
+
+enum lbd_worker_state lbd_worker_get_state(struct lbd_worker *w) {
+        enum lbd_worker_state st = (enum lbd_worker_state)*w->stop_request;
+        if (st == LBD_WORKER_RUNNING && w->max_requests &&
+            atomic_load_explicit(&w->slot->requests, memory_order_relaxed) >= w->max_requests)
+                return LBD_WORKER_STOPPING; /* recycle: max-requests reached */
+        return st;
+}
+
+static void host_heartbeat(struct lbd_worker *w) {
+        atomic_store_explicit(&w->slot->heartbeat_ms, lbd_now_ms(), memory_order_relaxed);
+}
+
+static unsigned host_max_connections(struct lbd_worker *w) {
+        return w->config->daemon.worker_connections;
+}
+
+static unsigned host_threads(struct lbd_worker *w) { return w->config->daemon.threads; }
+
+static struct lbd_session *host_accept(struct lbd_worker *w, size_t listener) {
+        return lbd_session_accept(w, listener);
+}
+
+/* ---- process setup ----------------------------------------------------- */
+
+static int reset_signals(void) {
+        struct sigaction ignore = { .sa_handler = SIG_IGN };
+        struct sigaction graceful = { .sa_handler = on_graceful_stop };
+        struct sigaction now = { .sa_handler = on_stop_now };
+        struct sigaction dfl = { .sa_handler = SIG_DFL };
+        /* No SA_RESTART: a signal must interrupt epoll_wait()/poll() so the
+         * model sees the new state at once. */
+        if (sigaction(SIGTERM, &graceful, NULL) < 0 || sigaction(SIGINT, &now, NULL) < 0 ||
+            sigaction(SIGQUIT, &now, NULL) < 0 || sigaction(SIGPIPE, &ignore, NULL) < 0 ||
+            sigaction(SIGHUP, &ignore, NULL) < 0 || sigaction(SIGTTIN, &ignore, NULL) < 0 ||
+            sigaction(SIGTTOU, &ignore, NULL) < 0 || sigaction(SIGUSR1, &ignore, NULL) < 0 ||
+            sigaction(SIGCHLD, &dfl, NULL) < 0)
+                return -errno;
+        sigset_t none;
+        sigemptyset(&none);
+        if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+                return -errno;
+        /* If the master dies, finish what is open and go. */
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
+                return -errno;
+        return 0;
+}
+
+static int drop_privileges(const struct lbd_worker_params *p) {
+        if (!p->drop_privileges)
+                return 0;
+        if (setgroups(0, NULL) < 0 || setresgid(p->gid, p->gid, p->gid) < 0 ||
+            setresuid(p->uid, p->uid, p->uid) < 0)
+                return -errno;
+        /* Make sure there is no way back to root. */
+        if (setuid(0) == 0)
+                return -EPERM;
+        return 0;
+}
+
+_Noreturn void lbd_worker_main(const struct lbd_worker_params *p) {
+        /* The master's control plane is not ours: holding its bus socket
+         * would keep the daemon's bus name alive after the master died. */
+        for (size_t i = 0; i < p->n_close_fds; i++)
+                if (p->close_fds[i] >= 0)
+                        close(p->close_fds[i]);
+
+        int r = reset_signals();
+        if (r < 0) {
+                log_error("worker (slot %u): cannot set up signals: %s", p->slot_index,
+                          strerror(-r));
+                _exit(1);
+        }
+        r = drop_privileges(p);
+        if (r < 0) {
+                log_error("worker (slot %u): cannot drop privileges to uid %u: %s",
+                          p->slot_index, (unsigned)p->uid, strerror(-r));
+                _exit(1);
+        }
+
+        int *fds = calloc(p->n_listeners ? p->n_listeners : 1, sizeof(int));
+        if (!fds)
+                _exit(1);
+        for (size_t i = 0; i < p->n_listeners; i++)
+                fds[i] = p->listeners[i].fd;
+
+        struct lbd_worker w = {
+                .params = p,
+                .config = p->config,
+                .slot = p->slot,
+                .listen_fds = fds,
+                .stop_request = &stop_request,
+        };
+        if (p->config->daemon.max_requests) {
+                /* Jitter spreads the recycling of workers started together. */
+                unsigned jitter = p->config->daemon.max_requests_jitter;
+                w.max_requests = p->config->daemon.max_requests +
+                                 (jitter ? ((unsigned)getpid() * 2654435761u) % (jitter + 1) : 0);
+        }
+        host_heartbeat(&w);
+
+        static const struct lbd_worker_host host = {
+                .struct_size = sizeof(struct lbd_worker_host),
+                .listeners = host_listeners,
+                .accept = host_accept,
+                .session_run = lbd_session_run,
+                .session_free = lbd_session_free,
+                .state = lbd_worker_get_state,
+                .heartbeat = host_heartbeat,
+                .max_connections = host_max_connections,
+                .threads = host_threads,
+                .now_ms = lbd_now_ms,
+        };
+        const struct lbd_plugin *model = p->model;
+        log_debug("worker %d (slot %u) serving with the %s model", (int)getpid(), p->slot_index,
+                  model->desc->name);
+        r = model->desc->ops.worker->run(model->data, &host, &w);
+        free(fds);
+        if (r < 0) {
+                log_error("worker %d (slot %u): the %s worker model failed: %s", (int)getpid(),
+                          p->slot_index, model->desc->name, strerror(-r));
+                _exit(1);
+        }
+        _exit(0);
+}

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The event worker model: one thread multiplexes up to worker-connections
+ * client connections on epoll, edge-triggered, as nginx's workers do. Pick
+ * it for many concurrent or slow clients and for keep-alive: an idle
+ * connection costs a few hundred bytes, not a thread.
+ *
+ * Listeners are registered with EPOLLEXCLUSIVE so one connection wakes one
+ * worker, not all of them. Timeouts are checked once a second by walking
+ * the open connections (a connection's timeouts are whole seconds).
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "lbd-plugin.h"
+
+#define MAX_EVENTS 256
+#define ACCEPT_BATCH 64
+/* Listener entries carry their index with the low bit set; connection
+ * entries carry a pointer, whose low bit is clear. */
+#define LISTENER_TAG 1u
+
+struct conn {
+        struct lbd_session *session;
+        struct conn *prev, *next;
+        uint64_t deadline_ms;
+        bool dead;
+};
+
+struct loop {
+        const struct lbd_worker_host *host;
+        struct lbd_worker *worker;
+        int epfd;
+        const int *listeners;
+        size_t n_listeners;
+        bool accepting;
+        unsigned n_conns;
+        unsigned max_conns;
+        struct conn *conns; /* open connections, for the timeout walk */
+        struct conn *dead;  /* finished in this batch, freed after it */
+};
+
+static void unlink_conn(struct loop *l, struct conn *c) {
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                l->conns = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        c->prev = NULL;
+        l->n_conns--;
+}
+
+/* Advance a connection; on its end, park it on the dead list (an event for
+ * its other fd may still be in this batch). */
+static void drive(struct loop *l, struct conn *c) {
+        if (c->dead)
+                return;
+        struct lbd_wait wait;
+        if (l->host->session_run(c->session, &wait) == 0) {
+                l->host->session_free(c->session);
+                c->session = NULL;
+                c->dead = true;
+                unlink_conn(l, c);
+                c->next = l->dead;
+                l->dead = c;
+                return;
+        }
+        c->deadline_ms = wait.deadline_ms;
+        for (int i = 0; i < 2; i++) {
+                if (!wait.fd_new[i] || wait.fd[i] < 0)
+                        continue;
+                struct epoll_event ev = {
+                        .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+                        .data.ptr = c,
+                };
+                if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, wait.fd[i], &ev) < 0 && errno != EEXIST)
+                        /* Cannot watch it: let the timeout end the session. */
+                        continue;
+        }
+}
+
+static void free_dead(struct loop *l) {
+        while (l->dead) {
+                struct conn *c = l->dead;
+                l->dead = c->next;
+                free(c);
+        }
+}
+
+static int set_accepting(struct loop *l, bool on) {
+        if (l->accepting == on)
+                return 0;
+        for (size_t i = 0; i < l->n_listeners; i++) {
+                struct epoll_event ev = {
+                        .events = EPOLLIN | EPOLLEXCLUSIVE,
+                        .data.u64 = ((uint64_t)i << 1) | LISTENER_TAG,
+                };
+                if (epoll_ctl(l->epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, l->listeners[i],
+                              &ev) < 0)
+                        return -errno;
+        }
+        l->accepting = on;
+        return 0;
+}
+
+static void accept_some(struct loop *l, size_t listener) {
+        for (int k = 0; k < ACCEPT_BATCH && l->n_conns < l->max_conns; k++) {
+                struct lbd_session *s = l->host->accept(l->worker, listener);
+                if (!s)
+                        return; /* EAGAIN (another worker was faster), or logged */
+                struct conn *c = calloc(1, sizeof(*c));
+                if (!c) {
+                        l->host->session_free(s);
+                        return;
+                }
+                c->session = s;
+                c->next = l->conns;
+                if (l->conns)
+                        l->conns->prev = c;
+                l->conns = c;
+                l->n_conns++;
+                drive(l, c);
+        }
+}
+
+static void check_timeouts(struct loop *l, uint64_t now) {
+        for (struct conn *c = l->conns, *next; c; c = next) {
+                next = c->next;
+                if (c->deadline_ms && c->deadline_ms <= now)
+                        drive(l, c);
+        }
+}
+
+static void drive_all(struct loop *l) {
+        for (struct conn *c = l->conns, *next; c; c = next) {
+                next = c->next;
+                drive(l, c);
+        }
+}
+
+static int event_run(void *data, const struct lbd_worker_host *host, struct lbd_worker *worker) {
+        struct loop l = {
+                .host = host,
+                .worker = worker,
+                .max_conns = host->max_connections(worker),
+        };
+        l.n_listeners = host->listeners(worker, &l.listeners);
+        l.epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (l.epfd < 0)
+                return -errno;
+        int r = set_accepting(&l, true);
+        if (r < 0) {
+                close(l.epfd);
+                return r;
+        }
+
+        uint64_t last_walk = host->now_ms();
+        struct epoll_event events[MAX_EVENTS];
+        for (;;) {
+                enum lbd_worker_state st = host->state(worker);
+                if (st == LBD_WORKER_STOP_NOW)
+                        break;
+                if (st == LBD_WORKER_STOPPING && l.accepting) {
+                        (void)set_accepting(&l, false);
+                        /* Let idle connections see the stop and close. */
+                        drive_all(&l);
+                        free_dead(&l);
+                }
+                if (st != LBD_WORKER_RUNNING && l.n_conns == 0)
+                        break;
+                if (st == LBD_WORKER_RUNNING)
+                        (void)set_accepting(&l, l.n_conns < l.max_conns);
+
+                int n = epoll_wait(l.epfd, events, MAX_EVENTS, 1000);
+                host->heartbeat(worker);
+                if (n < 0 && errno != EINTR) {
+                        r = -errno;
+                        break;
+                }
+                for (int i = 0; i < n; i++) {
+                        uint64_t tag = events[i].data.u64;
+                        if (tag & LISTENER_TAG)
+                                accept_some(&l, (size_t)(tag >> 1));
+                        else
+                                drive(&l, events[i].data.ptr);
+                }
+                free_dead(&l);
+                uint64_t now = host->now_ms();
+                if (now - last_walk >= 1000) {
+                        last_walk = now;
+                        check_timeouts(&l, now);
+                        free_dead(&l);
+                }
+        }
+
+        for (struct conn *c = l.conns, *next; c; c = next) {
+                next = c->next;
+                host->session_free(c->session);
+                free(c);
+        }
+        free_dead(&l);
+        close(l.epfd);
+        return r < 0 ? r : 0;
+}
+
+static const struct lbd_worker_ops ops = {
+        .struct_size = sizeof(struct lbd_worker_ops),
+        .run = event_run,
+};
+
+static const struct lbd_plugin_descriptor descriptor = {
+        .abi_version = LBD_PLUGIN_ABI_VERSION,
+        .struct_size = sizeof(struct lbd_plugin_descriptor),
+        .kind = LBD_PLUGIN_KIND_WORKER,
+        .name = "event",
+        .description = "Event worker: many connections multiplexed on epoll (edge-triggered)",
+        .ops = { .worker = &ops },
+};
+
+LBD_PLUGIN_DEFINE(descriptor);
