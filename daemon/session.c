@@ -107,6 +107,11 @@ struct lbd_session *lbd_session_accept(struct lbd_worker *w, size_t listener) {
         s->cfd_new = true;
         s->ufd = -1;
         s->state = SESSION_CONNECTING;
+        if (s->service->mode == LBD_SERVICE_MODE_HTTP &&
+            !atomic_exchange_explicit(&w->http_as_tcp_logged, true, memory_order_relaxed))
+                log_full(LOG_WARNING, s->service->name,
+                         "http mode is not built yet: relaying this service's connections as "
+                         "tcp (no X-Forwarded-For, no limits, no 502/504 pages)");
         atomic_fetch_add_explicit(&w->slot->connections, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&w->slot->accepted, 1, memory_order_relaxed);
         return s;
