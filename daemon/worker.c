@@ -122,6 +122,8 @@ _Noreturn void lbd_worker_main(const struct lbd_worker_params *p) {
                 .slot = p->slot,
                 .listen_fds = fds,
                 .stop_request = &stop_request,
+                /* Workers start their rotations at different backends. */
+                .fallback_rr = p->slot_index,
         };
         if (p->config->daemon.max_requests) {
                 /* Jitter spreads the recycling of workers started together. */
