@@ -11,6 +11,25 @@
  * error names the file, the group, the key and what was expected. What needs
  * the loaded plugins (does worker-model name a worker plugin?) is checked by
  * the caller, which can name the place with lbd_config_origin().
+ *
+ * The format, beyond GKeyFile's:
+ *  - a '#' at the start of a value or after whitespace starts a comment that
+ *    runs to the end of the line ("workers=auto  # 2 * cores + 1"), so a value
+ *    cannot contain " #"; surrounding whitespace is dropped;
+ *  - lists are ';'-separated; items are trimmed and empty items skipped;
+ *  - unknown groups and keys are errors (with a "did you mean" for a close
+ *    spelling); integers are decimal digits only, range-checked;
+ *  - a drop-in's list value replaces the earlier list (backends= in a drop-in
+ *    replaces all of the service's backends);
+ *  - checks that need the whole merged configuration (every service has
+ *    listen=; no address is listened on by two services) run after merging.
+ *
+ * Error messages read "FILE: [GROUP] KEY: what was wrong; expected WHAT";
+ * group-level errors leave out KEY; GKeyFile syntax errors read
+ * "FILE: line N: GLib's message"; files that cannot be read
+ * "FILE: cannot read: reason" (LBD_CONFIG_ERROR_IO).
+ *
+ * Every string in these structs is g_malloc()ed and owned by the config.
  */
 #pragma once
 
@@ -38,23 +57,24 @@ enum lbd_health_check_type {
 struct lbd_backend_config {
         struct lbd_address address;
         unsigned weight;       /* 1..1000, default 1 */
-        unsigned max_fails;    /* default 1; 0 disables passive health */
-        unsigned fail_timeout; /* seconds, default 10 */
-        unsigned max_conns;    /* 0 = unlimited */
-        unsigned slow_start;   /* seconds, 0 = off */
+        unsigned max_fails;    /* 0..1000, default 1; 0 disables passive health */
+        unsigned fail_timeout; /* seconds, 1..86400, default 10 */
+        unsigned max_conns;    /* 0..1000000, 0 = unlimited */
+        unsigned slow_start;   /* seconds, 0..3600, 0 = off */
         bool backup;
         bool down;
 };
 
 struct lbd_health_check_config {
         enum lbd_health_check_type type;
-        char *path;            /* http only, starts with '/' */
-        unsigned expect_min;   /* http status range, default 200-399 */
+        char *path;            /* http only (NULL otherwise), starts with '/',
+                                * visible ASCII, at most 1024 bytes */
+        unsigned expect_min;   /* http status range 100..599, default 200-399 */
         unsigned expect_max;
-        unsigned interval;     /* seconds, default 2 */
-        unsigned rise;         /* default 2 */
-        unsigned fall;         /* default 3 */
-        unsigned timeout;      /* seconds, default 1 */
+        unsigned interval;     /* seconds, 1..3600, default 2 */
+        unsigned rise;         /* 1..100, default 2 */
+        unsigned fall;         /* 1..100, default 3 */
+        unsigned timeout;      /* seconds, 1..3600, default 1 */
 };
 
 struct lbd_service_config {
@@ -62,26 +82,26 @@ struct lbd_service_config {
         GArray *listen;        /* of struct lbd_address, at least one */
         enum lbd_service_mode mode;
         char *policy;          /* a policy plugin name, default round_robin */
-        unsigned proxy_connect_timeout; /* seconds, default 5 */
-        unsigned proxy_read_timeout;    /* seconds, default 90 */
+        unsigned proxy_connect_timeout; /* seconds, 1..3600, default 5 */
+        unsigned proxy_read_timeout;    /* seconds, 1..86400, default 90 */
         GArray *backends;      /* of struct lbd_backend_config, may be empty */
         struct lbd_health_check_config health_check;
 };
 
 struct lbd_daemon_config {
-        unsigned workers;      /* 0 = auto: 2 * cores + 1 */
+        unsigned workers;      /* 0 = auto: 2 * cores + 1; else 1..1024 */
         char *worker_model;    /* a worker plugin name, default event */
-        unsigned worker_connections; /* default 1000 */
-        unsigned threads;      /* default 4 */
-        unsigned timeout;      /* heartbeat timeout, seconds, default 30 */
-        unsigned graceful_timeout; /* seconds, default 30 */
-        unsigned keepalive;    /* seconds, default 5 */
-        unsigned max_requests; /* 0 = never recycle */
-        unsigned max_requests_jitter;
+        unsigned worker_connections; /* 1..1000000, default 1000 */
+        unsigned threads;      /* 1..1024, default 4 */
+        unsigned timeout;      /* heartbeat timeout, seconds, 1..86400, default 30 */
+        unsigned graceful_timeout; /* seconds, 0..86400, default 30 */
+        unsigned keepalive;    /* seconds, 0..3600 (0 = no keep-alive), default 5 */
+        unsigned max_requests; /* 0..1e9, 0 = never recycle */
+        unsigned max_requests_jitter; /* 0..1e9 (the sum fits 32 bits) */
         char *user;            /* workers drop to this user, default lbd */
         char *access_log;      /* path, "journal" or "off"; default journal */
         char *error_log;       /* path or "journal"; default journal */
-        char *statsd_host;     /* host:port or NULL */
+        char *statsd_host;     /* canonical host:port or NULL ("off", unset) */
 };
 
 struct lbd_config {
@@ -97,7 +117,13 @@ struct lbd_config {
 /* Load main_path (or the embedded default when it does not exist and
  * main_path_required is false), then every *.conf in dropin_dir (may be NULL
  * or missing) in lexical order. On error returns NULL and sets *error with a
- * message naming file, group, key and what was expected. */
+ * message naming file, group, key and what was expected.
+ *
+ * main_path NULL means LBD_CONFIG_DEFAULT_PATH. Only a main file that does
+ * not exist is replaced by the default: one that exists but cannot be read
+ * is an error, and so is a drop-in that is a dangling symlink. Drop-ins
+ * whose names start with '.', directories and files not ending in ".conf"
+ * are ignored. */
 struct lbd_config *lbd_config_load(const char *main_path, bool main_path_required,
                                    const char *dropin_dir, GError **error);
 
@@ -111,17 +137,43 @@ void lbd_config_free(struct lbd_config *config);
 typedef struct lbd_config lbd_config;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(lbd_config, lbd_config_free)
 
-/* The file that set group/key last, or NULL if it was left at its default. */
+/* The file that set group/key last, or NULL if it was left at its default.
+ * group is as written in the file: "daemon", "service web". */
 const char *lbd_config_origin(const struct lbd_config *config, const char *group,
                               const char *key);
 
 const struct lbd_service_config *lbd_config_find_service(const struct lbd_config *config,
                                                          const char *name);
 
-/* The resolved worker count (auto → 2 * online CPUs + 1). */
+/* The resolved worker count (auto → 2 * online CPUs + 1, at most
+ * LBD_WORKERS_MAX). */
 unsigned lbd_config_worker_count(const struct lbd_config *config);
 
 const char *lbd_service_mode_to_string(enum lbd_service_mode mode);
+
+/* Name syntax shared with the D-Bus methods that take the same names, so
+ * that what AddService or SetPolicy accepts is what the file accepts.
+ * A plugin name is [a-z][a-z0-9_]{0,31}; a service name is
+ * [A-Za-z0-9_-]{1,64} (it becomes a D-Bus path element and a log field). */
+bool lbd_plugin_name_is_valid(const char *name);
+bool lbd_service_name_is_valid(const char *name);
+
+/* Limits of the values the configuration accepts, for the same reason. */
+#define LBD_WORKERS_MAX 1024u
+#define LBD_THREADS_MAX 1024u
+#define LBD_WORKER_CONNECTIONS_MAX 1000000u
+#define LBD_BACKEND_WEIGHT_MAX 1000u       /* weight is 1..this */
+#define LBD_BACKEND_MAX_FAILS_MAX 1000u    /* 0..this */
+#define LBD_BACKEND_FAIL_TIMEOUT_MAX 86400u /* 1..this seconds */
+#define LBD_BACKEND_MAX_CONNS_MAX 1000000u /* 0..this */
+#define LBD_BACKEND_SLOW_START_MAX 3600u   /* 0..this seconds */
+#define LBD_PROXY_CONNECT_TIMEOUT_MAX 3600u /* 1..this seconds */
+#define LBD_PROXY_READ_TIMEOUT_MAX 86400u  /* 1..this seconds */
+
+/* "http" or "tcp" → the mode; -EINVAL for anything else. */
+int lbd_service_mode_from_string(const char *s);
+/* "off", "tcp", "http". */
+const char *lbd_health_check_type_to_string(enum lbd_health_check_type type);
 
 /* The text of the embedded default, for `lbd --dump-default-config`. */
 extern const char lbd_config_builtin_default[];

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: MIT */
+#include "address.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/un.h>
+
+#define EXPECTED_FORMS "expected HOST:PORT, [IPV6]:PORT or unix:/ABSOLUTE/PATH"
+
+/* Sets *error to a malloc()ed sentence (the header promises malloc, so the
+ * caller may free() it) and returns -EINVAL, or -ENOMEM when even the
+ * sentence cannot be allocated. */
+static int address_error(char **error, const char *format, ...) __attribute__((format(printf, 2, 3)));
+static int address_error(char **error, const char *format, ...) {
+        if (!error)
+                return -EINVAL;
+
+        va_list ap;
+        va_start(ap, format);
+        int r = vasprintf(error, format, ap);
+        va_end(ap);
+        if (r < 0) {
+                *error = NULL;
+                return -ENOMEM;
+        }
+        return -EINVAL;
+}
+
+/* Strictly decimal (no sign, no space, no 0x), 1..65535. Leading zeros are
+ * harmless and accepted; the canonical text drops them. */
+static int parse_port(const char *s, uint16_t *ret, char **error) {
+        if (*s == '\0')
+                return address_error(error, "port is empty; expected a decimal number 1-65535");
+
+        unsigned long v = 0;
+        bool too_big = false;
+        for (const char *p = s; *p; p++) {
+                if (*p < '0' || *p > '9')
+                        return address_error(error,
+                                             "port '%s' is not a decimal number; expected 1-65535",
+                                             s);
+                v = v * 10 + (unsigned long)(*p - '0');
+                /* Stop growing once out of range: the digits after
+                 * still have to be digits, but must not overflow. */
+                if (v > 65535) {
+                        too_big = true;
+                        v = 65536;
+                }
+        }
+        if (too_big || v == 0)
+                return address_error(error, "port %s is out of range 1-65535", s);
+
+        *ret = (uint16_t)v;
+        return 0;
+}
+
+/* Collapses runs of '/', so that "unix:/run//a.sock" and "unix:/run/a.sock"
+ * have one canonical text and compare equal. */
+static void collapse_slashes(char *path) {
+        char *w = path;
+        for (const char *r = path; *r; r++)
+                if (!(*r == '/' && w > path && w[-1] == '/'))
+                        *w++ = *r;
+        *w = '\0';
+}
+
+static int parse_unix(const char *path, struct lbd_address *a, char **error) {
+        struct sockaddr_un *un = (struct sockaddr_un *)&a->sa;
+
+        if (*path == '\0')
+                return address_error(error, "unix socket path is empty; expected unix:/ABSOLUTE/PATH");
+        if (*path != '/')
+                return address_error(error,
+                                     "unix socket path must be absolute; expected unix:/ABSOLUTE/PATH");
+        for (const char *p = path; *p; p++)
+                if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                        return address_error(error,
+                                             "unix socket path contains a control character");
+
+        size_t n = strlen(path);
+        if (n > sizeof(un->sun_path) - 1)
+                return address_error(error, "unix socket path is longer than %zu bytes",
+                                     sizeof(un->sun_path) - 1);
+
+        un->sun_family = AF_UNIX;
+        memcpy(un->sun_path, path, n + 1);
+        collapse_slashes(un->sun_path);
+        n = strlen(un->sun_path);
+        if (n > 1 && un->sun_path[n - 1] == '/')
+                return address_error(error,
+                                     "unix socket path '%s' ends in '/'; expected the path of a "
+                                     "socket, not a directory",
+                                     path);
+
+        a->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+        snprintf(a->text, sizeof(a->text), "unix:%s", un->sun_path);
+        return 0;
+}
+
+static int parse_inet(const char *host, bool bracketed, const char *port_text,
+                      struct lbd_address *a, char **error) {
+        uint16_t port = 0;
+        int r = parse_port(port_text, &port, error);
+        if (r < 0)
+                return r;
+
+        if (*host == '\0')
+                return address_error(error,
+                                     "host is empty; expected a numeric address such as 0.0.0.0, "
+                                     "127.0.0.1 or [::]");
+
+        char buf[INET6_ADDRSTRLEN];
+        if (bracketed) {
+                struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&a->sa;
+                if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1) {
+                        if (strchr(host, '%'))
+                                return address_error(error,
+                                                     "'%s' is not a numeric IPv6 address (zone "
+                                                     "indices such as %%eth0 are not supported)",
+                                                     host);
+                        return address_error(error, "'%s' is not a numeric IPv6 address", host);
+                }
+                in6->sin6_family = AF_INET6;
+                in6->sin6_port = htons(port);
+                a->len = sizeof(*in6);
+                inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof(buf));
+                snprintf(a->text, sizeof(a->text), "[%s]:%u", buf, (unsigned)port);
+                return 0;
+        }
+
+        struct sockaddr_in *in = (struct sockaddr_in *)&a->sa;
+        /* The one name we know without asking anyone. */
+        if (strcasecmp(host, "localhost") == 0)
+                host = "127.0.0.1";
+        if (inet_pton(AF_INET, host, &in->sin_addr) != 1) {
+                struct in6_addr probe;
+                if (inet_pton(AF_INET6, host, &probe) == 1)
+                        return address_error(error,
+                                             "IPv6 address '%s' must be written in brackets, "
+                                             "e.g. [%s]:%s",
+                                             host, host, port_text);
+                return address_error(error,
+                                     "'%s' is not a numeric IPv4/IPv6 address (names are not "
+                                     "resolved)",
+                                     host);
+        }
+        in->sin_family = AF_INET;
+        in->sin_port = htons(port);
+        a->len = sizeof(*in);
+        inet_ntop(AF_INET, &in->sin_addr, buf, sizeof(buf));
+        snprintf(a->text, sizeof(a->text), "%s:%u", buf, (unsigned)port);
+        return 0;
+}
+
+int lbd_address_parse(const char *s, struct lbd_address *ret, char **error) {
+        /* Fill a local copy and hand it over only on success: *ret is left
+         * untouched on failure. */
+        struct lbd_address a = {};
+        int r;
+
+        if (!s || *s == '\0')
+                return address_error(error, "address is empty; " EXPECTED_FORMS);
+
+        for (const char *p = s; *p; p++)
+                if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+                        return address_error(error, "'%s' contains whitespace; " EXPECTED_FORMS, s);
+
+        if (strncmp(s, "unix:", 5) == 0) {
+                r = parse_unix(s + 5, &a, error);
+        } else if (s[0] == '[') {
+                const char *close = strchr(s, ']');
+                if (!close)
+                        return address_error(error, "'%s' lacks the closing ']'; " EXPECTED_FORMS, s);
+                if (close[1] != ':')
+                        return address_error(error, "'%s' has no port after ']'; " EXPECTED_FORMS,
+                                             s);
+                size_t n = (size_t)(close - (s + 1));
+                char host[INET6_ADDRSTRLEN + 32];
+                if (n >= sizeof(host))
+                        return address_error(error, "'%.*s' is not a numeric IPv6 address",
+                                             (int)n, s + 1);
+                memcpy(host, s + 1, n);
+                host[n] = '\0';
+                r = parse_inet(host, true, close + 2, &a, error);
+        } else {
+                const char *colon = strrchr(s, ':');
+                if (!colon)
+                        return address_error(error, "'%s' has no port; " EXPECTED_FORMS, s);
+                if (memchr(s, ':', (size_t)(colon - s))) {
+                        /* Without brackets "::1:80" is ambiguous. Say what
+                         * was probably meant. */
+                        return address_error(error,
+                                             "IPv6 addresses must be written in brackets, "
+                                             "e.g. [::1]:80; " EXPECTED_FORMS);
+                }
+                size_t n = (size_t)(colon - s);
+                char host[INET6_ADDRSTRLEN + 32];
+                if (n >= sizeof(host))
+                        return address_error(error,
+                                             "'%.*s' is not a numeric IPv4/IPv6 address (names "
+                                             "are not resolved)",
+                                             (int)n, s);
+                memcpy(host, s, n);
+                host[n] = '\0';
+                r = parse_inet(host, false, colon + 1, &a, error);
+        }
+        if (r < 0)
+                return r;
+
+        *ret = a;
+        return 0;
+}
+
+bool lbd_address_equal(const struct lbd_address *a, const struct lbd_address *b) {
+        if (!a || !b)
+                return a == b;
+        if (a->sa.ss_family != b->sa.ss_family)
+                return false;
+
+        switch (a->sa.ss_family) {
+        case AF_INET: {
+                const struct sockaddr_in *x = (const struct sockaddr_in *)&a->sa;
+                const struct sockaddr_in *y = (const struct sockaddr_in *)&b->sa;
+                return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+        }
+        case AF_INET6: {
+                const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)&a->sa;
+                const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)&b->sa;
+                return x->sin6_port == y->sin6_port &&
+                       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0 &&
+                       x->sin6_scope_id == y->sin6_scope_id;
+        }
+        case AF_UNIX: {
+                const struct sockaddr_un *x = (const struct sockaddr_un *)&a->sa;
+                const struct sockaddr_un *y = (const struct sockaddr_un *)&b->sa;
+                /* sun_path may not be NUL-terminated when the length says
+                 * so (addresses from accept()/getsockname()). */
+                size_t off = offsetof(struct sockaddr_un, sun_path);
+                size_t nx = a->len > off ? strnlen(x->sun_path, a->len - off) : 0;
+                size_t ny = b->len > off ? strnlen(y->sun_path, b->len - off) : 0;
+                return nx == ny && memcmp(x->sun_path, y->sun_path, nx) == 0;
+        }
+        default:
+                return a->len == b->len && memcmp(&a->sa, &b->sa, a->len) == 0;
+        }
+}
