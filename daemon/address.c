@@ -172,17 +172,16 @@ int lbd_address_parse(const char *s, struct lbd_address *ret, char **error) {
 
         for (const char *p = s; *p; p++)
                 if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-                        return address_error(error, "'%s' contains whitespace; " EXPECTED_FORMS, s);
+                        return address_error(error, "address contains whitespace; " EXPECTED_FORMS);
 
         if (strncmp(s, "unix:", 5) == 0) {
                 r = parse_unix(s + 5, &a, error);
         } else if (s[0] == '[') {
                 const char *close = strchr(s, ']');
                 if (!close)
-                        return address_error(error, "'%s' lacks the closing ']'; " EXPECTED_FORMS, s);
+                        return address_error(error, "address lacks the closing ']'; " EXPECTED_FORMS);
                 if (close[1] != ':')
-                        return address_error(error, "'%s' has no port after ']'; " EXPECTED_FORMS,
-                                             s);
+                        return address_error(error, "address has no port after ']'; " EXPECTED_FORMS);
                 size_t n = (size_t)(close - (s + 1));
                 char host[INET6_ADDRSTRLEN + 32];
                 if (n >= sizeof(host))
@@ -194,7 +193,7 @@ int lbd_address_parse(const char *s, struct lbd_address *ret, char **error) {
         } else {
                 const char *colon = strrchr(s, ':');
                 if (!colon)
-                        return address_error(error, "'%s' has no port; " EXPECTED_FORMS, s);
+                        return address_error(error, "address has no port; " EXPECTED_FORMS);
                 if (memchr(s, ':', (size_t)(colon - s))) {
                         /* Without brackets "::1:80" is ambiguous. Say what
                          * was probably meant. */

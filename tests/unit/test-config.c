@@ -631,7 +631,7 @@ static void test_listen(void **state) {
         check_error("[service web]\nlisten= ; ;\n", SRC ": [service web] listen: ",
                     "no address given", NULL);
         check_error("[service web]\nlisten=not an address\n", SRC ": [service web] listen: ",
-                    "'not an address'", NULL);
+                    "'not an address': address contains whitespace", NULL);
         check_error("[service web]\nlisten=foo.example:80\n", SRC ": [service web] listen: ",
                     "'foo.example' is not a numeric IPv4/IPv6 address (names are not resolved)",
                     NULL);
@@ -738,10 +738,10 @@ static void test_backend_errors(void **state) {
                 { "10.0.0.11:80 wieght=2", "unknown option 'wieght=2' (did you mean weight?)" },
                 { "10.0.0.11:80 bakup", "unknown option 'bakup' (did you mean backup?)" },
                 { "10.0.0.11:80 primary", "unknown option 'primary'; expected ADDRESS [weight=N]" },
-                { "10.0.0.11 weight=2", "'10.0.0.11 weight=2': '10.0.0.11' has no port" },
+                { "10.0.0.11 weight=2", "'10.0.0.11 weight=2': address has no port" },
                 { "backend1:80", "names are not resolved" },
                 { "unix:relative.sock", "unix socket path must be absolute" },
-                { "weight=2 10.0.0.11:80", "'weight=2' has no port" },
+                { "weight=2 10.0.0.11:80", "'weight=2 10.0.0.11:80': address has no port" },
         };
         for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
                 g_autofree char *text = service_with("backends", bad[i].item);
