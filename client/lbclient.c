@@ -341,8 +341,9 @@ int main(int argc, char **argv) {
         }
         argc -= optind;
         argv += optind;
+        static char *default_command[] = { "status", NULL };
         if (argc == 0) {
-                argv = (char *[]){ "status", NULL };
+                argv = default_command;
                 argc = 1;
         }
         const struct command *cmd = find_command(argc, argv);
