@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The master process's one context: it owns the options, the configuration,
- * the loaded plugins, the event loops and the bus connection. run() in
- * main.c declares it with a cleanup attribute; nothing else is global.
+ * the loaded plugins, the event loops, the bus connection and the arbiter
+ * (the workers). run() in main.c declares it with a cleanup attribute;
+ * nothing else is global.
+ *
+ * config and plugins are the ones in effect. A reload replaces both; the
+ * arbiter keeps the replaced ones until the workers started with them are
+ * gone (arbiter.h).
  */
 #pragma once
 
@@ -13,6 +18,8 @@
 #include "config.h"
 #include "options.h"
 #include "plugin-loader.h"
+
+struct lbd_arbiter;
 
 struct lbd_manager {
         struct lbd_options options;
@@ -30,5 +37,15 @@ struct lbd_manager {
         sd_bus_slot *enumerator_slot;
         sd_bus_slot *object_manager_slot;
 
+        struct lbd_arbiter *arbiter;
+
         int exit_code;
 };
+
+/* Load the configuration and the plugins as the options say, and check that
+ * the configuration names loaded plugins: what startup and every reload do.
+ * Logs what is wrong and returns a negative errno; on success the caller
+ * owns both. */
+int lbd_manager_load_configuration(const struct lbd_options *options,
+                                   struct lbd_config **ret_config,
+                                   struct lbd_plugin_set **ret_plugins);

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The arbiter: the master's supervision of its worker processes, after
+ * Gunicorn's arbiter. Everything runs on the master's one thread, from
+ * sd-event sources (signals, timers); nothing waits.
+ *
+ * - It binds the listeners (listeners.h), creates the scoreboard and forks
+ *   `workers` workers (worker.h), each with a scoreboard slot; a slot is
+ *   reused after its worker is gone.
+ * - A worker that exits is respawned, whatever the reason (a crash, a
+ *   timeout kill, a clean exit after max-requests), unless it was asked to
+ *   stop. Workers that die within a second of starting several times in a
+ *   row put the arbiter into a back-off: one worker at a time, 1, 2, 4, …
+ *   30 s apart, until one lives longer than a second.
+ * - Heartbeat: a worker whose scoreboard heartbeat is older than `timeout`
+ *   seconds is killed (SIGKILL) and so replaced.
+ * - Signals (as Gunicorn): HUP reloads (lbd_arbiter_reload); TTIN/TTOU add
+ *   or remove one worker; TERM stops gracefully (workers get SIGTERM and
+ *   `graceful-timeout` seconds, then SIGKILL) and the master exits 0 once
+ *   they are gone; INT and QUIT stop at once (SIGQUIT, SIGKILL after a
+ *   second); USR1 is forwarded to the workers, which reopen their log files.
+ *
+ * A generation is one configuration with its plugins, listener set, worker
+ * user and the workers started with it. A reload starts a new generation
+ * and then stops the previous one gracefully; the previous configuration
+ * and plugins stay loaded until its last worker is gone, and listening
+ * sockets only it used are closed then.
+ *
+ * The arbiter reaps with waitpid(-1): every child of the master is a
+ * worker. Anything else that would fork in the master must tell the arbiter
+ * about its children first.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "manager.h"
+
+/* Take over the signals, bind the listeners of m->config, resolve its
+ * user, create the scoreboard and fork the workers. Call after the bus is
+ * connected: workers close the bus and event loop fds, which must exist.
+ * Logs what fails and returns a negative errno; the daemon must not start
+ * then (m->arbiter is set either way, for manager cleanup). */
+int lbd_arbiter_start(struct lbd_manager *m);
+
+/* Kill (SIGKILL) and reap workers still running, then release everything.
+ * The normal way out is a stop (signals, lbd_arbiter_stop), after which no
+ * worker is left. Accepts NULL. */
+void lbd_arbiter_free(struct lbd_arbiter *a);
+
+/* Re-read the configuration and the plugins exactly as startup does. If they
+ * are invalid, log why and keep everything as it is; otherwise apply them as
+ * lbd_arbiter_apply() does. Tells systemd RELOADING=1, then READY=1.
+ * Returns 0 or the negative errno of what failed (already logged). */
+int lbd_arbiter_reload(struct lbd_manager *m);
+
+/* Make config and plugins (owned by the arbiter from now on, also on
+ * failure) the ones in effect: resolve the user, bind the listeners, start a
+ * new generation of workers, then stop the previous generation gracefully.
+ * The worker count goes back to the configuration's. On failure (logged)
+ * nothing changes. For reloads and for run-time changes that need new
+ * workers (a new worker model). */
+int lbd_arbiter_apply(struct lbd_manager *m, struct lbd_config *config,
+                      struct lbd_plugin_set *plugins);
+
+/* Run n workers (1..LBD_WORKERS_MAX; -EINVAL otherwise, not logged): start
+ * more, or stop the highest slots gracefully. -ESHUTDOWN while stopping. */
+int lbd_arbiter_set_workers(struct lbd_manager *m, unsigned n);
+
+/* How many workers the arbiter keeps running (the configuration's count,
+ * changed by TTIN/TTOU and lbd_arbiter_set_workers until the next reload). */
+unsigned lbd_arbiter_get_workers(const struct lbd_manager *m);
+
+/* Stop every worker, gracefully (SIGTERM, SIGKILL after graceful-timeout)
+ * or at once (SIGQUIT), then quit m->loop. What TERM and INT/QUIT do. */
+void lbd_arbiter_stop(struct lbd_manager *m, bool graceful);

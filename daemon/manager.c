@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Loading the configuration and the plugins, and checking that they fit
+ * together: what startup does, and what a reload (SIGHUP, Reload()) does
+ * again before it changes anything.
+ */
+#include "manager.h"
+
+#include <errno.h>
+
+#include "lbd-build-config.h"
+#include "log.h"
+
+/* Is `name` a loaded plugin of `kind`? If not, or if it is a placeholder,
+ * say so naming where the configuration set it. Returns -ENOENT when the
+ * configuration cannot be used. */
+static int check_plugin_reference(const struct lbd_config *config,
+                                  const struct lbd_plugin_set *plugins, enum lbd_plugin_kind kind,
+                                  const char *name, const char *group, const char *key) {
+        const struct lbd_plugin *p = lbd_plugin_set_find(plugins, kind, name);
+        const char *origin = lbd_config_origin(config, group, key);
+        if (!origin)
+                origin = "default";
+        if (!p) {
+                g_autofree char *loaded = lbd_plugin_set_names(plugins, kind);
+                log_error("%s: [%s] %s: no %s plugin named '%s' is loaded; loaded: %s", origin,
+                          group, key, lbd_plugin_kind_to_string(kind), name,
+                          loaded && *loaded ? loaded : "none");
+                return -ENOENT;
+        }
+        if (p->desc->flags & LBD_PLUGIN_FLAG_PLACEHOLDER)
+                log_warning("%s: [%s] %s: %s plugin '%s' is a placeholder: it is not built yet "
+                            "and does not do its job",
+                            origin, group, key, lbd_plugin_kind_to_string(kind), name);
+        return 0;
+}
+
+static int check_config_against_plugins(const struct lbd_config *config,
+                                        const struct lbd_plugin_set *plugins) {
+        int r = check_plugin_reference(config, plugins, LBD_PLUGIN_KIND_WORKER,
+                                       config->daemon.worker_model, "daemon", "worker-model");
+        for (guint i = 0; i < config->services->len; i++) {
+                const struct lbd_service_config *s = config->services->pdata[i];
+                g_autofree char *group = g_strconcat("service ", s->name, NULL);
+                int q = check_plugin_reference(config, plugins, LBD_PLUGIN_KIND_POLICY,
+                                               s->policy, group, "policy");
+                if (q < 0)
+                        r = q;
+        }
+        return r;
+}
+
+int lbd_manager_load_configuration(const struct lbd_options *options,
+                                   struct lbd_config **ret_config,
+                                   struct lbd_plugin_set **ret_plugins) {
+        g_autoptr(GError) error = NULL;
+        const char *path = options->config_file ? options->config_file : LBD_CONFIG_FILE;
+        g_autoptr(lbd_config) config = lbd_config_load(path, options->config_file != NULL,
+                                                       options->config_dir, &error);
+        if (!config) {
+                log_error("%s", error->message);
+                return -EINVAL;
+        }
+
+        struct lbd_plugin_loader_options lo = {
+                .allow_insecure = options->allow_unowned_plugins,
+        };
+        _cleanup_plugin_set_ struct lbd_plugin_set *plugins = NULL;
+        int r = lbd_plugin_set_load((const char *const *)options->plugin_dirs,
+                                    g_strv_length(options->plugin_dirs), &lo, &plugins);
+        if (r < 0) {
+                log_error("cannot load plugins: %s", g_strerror(-r));
+                return r;
+        }
+        r = check_config_against_plugins(config, plugins);
+        if (r < 0)
+                return r;
+        *ret_config = g_steal_pointer(&config);
+        *ret_plugins = g_steal_pointer(&plugins);
+        return 0;
+}
