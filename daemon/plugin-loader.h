@@ -15,6 +15,25 @@
  * is shadowed without being opened when a later directory has a file of the
  * same file name; two files in one directory declaring the same plugin name
  * are a conflict and the second is refused.
+ *
+ * Details (plugin-loader.c has the order of the checks):
+ *   - Only entries named *.so and not starting with "." are considered;
+ *     anything else in a plugin directory is ignored (debug log). A *.so
+ *     that is not a regular file (symlink, directory, fifo...) is refused.
+ *     The directory path itself may be a symlink; files in it may not.
+ *   - Shadowing by file name is decided on the directory listings alone, so
+ *     a refused drop-in file still hides the packaged file of that name.
+ *   - Overriding by plugin name needs a *loaded* plugin of that name from a
+ *     higher-priority directory; names are global across kinds. An
+ *     overridden plugin is closed without init() and is not a refusal.
+ *   - A directory that cannot be read (other than missing) is recorded as a
+ *     refusal with the directory's path; with !allow_insecure, a directory
+ *     not owned by root or writable by group/others refuses each *.so in it.
+ *   - The same file loaded into two sets at once (a reload while the old
+ *     set is still in use) is one dlopen() object: init() runs once per set,
+ *     each with its own plugin_data. glibc finds an already loaded object by
+ *     its path, so a plugin file replaced on disk is only read again once
+ *     every set holding the old one has been freed.
  */
 #pragma once
 
@@ -39,7 +58,10 @@ struct lbd_plugin_loader_options {
         /* Skip the ownership and permission checks on files and directories
          * (lbd --allow-unowned-plugins, for development trees). */
         bool allow_insecure;
-        /* What init() receives; NULL means a host that logs through log.h. */
+        /* What init() receives; NULL means a host that logs through log.h,
+         * one per plugin, with the plugin's name as the component (valid
+         * until the plugin's fini() returns). A host given here is passed
+         * as it is to every plugin and must outlive the set. */
         const struct lbd_host *host;
 };
 
@@ -52,16 +74,20 @@ int lbd_plugin_set_load(const char *const *dirs, size_t n_dirs,
                         const struct lbd_plugin_loader_options *options,
                         struct lbd_plugin_set **ret);
 
-/* Calls every plugin's fini() and closes it. Accepts NULL. */
+/* Calls every plugin's fini(), in reverse load order, and closes it. Call
+ * it in the master only (fini() undoes what init() did there). Accepts
+ * NULL. */
 void lbd_plugin_set_free(struct lbd_plugin_set *set);
 
+/* The loaded plugins, ordered by kind, then name (stable for ListPlugins).
+ * Both accept NULL (an empty set); get() returns NULL past the end. */
 size_t lbd_plugin_set_size(const struct lbd_plugin_set *set);
 const struct lbd_plugin *lbd_plugin_set_get(const struct lbd_plugin_set *set, size_t i);
 const struct lbd_plugin *lbd_plugin_set_find(const struct lbd_plugin_set *set,
                                              enum lbd_plugin_kind kind, const char *name);
 /* The names of the loaded plugins of one kind, comma-separated, for error
- * messages ("unknown policy 'x'; loaded: round_robin, least_conn"). The
- * caller frees the string. */
+ * messages ("unknown policy 'x'; loaded: least_conn, round_robin"), in
+ * name order; "" when there is none. The caller frees it with g_free(). */
 char *lbd_plugin_set_names(const struct lbd_plugin_set *set, enum lbd_plugin_kind kind);
 
 size_t lbd_plugin_set_n_refusals(const struct lbd_plugin_set *set);
