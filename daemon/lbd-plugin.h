@@ -3,8 +3,9 @@
  * lbd-plugin.h — the public interface between lbd and its plugins.
  *
  * This is the only header a plugin author needs. It is installed as
- * <lbd/lbd-plugin.h> together with lbd-plugin.pc, so a plugin can be built
- * outside lbd's source tree:
+ * $includedir/lbd/lbd-plugin.h together with lbd-plugin.pc, whose cflags put
+ * that folder on the include path, so a plugin built outside lbd's source
+ * tree writes #include <lbd-plugin.h> and builds with
  *
  *     cc -shared -fPIC $(pkg-config --cflags lbd-plugin) -o my.so my.c
  *
