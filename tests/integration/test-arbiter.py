@@ -270,10 +270,10 @@ class ArbiterTest(unittest.TestCase):
         self.start_lbd(workers=2)
         self.wait_workers(2)
         self.send(signal.SIGTTIN)
-        self.wait_workers(3)
+        three_before = self.wait_workers(3)
         self.send(signal.SIGTTIN)
         four = self.wait_workers(4)
-        newest = max(four, key=lambda p: self.started_pids().index(p))
+        (newest,) = four - three_before
         self.send(signal.SIGTTOU)
         three = self.wait_workers(3)
         # The highest slot goes first: the one started last.
