@@ -6,6 +6,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "arbiter.h"
 #include "lbd-build-config.h"
 #include "log.h"
 #include "util.h"
@@ -138,7 +139,7 @@ static int property_workers(sd_bus *bus, const char *path, const char *interface
                             const char *property, sd_bus_message *reply, void *userdata,
                             sd_bus_error *error) {
         struct lbd_manager *m = userdata;
-        return sd_bus_message_append(reply, "u", lbd_config_worker_count(m->config));
+        return sd_bus_message_append(reply, "u", lbd_arbiter_get_workers(m));
 }
 
 static int property_services(sd_bus *bus, const char *path, const char *interface,
@@ -327,9 +328,11 @@ static int on_name_acquired(sd_bus_message *reply, void *userdata, sd_bus_error 
 
 static int on_disconnected(sd_bus_message *message, void *userdata, sd_bus_error *ret_error) {
         struct lbd_manager *m = userdata;
-        log_error("lost the connection to the system bus; stopping");
+        /* Without the bus lbd cannot be managed: stop, but let the open
+         * connections finish (systemd restarts the service). */
+        log_error("lost the connection to the system bus; stopping gracefully");
         m->exit_code = LBD_EXIT_FAILURE;
-        g_main_loop_quit(m->loop);
+        lbd_arbiter_stop(m, true);
         return 0;
 }
 

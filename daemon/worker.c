@@ -72,9 +72,17 @@ static int reset_signals(void) {
         sigemptyset(&none);
         if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
                 return -errno;
-        /* If the master dies, finish what is open and go. */
+        return 0;
+}
+
+/* If the master dies, finish what is open and go. Set after the privilege
+ * drop, which clears it; the master may have died before this line, which
+ * getppid() then tells. */
+static int follow_master(pid_t master) {
         if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
                 return -errno;
+        if (getppid() != master)
+                return -ESRCH;
         return 0;
 }
 
@@ -91,6 +99,7 @@ static int drop_privileges(const struct lbd_worker_params *p) {
 }
 
 _Noreturn void lbd_worker_main(const struct lbd_worker_params *p) {
+        pid_t master = getppid();
         /* The master's control plane is not ours: holding its bus socket
          * would keep the daemon's bus name alive after the master died. */
         for (size_t i = 0; i < p->n_close_fds; i++)
@@ -109,6 +118,8 @@ _Noreturn void lbd_worker_main(const struct lbd_worker_params *p) {
                           p->slot_index, (unsigned)p->uid, strerror(-r));
                 _exit(1);
         }
+        if (follow_master(master) < 0)
+                _exit(1);
 
         int *fds = calloc(p->n_listeners ? p->n_listeners : 1, sizeof(int));
         if (!fds)
