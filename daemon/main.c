@@ -45,6 +45,12 @@ static void print_check_summary(const struct lbd_manager *m) {
                m->config->daemon.worker_model, lbd_config_worker_count(m->config));
         printf("lbd: %zu plugin(s) loaded, %zu refused\n", lbd_plugin_set_size(m->plugins),
                lbd_plugin_set_n_refusals(m->plugins));
+        /* The loader logged each refusal already; repeat them here, where
+         * someone running `lbd -t` reads the verdict. */
+        for (size_t i = 0; i < lbd_plugin_set_n_refusals(m->plugins); i++) {
+                const struct lbd_plugin_refusal *r = lbd_plugin_set_get_refusal(m->plugins, i);
+                printf("lbd: refused plugin %s: %s\n", r->path, r->reason);
+        }
 }
 
 static int setup_event_loop(struct lbd_manager *m) {
