@@ -191,7 +191,13 @@ static bool is_placeholder(const struct plugin_info *plugins, const char *kind, 
 
 static const char *placeholder_note(const struct plugin_info *plugins, const char *kind,
                                     const char *name) {
-        return is_placeholder(plugins, kind, name) ? "  (placeholder plugin: not built yet)" : "";
+        if (!is_placeholder(plugins, kind, name))
+                return "";
+        /* What lbd does instead (daemon/session.c, pick_backend). */
+        if (strcmp(kind, "policy") == 0)
+                return "  (placeholder plugin, not built yet: each worker rotates over the "
+                       "backends instead)";
+        return "  (placeholder plugin: not built yet)";
 }
 
 static int print_backends(sd_bus *bus, char **backends, int *exit_code) {
@@ -229,9 +235,7 @@ static int cmd_status(sd_bus *bus) {
 
         printf("lbd %s\n", version);
         printf("  worker model: %s%s\n", model, placeholder_note(plugins, "worker", model));
-        printf("  workers:      %u configured (worker processes are not started yet: the "
-               "data plane is not built)\n",
-               workers);
+        printf("  workers:      %u\n", workers);
         printf("  services:     %zu\n", strv_length(services));
         for (char **s = services; s && *s; s++) {
                 _cleanup_(freep) char *name = NULL, *mode = NULL, *policy = NULL;
