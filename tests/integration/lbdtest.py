@@ -493,6 +493,22 @@ def default_config_args(tmp_dir, lbd=None):
     return ["--config", path]
 
 
+def dumped_default_config(path, listen=None, lbd=None):
+    """Write lbd's embedded default (--dump-default-config) to path, with the
+    default service's listen= replaced by listen if given; returns path."""
+    text = subprocess.run([lbd or lbd_path(), "--dump-default-config"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, check=True, timeout=10, text=True).stdout
+    if listen:
+        lines = text.splitlines(keepends=True)
+        for i, line in enumerate(lines):
+            if line.startswith("listen="):
+                lines[i] = f"listen={listen}\n"
+        text = "".join(lines)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
 class Lbd:
     """The built lbd on a PrivateSystemBus (or any bus address).
 
