@@ -96,6 +96,13 @@ struct lbd_session;
 enum lbd_wait_events {
         LBD_WAIT_READ = 1u << 0,
         LBD_WAIT_WRITE = 1u << 1,
+        /* fd[i] leaves this session (an idle upstream connection going to
+         * the worker's pool, where another session may take it): stop
+         * watching it for this session (edge-triggered models:
+         * EPOLL_CTL_DEL, since a registration outlives the session) and call
+         * session_run() again at once, before waiting. Never combined with
+         * READ or WRITE. */
+        LBD_WAIT_DETACH = 1u << 2,
 };
 
 /* What a session waits for after session_run(). All its fds are

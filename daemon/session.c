@@ -2,12 +2,11 @@
 /*
  * Sessions: one per client connection, a resumable state machine.
  *
- * Built: the tcp mode (pick a backend, connect with retries on other
- * backends, relay bytes both ways with half-close). Not built yet: the http
- * mode (HTTP/1.1 parsing, keep-alive, pooled upstream connections, headers,
- * chunked bodies, limits, 502/504): a service in http mode is relayed as tcp
- * for now, which carries HTTP/1.1 traffic but adds no headers and applies no
- * limits; lbd logs this once per worker.
+ * Here: accepting, the backend choice, connecting with retries on other
+ * backends, and the tcp mode (relay bytes both ways with half-close), which
+ * the http mode also uses after a 101 Switching Protocols. The http mode
+ * (HTTP/1.1 requests and responses, keep-alive, pooled upstream
+ * connections) is in session-http.c.
  *
  * Every fd is non-blocking, and lbd_session_run() tries each I/O until
  * EAGAIN or until there is no room, so the models may use edge-triggered
@@ -16,59 +15,31 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <sys/un.h>
+
 #include "engine.h"
 #include "log.h"
+#include "session-private.h"
 
-#define RELAY_BUFFER_SIZE (16u * 1024u)
 /* How many backends one connection tries before giving up (retries go to
  * another backend each time, like proxy_next_upstream). */
 #define MAX_CONNECT_TRIES 3u
 
-enum session_state {
-        SESSION_CONNECTING,
-        SESSION_RELAY,
-        SESSION_DONE,
-};
-
-/* One direction of a relay: bytes read from `from` wait in buf until written
- * to `to`. The buffer is allocated on first use and freed when empty, so an
- * idle connection costs no buffer memory. */
-struct direction {
-        char *buf;
-        uint32_t start, end;
-        bool eof;      /* read returned 0 */
-        bool shut;     /* shutdown(to, SHUT_WR) done after eof and drain */
-};
-
-struct lbd_session {
-        struct lbd_worker *worker;
-        const struct lbd_listener *listener;
-        const struct lbd_service_config *service;
-        enum session_state state;
-        int cfd; /* client */
-        int ufd; /* upstream */
-        bool ufd_new;
-        bool cfd_new;
-        struct direction up;   /* client → upstream */
-        struct direction down; /* upstream → client */
-        unsigned tries;
-        uint32_t first_backend; /* where the rotation for this session started */
-        uint64_t deadline_ms;
-};
-
-static void close_fd(int *fd) {
+void session_close_fd(int *fd) {
         if (*fd >= 0) {
                 close(*fd);
                 *fd = -1;
         }
 }
 
-static void direction_release(struct direction *d) {
+void session_direction_release(struct direction *d) {
         free(d->buf);
         d->buf = NULL;
         d->start = d->end = 0;
@@ -77,17 +48,19 @@ static void direction_release(struct direction *d) {
 void lbd_session_free(struct lbd_session *s) {
         if (!s)
                 return;
-        close_fd(&s->cfd);
-        close_fd(&s->ufd);
-        direction_release(&s->up);
-        direction_release(&s->down);
+        session_close_fd(&s->cfd);
+        session_close_fd(&s->ufd);
+        session_direction_release(&s->up);
+        session_direction_release(&s->down);
         atomic_fetch_sub_explicit(&s->worker->slot->connections, 1, memory_order_relaxed);
         free(s);
 }
 
 struct lbd_session *lbd_session_accept(struct lbd_worker *w, size_t listener) {
         const struct lbd_listener *l = &w->params->listeners[listener];
-        int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage peer;
+        socklen_t peer_len = sizeof peer;
+        int fd = accept4(l->fd, (struct sockaddr *)&peer, &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
                 return NULL;
         if (l->address.sa.ss_family != AF_UNIX) {
@@ -106,12 +79,15 @@ struct lbd_session *lbd_session_accept(struct lbd_worker *w, size_t listener) {
         s->cfd = fd;
         s->cfd_new = true;
         s->ufd = -1;
+        s->detach_fd = -1;
         s->state = SESSION_CONNECTING;
-        if (s->service->mode == LBD_SERVICE_MODE_HTTP &&
-            !atomic_exchange_explicit(&w->http_as_tcp_logged, true, memory_order_relaxed))
-                log_full(LOG_WARNING, s->service->name,
-                         "http mode is not built yet: relaying this service's connections as "
-                         "tcp (no X-Forwarded-For, no limits, no 502/504 pages)");
+        s->peer_family = (uint8_t)peer.ss_family;
+        if (peer.ss_family == AF_INET)
+                memcpy(s->peer_addr, &((struct sockaddr_in *)&peer)->sin_addr, 4);
+        else if (peer.ss_family == AF_INET6)
+                memcpy(s->peer_addr, &((struct sockaddr_in6 *)&peer)->sin6_addr, 16);
+        if (s->service->mode == LBD_SERVICE_MODE_HTTP)
+                http_session_start(s);
         atomic_fetch_add_explicit(&w->slot->connections, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&w->slot->accepted, 1, memory_order_relaxed);
         return s;
@@ -124,7 +100,7 @@ struct lbd_session *lbd_session_accept(struct lbd_worker *w, size_t listener) {
  * shared backend table; all policy plugins are placeholders today, so this
  * is a per-worker round robin over the backends not marked down, skipping
  * backup ones unless no primary exists. */
-static long pick_backend(struct lbd_session *s) {
+long session_pick_backend(struct lbd_session *s) {
         const GArray *backends = s->service->backends;
         unsigned n = backends->len;
         if (n == 0)
@@ -158,39 +134,61 @@ static long pick_backend(struct lbd_session *s) {
         return -1;
 }
 
+int session_connect_to(struct lbd_session *s, long i) {
+        const struct lbd_backend_config *b =
+                &g_array_index(s->service->backends, struct lbd_backend_config, i);
+        int fd = socket(b->address.sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -1;
+        if (b->address.sa.ss_family != AF_UNIX) {
+                int one = 1;
+                (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        }
+        if (connect(fd, (const struct sockaddr *)&b->address.sa, b->address.len) == 0 ||
+            errno == EINPROGRESS || errno == EAGAIN) {
+                /* EAGAIN: a unix socket whose backlog is full; treated as
+                 * in progress, SO_ERROR tells. */
+                s->ufd = fd;
+                s->ufd_new = true;
+                s->backend = (uint32_t)i;
+                s->deadline_ms = lbd_now_ms() + 1000ull * s->service->proxy_connect_timeout;
+                return 0;
+        }
+        log_full(LOG_WARNING, s->service->name, "connect to %s failed: %m", b->address.text);
+        close(fd);
+        return -1;
+}
+
 /* Start a non-blocking connect to the next backend. Returns 0 when a connect
  * is under way, -1 when no backend is left to try. */
-static int start_connect(struct lbd_session *s) {
+int session_start_connect(struct lbd_session *s) {
         while (s->tries < MAX_CONNECT_TRIES) {
-                long i = pick_backend(s);
+                long i = session_pick_backend(s);
                 if (i < 0)
                         return -1;
                 s->tries++;
-                const struct lbd_backend_config *b =
-                        &g_array_index(s->service->backends, struct lbd_backend_config, i);
-                int fd = socket(b->address.sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                                0);
-                if (fd < 0)
-                        return -1;
-                if (b->address.sa.ss_family != AF_UNIX) {
-                        int one = 1;
-                        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-                }
-                if (connect(fd, (const struct sockaddr *)&b->address.sa, b->address.len) == 0 ||
-                    errno == EINPROGRESS || errno == EAGAIN) {
-                        /* EAGAIN: a unix socket whose backlog is full;
-                         * treated as in progress, SO_ERROR tells. */
-                        s->ufd = fd;
-                        s->ufd_new = true;
-                        s->deadline_ms =
-                                lbd_now_ms() + 1000ull * s->service->proxy_connect_timeout;
+                if (session_connect_to(s, i) == 0)
                         return 0;
-                }
-                log_full(LOG_WARNING, s->service->name, "connect to %s failed: %m",
-                         b->address.text);
-                close(fd);
         }
         return -1;
+}
+
+int session_connect_result(struct lbd_session *s) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (getsockopt(s->ufd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+                err = errno;
+        if (err == EALREADY)
+                err = EINPROGRESS;
+        if (err == 0) {
+                /* Connected, unless SO_ERROR is still clear because the
+                 * handshake is under way: a writable socket tells. */
+                struct pollfd p = { .fd = s->ufd, .events = POLLOUT };
+                if (poll(&p, 1, 0) == 1 && (p.revents & (POLLOUT | POLLERR | POLLHUP)))
+                        return (p.revents & POLLERR) ? ECONNREFUSED : 0;
+                return EINPROGRESS;
+        }
+        return err;
 }
 
 /* ---- relay ------------------------------------------------------------- */
@@ -221,7 +219,7 @@ static bool pump(struct direction *d, int from, int to, int *error) {
                                 d->shut = true;
                                 progress = true;
                         }
-                        direction_release(d);
+                        session_direction_release(d);
                         return progress;
                 }
                 if (!d->buf) {
@@ -235,7 +233,7 @@ static bool pump(struct direction *d, int from, int to, int *error) {
                 if (n < 0) {
                         if (errno == EAGAIN || errno == EINTR) {
                                 /* Idle: give the buffer back. */
-                                direction_release(d);
+                                session_direction_release(d);
                                 return progress;
                         }
                         *error = -errno;
@@ -250,7 +248,7 @@ static bool pump(struct direction *d, int from, int to, int *error) {
         }
 }
 
-static int relay(struct lbd_session *s) {
+int session_relay(struct lbd_session *s) {
         int error = 0;
         bool progress, any = false;
         do {
@@ -275,7 +273,7 @@ static int relay(struct lbd_session *s) {
 
 /* ---- the state machine ------------------------------------------------- */
 
-static void fill_wait(struct lbd_session *s, struct lbd_wait *wait) {
+void session_fill_relay_wait(struct lbd_session *s, struct lbd_wait *wait) {
         wait->fd[0] = s->cfd;
         wait->fd[1] = s->ufd;
         wait->fd_new[0] = s->cfd_new;
@@ -315,8 +313,8 @@ static int finish_connect(struct lbd_session *s) {
                 return 0; /* not yet */
         log_full(LOG_WARNING, s->service->name, "connect failed: %s; trying another backend",
                  strerror(err));
-        close_fd(&s->ufd);
-        return start_connect(s) < 0 ? -1 : 0;
+        session_close_fd(&s->ufd);
+        return session_start_connect(s) < 0 ? -1 : 0;
 }
 
 int lbd_session_run(struct lbd_session *s, struct lbd_wait *wait) {
@@ -325,7 +323,7 @@ int lbd_session_run(struct lbd_session *s, struct lbd_wait *wait) {
                 switch (s->state) {
                 case SESSION_CONNECTING:
                         if (s->ufd < 0) {
-                                if (start_connect(s) < 0) {
+                                if (session_start_connect(s) < 0) {
                                         log_full(LOG_ERR, s->service->name,
                                                  "no backend reachable; closing the client "
                                                  "connection");
@@ -349,10 +347,10 @@ int lbd_session_run(struct lbd_session *s, struct lbd_wait *wait) {
                         if (s->deadline_ms && now >= s->deadline_ms) {
                                 log_full(LOG_WARNING, s->service->name,
                                          "connect timed out; trying another backend");
-                                close_fd(&s->ufd);
+                                session_close_fd(&s->ufd);
                                 continue; /* start_connect picks the next */
                         }
-                        fill_wait(s, wait);
+                        session_fill_relay_wait(s, wait);
                         return 1;
                 case SESSION_RELAY:
                         if (s->deadline_ms && (now ? now : (now = lbd_now_ms())) >= s->deadline_ms &&
@@ -361,12 +359,18 @@ int lbd_session_run(struct lbd_session *s, struct lbd_wait *wait) {
                                 s->state = SESSION_DONE;
                                 continue;
                         }
-                        if (relay(s) == 0) {
+                        if (session_relay(s) == 0) {
                                 s->state = SESSION_DONE;
                                 continue;
                         }
-                        fill_wait(s, wait);
+                        session_fill_relay_wait(s, wait);
                         return 1;
+                case SESSION_HTTP: {
+                        int r = http_session_run(s, wait);
+                        if (r == 2)
+                                continue; /* switched to SESSION_RELAY */
+                        return r;
+                }
                 case SESSION_DONE:
                         return 0;
                 }

@@ -33,6 +33,8 @@ void blocking_serve(const struct lbd_worker_host *host, struct lbd_worker *w,
                     struct lbd_session *s) {
         struct lbd_wait wait;
         while (host->session_run(s, &wait) > 0) {
+                if ((wait.events[0] | wait.events[1]) & LBD_WAIT_DETACH)
+                        continue; /* poll() holds no registration: run again */
                 struct pollfd p[2];
                 nfds_t n = 0;
                 for (int i = 0; i < 2; i++) {

@@ -62,7 +62,16 @@ static void drive(struct loop *l, struct conn *c) {
         if (c->dead)
                 return;
         struct lbd_wait wait;
-        if (l->host->session_run(c->session, &wait) == 0) {
+        int r;
+again:
+        r = l->host->session_run(c->session, &wait);
+        if (r != 0 && ((wait.events[0] | wait.events[1]) & LBD_WAIT_DETACH)) {
+                for (int i = 0; i < 2; i++)
+                        if ((wait.events[i] & LBD_WAIT_DETACH) && wait.fd[i] >= 0)
+                                (void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, wait.fd[i], NULL);
+                goto again;
+        }
+        if (r == 0) {
                 l->host->session_free(c->session);
                 c->session = NULL;
                 c->dead = true;

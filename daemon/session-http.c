@@ -1,0 +1,1117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The http mode of sessions: HTTP/1.1 to the client with keep-alive and
+ * pipelining, HTTP/1.1 with keep-alive to the backends through a small pool
+ * of idle upstream connections.
+ *
+ * Per request: read the head into the client buffer, parse it (http.h, with
+ * Gunicorn's limits), pick a backend (a pooled connection to it if one is
+ * idle, else a fresh connect with retries on other backends), forward the
+ * head rewritten (hop-by-hop headers dropped, X-Forwarded-For appended,
+ * X-Forwarded-Proto set, Connection: keep-alive), then stream the request
+ * body up and the response down at the same time, through bounded buffers,
+ * with the body scanner deciding where each message ends. A 101 switches the
+ * session to the tcp byte relay.
+ *
+ * Memory: an idle connection is its struct lbd_session (no buffer). The
+ * buffers, the parser and its header table form a struct http_txn, attached
+ * when a request starts and given back when the connection is idle again to
+ * a small per-thread cache, so a busy keep-alive connection allocates
+ * nothing per request and an idle one holds nothing.
+ *
+ * The upstream pool and the txn cache are per thread (_Thread_local): the
+ * event and sync models run all sessions of a worker on one thread, the
+ * thread model runs each session start to end on one thread, so no lock is
+ * needed; a thread's pool serves the sessions of that thread only.
+ *
+ * Timeouts: waiting for the first byte of a request: daemon.keepalive
+ * seconds (HTTP_HEADER_TIMEOUT_S on a fresh connection when keepalive is 0);
+ * from the first byte of a head to its end: HTTP_HEADER_TIMEOUT_S (nginx's
+ * client_header_timeout); connect: proxy-connect-timeout; the backend
+ * silent (no byte moved either way) past proxy-read-timeout: 504 if no
+ * response had started, else the connection is closed.
+ *
+ * TODO(access log): one line per request when the exchange ends.
+ * TODO: an HTTP/1.0 client gets a chunked response passed through as is
+ * (nginx de-chunks it).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "http.h"
+#include "log.h"
+#include "session-private.h"
+
+#define HTTP_HEADER_TIMEOUT_S 60u
+#define HTTP_BUF_SIZE RELAY_BUFFER_SIZE       /* first size of each buffer */
+#define HTTP_MAX_HEADERS 100u                 /* = limit_request_fields */
+#define HTTP_TXN_CACHE 64u                    /* idle txns kept per thread */
+#define HTTP_POOL_SIZE 64u                    /* idle upstream fds per thread */
+#define HTTP_POOL_MAX_IDLE_MS 60000u
+#define HTTP_LINGER_MS 2000u
+/* Room for the headers the proxy adds to a request head. */
+#define HTTP_HEAD_EXTRA (INET6_ADDRSTRLEN + 160u)
+
+enum http_phase {
+        H_HEAD,     /* reading a request head (idle when nothing buffered) */
+        H_CONNECT,  /* choosing/connecting an upstream */
+        H_EXCHANGE, /* request up and response down */
+        H_LOCAL,    /* writing a response of our own, then closing */
+        H_LINGER,   /* our side shut: discard the client's bytes until EOF */
+};
+
+struct http_txn {
+        struct http_txn *next_free;
+        /* client → us: heads, request body, pipelined requests */
+        char *cbuf;
+        uint32_t ccap, cstart, cend;
+        uint32_t cbody;  /* cbuf[cstart, cbody) is request body to send up */
+        /* upstream → us: response heads and body */
+        char *ubuf;
+        uint32_t ucap, ustart, uend;
+        uint32_t ubody;  /* ubuf[ustart, ubody) is response to send down */
+        /* a head we made: to the backend, later to the client */
+        char *obuf;
+        uint32_t ocap, ostart, oend;
+        bool o_to_client; /* obuf holds a response head / local response */
+
+        uint64_t head_deadline;
+        uint64_t body_sent;
+        struct lbd_http_body rbody, sbody;
+        uint32_t req_flags;
+        uint8_t method;
+        uint8_t req_minor;
+        uint8_t cont_off;  /* bytes of "100 Continue" sent; 0xff: not wanted */
+        bool reused;       /* ufd came from the pool */
+        bool no_pool;      /* retrying: connect afresh */
+        bool req_done;     /* request body complete (scanner) */
+        bool head_up;      /* the request head has been sent completely */
+        bool wrote_up;     /* a byte of this request reached the upstream socket */
+        bool resp_byte;    /* a byte of the response came */
+        bool resp_head;    /* the final response head is parsed */
+        bool resp_done;
+        bool resp_sent_any; /* a response byte went to the client */
+        bool client_keep;
+        bool upstream_keep;
+        bool tunnel;
+        bool up_broken;    /* the upstream stopped reading our body */
+
+        struct lbd_http_parser p;
+        struct lbd_http_header headers[HTTP_MAX_HEADERS];
+};
+
+/* ---- per-thread caches ------------------------------------------------- */
+
+struct pooled {
+        const struct lbd_service_config *service;
+        uint32_t backend;
+        int fd;
+        uint64_t since_ms;
+};
+
+static _Thread_local struct http_txn *txn_cache;
+static _Thread_local unsigned txn_cached;
+static _Thread_local struct pooled pool[HTTP_POOL_SIZE];
+static _Thread_local unsigned pool_len;
+
+static void txn_destroy(struct http_txn *t) {
+        free(t->cbuf);
+        free(t->ubuf);
+        free(t->obuf);
+        free(t);
+}
+
+static struct http_txn *txn_get(void) {
+        struct http_txn *t = txn_cache;
+        if (t) {
+                txn_cache = t->next_free;
+                txn_cached--;
+        } else {
+                t = calloc(1, sizeof(*t));
+                if (!t)
+                        return NULL;
+                t->cbuf = malloc(HTTP_BUF_SIZE);
+                t->ubuf = malloc(HTTP_BUF_SIZE);
+                if (!t->cbuf || !t->ubuf) {
+                        txn_destroy(t);
+                        return NULL;
+                }
+                t->ccap = t->ucap = HTTP_BUF_SIZE;
+        }
+        t->cstart = t->cend = t->cbody = 0;
+        t->ustart = t->uend = t->ubody = 0;
+        t->ostart = t->oend = 0;
+        t->head_deadline = 0;
+        t->resp_sent_any = false;
+        return t;
+}
+
+static void txn_put(struct http_txn *t) {
+        if (!t)
+                return;
+        /* A buffer a large head made grow is not kept. */
+        if (txn_cached >= HTTP_TXN_CACHE || t->ccap > HTTP_BUF_SIZE || t->ucap > HTTP_BUF_SIZE ||
+            t->ocap > 2 * HTTP_BUF_SIZE) {
+                txn_destroy(t);
+                return;
+        }
+        t->next_free = txn_cache;
+        txn_cache = t;
+        txn_cached++;
+}
+
+/* An idle upstream connection to this backend, checked for EOF or stray
+ * bytes (a backend that closed it while it sat here); -1 if none. */
+static int pool_take(const struct lbd_service_config *service, uint32_t backend) {
+        uint64_t now = lbd_now_ms();
+        for (unsigned i = pool_len; i-- > 0;) {
+                struct pooled *e = &pool[i];
+                bool expired = now - e->since_ms > HTTP_POOL_MAX_IDLE_MS;
+                if (!expired && (e->service != service || e->backend != backend))
+                        continue;
+                int fd = e->fd;
+                *e = pool[--pool_len];
+                if (expired) {
+                        close(fd);
+                        continue;
+                }
+                char c;
+                ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                        return fd;
+                close(fd); /* closed (0), reset, or talking out of turn */
+        }
+        return -1;
+}
+
+static void pool_put(const struct lbd_service_config *service, uint32_t backend, int fd) {
+        if (pool_len == HTTP_POOL_SIZE) {
+                /* Full: the oldest goes. */
+                close(pool[0].fd);
+                memmove(pool, pool + 1, (HTTP_POOL_SIZE - 1) * sizeof pool[0]);
+                pool_len--;
+        }
+        pool[pool_len++] = (struct pooled){ service, backend, fd, lbd_now_ms() };
+}
+
+/* ---- small helpers ----------------------------------------------------- */
+
+static bool is_again(void) { return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR; }
+
+static bool span_eq_case(const char *a, uint32_t alen, const char *b, uint32_t blen) {
+        return alen == blen && strncasecmp(a, b, alen) == 0;
+}
+
+static bool ensure_obuf(struct http_txn *t, size_t need) {
+        if (t->ocap >= need)
+                return true;
+        size_t cap = need < HTTP_BUF_SIZE ? HTTP_BUF_SIZE : need;
+        char *b = realloc(t->obuf, cap);
+        if (!b)
+                return false;
+        t->obuf = b;
+        t->ocap = (uint32_t)cap;
+        return true;
+}
+
+static void put(struct http_txn *t, const char *s, size_t n) {
+        memcpy(t->obuf + t->oend, s, n);
+        t->oend += (uint32_t)n;
+}
+
+static void puts_(struct http_txn *t, const char *s) { put(t, s, strlen(s)); }
+
+static bool idempotent(uint8_t m) {
+        return m == LBD_HTTP_METHOD_GET || m == LBD_HTTP_METHOD_HEAD ||
+               m == LBD_HTTP_METHOD_PUT || m == LBD_HTTP_METHOD_DELETE ||
+               m == LBD_HTTP_METHOD_OPTIONS || m == LBD_HTTP_METHOD_TRACE;
+}
+
+static const char *status_reason(int status) {
+        switch (status) {
+        case 400: return "Bad Request";
+        case 405: return "Method Not Allowed";
+        case 414: return "URI Too Long";
+        case 417: return "Expectation Failed";
+        case 431: return "Request Header Fields Too Large";
+        case 501: return "Not Implemented";
+        case 502: return "Bad Gateway";
+        case 503: return "Service Unavailable";
+        case 504: return "Gateway Timeout";
+        case 505: return "HTTP Version Not Supported";
+        default: return "Error";
+        }
+}
+
+/* Should this header of a message be left out when forwarding it? */
+static bool drop_header(const struct lbd_http_msg *m, const char *buf,
+                        const struct lbd_http_header *h) {
+        if (h->flags & (LBD_HTTP_HEADER_DROP | LBD_HTTP_HEADER_UNDERSCORE))
+                return true;
+        if (h->id == LBD_HTTP_H_UPGRADE && (m->flags & LBD_HTTP_F_UPGRADE))
+                return false; /* kept for the upgrade (the parser decided) */
+        /* Names listed in Connection are hop-by-hop (the parser marks them
+         * already; checked again so that the rule holds here by itself). */
+        uint64_t iter = 0;
+        struct lbd_http_span o;
+        while (lbd_http_header_list_next(m, buf, LBD_HTTP_H_CONNECTION, &iter, &o))
+                if (span_eq_case(buf + h->name.off, h->name.len, buf + o.off, o.len))
+                        return true;
+        return false;
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+void http_session_start(struct lbd_session *s) {
+        s->state = SESSION_HTTP;
+        s->http_phase = H_HEAD;
+        unsigned ka = s->worker->config->daemon.keepalive;
+        s->deadline_ms = lbd_now_ms() + 1000ull * (ka ? ka : HTTP_HEADER_TIMEOUT_S);
+}
+
+void http_session_free(struct lbd_session *s) {
+        if (s->detach_fd >= 0)
+                session_close_fd(&s->detach_fd);
+        if (s->txn) {
+                txn_put(s->txn);
+                s->txn = NULL;
+        }
+}
+
+/* Give the upstream connection back: to the pool (through a detach, so the
+ * worker model forgets it first) or closed. */
+static void release_upstream(struct lbd_session *s, bool keep) {
+        if (s->ufd < 0)
+                return;
+        if (keep && s->detach_fd < 0) {
+                s->detach_fd = s->ufd;
+                s->ufd = -1;
+                return;
+        }
+        session_close_fd(&s->ufd);
+}
+
+/* Back to waiting for the next request (pipelined bytes stay in cbuf). */
+static void next_request(struct lbd_session *s) {
+        struct http_txn *t = s->txn;
+        s->http_phase = H_HEAD;
+        s->tries = 0;
+        unsigned ka = s->worker->config->daemon.keepalive;
+        s->deadline_ms = lbd_now_ms() + 1000ull * ka;
+        t->head_deadline = 0;
+        t->ostart = t->oend = 0;
+        t->resp_sent_any = false;
+        if (t->cstart == t->cend)
+                t->cstart = t->cend = 0;
+}
+
+/* Answer with a response of our own, then close (lingering). */
+static void local_response(struct lbd_session *s, int status, const char *why) {
+        struct http_txn *t = s->txn;
+        release_upstream(s, false);
+        if (t->resp_sent_any || !ensure_obuf(t, 512)) {
+                s->http_phase = H_LINGER;
+                (void)shutdown(s->cfd, SHUT_WR);
+                s->deadline_ms = lbd_now_ms() + HTTP_LINGER_MS;
+                return;
+        }
+        char body[160];
+        int blen = snprintf(body, sizeof body, "<html><body><h1>%d %s</h1></body></html>\n",
+                            status, status_reason(status));
+        int n = snprintf(t->obuf, t->ocap,
+                         "HTTP/1.1 %d %s\r\nContent-Type: text/html\r\nContent-Length: %d\r\n"
+                         "Connection: close\r\n\r\n%s",
+                         status, status_reason(status), blen, body);
+        t->ostart = 0;
+        t->oend = (uint32_t)n;
+        t->o_to_client = true;
+        s->http_phase = H_LOCAL;
+        s->deadline_ms = lbd_now_ms() + 5000;
+        if (status >= 500)
+                log_full(LOG_WARNING, s->service->name, "answering %d: %s", status, why);
+        else
+                log_full(LOG_INFO, s->service->name, "answering %d: %s", status, why);
+}
+
+/* ---- the request head --------------------------------------------------- */
+
+static void client_ip(const struct lbd_session *s, char *out, size_t len) {
+        if (s->peer_family == AF_INET || s->peer_family == AF_INET6) {
+                if (inet_ntop(s->peer_family, s->peer_addr, out, (socklen_t)len))
+                        return;
+        }
+        snprintf(out, len, "unix:");
+}
+
+/* Write the request head to forward into obuf. */
+static bool build_request_head(struct lbd_session *s) {
+        struct http_txn *t = s->txn;
+        const struct lbd_http_msg *m = &t->p.msg;
+        const char *buf = t->cbuf + t->cstart;
+        if (!ensure_obuf(t, (size_t)m->head_len + HTTP_HEAD_EXTRA + 64))
+                return false;
+        t->ostart = t->oend = 0;
+        t->o_to_client = false;
+        put(t, buf + m->method_name.off, m->method_name.len);
+        put(t, " ", 1);
+        put(t, buf + m->target.off, m->target.len);
+        puts_(t, " HTTP/1.1\r\n");
+        struct lbd_http_span xff[8];
+        unsigned n_xff = 0;
+        bool xff_overflow = false;
+        for (uint32_t i = 0; i < m->n_headers; i++) {
+                const struct lbd_http_header *h = &m->headers[i];
+                if (h->id == LBD_HTTP_H_X_FORWARDED_FOR && !(h->flags & LBD_HTTP_HEADER_DROP)) {
+                        if (h->value.len && n_xff < 8)
+                                xff[n_xff++] = h->value;
+                        else if (h->value.len)
+                                xff_overflow = true;
+                        continue;
+                }
+                if (h->id == LBD_HTTP_H_X_FORWARDED_PROTO)
+                        continue;
+                if (h->id == LBD_HTTP_H_EXPECT && (m->flags & LBD_HTTP_F_EXPECT_CONTINUE))
+                        continue; /* we answer 100 ourselves (as nginx) */
+                if (drop_header(m, buf, h))
+                        continue;
+                /* name: value, as received */
+                put(t, buf + h->name.off, h->name.len);
+                put(t, ": ", 2);
+                put(t, buf + h->value.off, h->value.len);
+                put(t, "\r\n", 2);
+        }
+        if (xff_overflow)
+                n_xff = 0; /* absurd: keep only ours */
+        puts_(t, "X-Forwarded-For: ");
+        for (unsigned i = 0; i < n_xff; i++) {
+                put(t, buf + xff[i].off, xff[i].len);
+                put(t, ", ", 2);
+        }
+        char ip[INET6_ADDRSTRLEN + 8];
+        client_ip(s, ip, sizeof ip);
+        puts_(t, ip);
+        puts_(t, "\r\nX-Forwarded-Proto: http\r\n");
+        if (m->flags & LBD_HTTP_F_CONTENT_LENGTH_REWRITE) {
+                char cl[48];
+                int n = snprintf(cl, sizeof cl, "Content-Length: %llu\r\n",
+                                 (unsigned long long)m->content_length);
+                put(t, cl, (size_t)n);
+        }
+        puts_(t, (m->flags & LBD_HTTP_F_UPGRADE) ? "Connection: upgrade\r\n\r\n"
+                                                 : "Connection: keep-alive\r\n\r\n");
+        return true;
+}
+
+/* The final response head, rewritten for the client, into obuf. */
+static bool build_response_head(struct lbd_session *s) {
+        struct http_txn *t = s->txn;
+        const struct lbd_http_msg *m = &t->p.msg;
+        const char *buf = t->ubuf;
+        if (!ensure_obuf(t, (size_t)m->head_len + 64))
+                return false;
+        t->ostart = t->oend = 0;
+        t->o_to_client = true;
+        /* the status line, as received */
+        const char *line = buf + m->start;
+        const char *eol = memchr(line, '\n', m->head_len - m->start);
+        put(t, line, (size_t)(eol - line + 1));
+        for (uint32_t i = 0; i < m->n_headers; i++) {
+                const struct lbd_http_header *h = &m->headers[i];
+                if (drop_header(m, buf, h) && !(t->tunnel && h->id == LBD_HTTP_H_UPGRADE))
+                        continue;
+                put(t, buf + h->name.off, h->name.len);
+                put(t, ": ", 2);
+                put(t, buf + h->value.off, h->value.len);
+                put(t, "\r\n", 2);
+        }
+        if (m->flags & LBD_HTTP_F_CONTENT_LENGTH_REWRITE) {
+                char cl[48];
+                int n = snprintf(cl, sizeof cl, "Content-Length: %llu\r\n",
+                                 (unsigned long long)m->content_length);
+                put(t, cl, (size_t)n);
+        }
+        if (t->tunnel)
+                puts_(t, "Connection: upgrade\r\n\r\n");
+        else
+                puts_(t, t->client_keep ? "Connection: keep-alive\r\n\r\n"
+                                        : "Connection: close\r\n\r\n");
+        return true;
+}
+
+/* Feed new request body bytes cbuf[cbody, cend) to the scanner. Returns 0,
+ * or an error of the body (400). */
+static int scan_request_body(struct http_txn *t) {
+        if (t->req_done || t->cbody >= t->cend)
+                return 0;
+        size_t used = 0;
+        enum lbd_http_error e =
+                lbd_http_body_feed(&t->rbody, t->cbuf + t->cbody, t->cend - t->cbody, &used);
+        t->cbody += (uint32_t)used;
+        if (e == LBD_HTTP_OK)
+                t->req_done = true;
+        else if (e != LBD_HTTP_NEED_MORE)
+                return e;
+        return 0;
+}
+
+/* Read the client until EAGAIN or a full buffer. 1: bytes came, 0: EAGAIN
+ * or full, -1: EOF or error. */
+static int read_client(struct lbd_session *s) {
+        struct http_txn *t = s->txn;
+        int got = 0;
+        while (t->cend < t->ccap) {
+                ssize_t n = recv(s->cfd, t->cbuf + t->cend, t->ccap - t->cend, MSG_DONTWAIT);
+                if (n > 0) {
+                        t->cend += (uint32_t)n;
+                        got = 1;
+                        continue;
+                }
+                if (n < 0 && is_again())
+                        return got;
+                return got ? 1 : -1; /* EOF or error: seen again next time if bytes came */
+        }
+        return got;
+}
+
+/* H_HEAD: returns 1 to go on with another phase, 0 to wait, -1 done. */
+static int phase_head(struct lbd_session *s) {
+        struct http_txn *t = s->txn;
+        if (lbd_worker_get_state(s->worker) != LBD_WORKER_RUNNING && (!t || t->cstart == t->cend))
+                return -1; /* stopping: an idle connection closes at once */
+        if (!t) {
+                t = s->txn = txn_get();
+                if (!t)
+                        return -1;
+        }
+        for (;;) {
+                if (t->cstart == t->cend)
+                        t->cstart = t->cend = 0;
+                if (t->cend == t->ccap && t->cstart > 0) {
+                        memmove(t->cbuf, t->cbuf + t->cstart, t->cend - t->cstart);
+                        t->cend -= t->cstart;
+                        t->cstart = 0;
+                }
+                bool had = t->cend > t->cstart;
+                int r = 0;
+                if (!had) {
+                        r = read_client(s);
+                        if (r < 0)
+                                return -1; /* closed between requests */
+                        if (r == 0) {
+                                /* Idle: hold no buffer. */
+                                txn_put(t);
+                                s->txn = NULL;
+                                return 0;
+                        }
+                }
+                if (!t->head_deadline) {
+                        t->head_deadline = lbd_now_ms() + 1000ull * HTTP_HEADER_TIMEOUT_S;
+                        s->deadline_ms = t->head_deadline;
+                        lbd_http_parser_init_request(&t->p, NULL, t->headers, HTTP_MAX_HEADERS);
+                }
+                enum lbd_http_error e =
+                        lbd_http_parse(&t->p, t->cbuf + t->cstart, t->cend - t->cstart);
+                if (e == LBD_HTTP_OK)
+                        break;
+                if (e != LBD_HTTP_NEED_MORE) {
+                        local_response(s, lbd_http_error_status(e), lbd_http_error_reason(e));
+                        return 1;
+                }
+                if (t->cend == t->ccap && t->cstart == 0) {
+                        /* Grow towards the head limit (the parser enforces it). */
+                        uint32_t cap = t->ccap * 2;
+                        if (cap > LBD_HTTP_LIMITS_DEFAULT.head_size + 1024)
+                                cap = LBD_HTTP_LIMITS_DEFAULT.head_size + 1024;
+                        if (cap == t->ccap) {
+                                local_response(s, 431, "head too large");
+                                return 1;
+                        }
+                        char *b = realloc(t->cbuf, cap);
+                        if (!b)
+                                return -1;
+                        t->cbuf = b;
+                        t->ccap = cap;
+                }
+                r = read_client(s);
+                if (r < 0)
+                        return -1; /* EOF in the middle of a head */
+                if (r == 0 && t->cend < t->ccap)
+                        return 0;
+        }
+
+        /* A complete head. */
+        const struct lbd_http_msg *m = &t->p.msg;
+        if (m->flags & LBD_HTTP_F_EXPECT_OTHER) {
+                local_response(s, 417, "unknown Expect");
+                return 1;
+        }
+        if (m->method == LBD_HTTP_METHOD_CONNECT) {
+                local_response(s, 405, "CONNECT");
+                return 1;
+        }
+        t->req_flags = m->flags;
+        t->method = (uint8_t)m->method;
+        t->req_minor = m->version_minor;
+        t->req_done = false;
+        t->head_up = t->wrote_up = t->resp_byte = t->resp_head = t->resp_done = false;
+        t->resp_sent_any = t->tunnel = false;
+        t->reused = t->no_pool = t->up_broken = false;
+        t->body_sent = 0;
+        t->cont_off = (m->flags & LBD_HTTP_F_EXPECT_CONTINUE) && m->body != LBD_HTTP_BODY_NONE
+                              ? 0 : 0xff;
+        if (!build_request_head(s))
+                return -1;
+        lbd_http_body_init(&t->rbody, m->body, m->content_length, NULL);
+        t->cstart += m->head_len;
+        t->cbody = t->cstart;
+        if (m->body == LBD_HTTP_BODY_NONE)
+                t->req_done = true;
+        int be = scan_request_body(t);
+        if (be) {
+                local_response(s, 400, lbd_http_error_reason(be));
+                return 1;
+        }
+        if (t->req_done)
+                t->cont_off = 0xff; /* the whole body is here already */
+        atomic_fetch_add_explicit(&s->worker->slot->requests, 1, memory_order_relaxed);
+        s->tries = 0;
+        s->http_phase = H_CONNECT;
+        return 1;
+}
+
+/* ---- connecting --------------------------------------------------------- */
+
+static int phase_connect(struct lbd_session *s) {
+        struct http_txn *t = s->txn;
+        if (s->ufd >= 0) {
+                int err = session_connect_result(s);
+                if (err == EINPROGRESS) {
+                        if (lbd_now_ms() < s->deadline_ms)
+                                return 0;
+                        log_full(LOG_WARNING, s->service->name,
+                                 "connect timed out; trying another backend");
+                } else if (err == 0) {
+                        goto connected;
+                } else {
+                        log_full(LOG_WARNING, s->service->name,
+                                 "connect failed: %s; trying another backend", strerror(err));
+                }
+                session_close_fd(&s->ufd);
+        }
+        /* The first pick may use a pooled connection. */
+        if (s->tries == 0 && !t->no_pool) {
+                long i = session_pick_backend(s);
+                if (i >= 0) {
+                        int fd = pool_take(s->service, (uint32_t)i);
+                        if (fd >= 0) {
+                                s->tries++;
+                                s->ufd = fd;
+                                s->ufd_new = true;
+                                s->backend = (uint32_t)i;
+                                t->reused = true;
+                                goto connected;
+                        }
+                        s->tries++;
+                        if (session_connect_to(s, i) == 0) {
+                                t->reused = false;
+                                return 0;
+                        }
+                }
+        }
+        if (session_start_connect(s) < 0) {
+                local_response(s, 502, "no backend reachable");
+                return 1;
+        }
+        t->reused = false;
+        return 0;
+connected:
+        lbd_http_parser_init_response(&t->p, NULL, t->headers, HTTP_MAX_HEADERS, t->method);
+        t->ustart = t->uend = t->ubody = 0;
+        t->resp_byte = t->resp_head = t->resp_done = false;
+        s->http_phase = H_EXCHANGE;
+        s->deadline_ms = lbd_now_ms() + 1000ull * s->service->proxy_read_timeout;
+        return 1;
+}
+
+/* The upstream connection failed before any response byte. Retry on a
+ * fresh connection when it was a pooled one that the backend had closed
+ * and the request can be sent again; else 502. */
+static int upstream_failed(struct lbd_session *s, const char *why) {
+        struct http_txn *t = s->txn;
+        bool body_intact = t->body_sent == 0;
+        if (t->reused && !t->resp_byte && body_intact &&
+            (idempotent(t->method) || !t->wrote_up)) {
+                session_close_fd(&s->ufd);
+                t->no_pool = true;
+                t->reused = false;
+                t->ostart = 0;
+                t->head_up = t->wrote_up = false;
+                s->tries = 0;
+                s->http_phase = H_CONNECT;
+                return 1;
+        }
+        local_response(s, 502, why);
+        return 1;
+}
+
+/* ---- the exchange ------------------------------------------------------- */
+
+static const char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+/* Parse what the upstream sent so far as a response head. 1: progress,
+ * 0: need more, -1: a phase change was made (local response). */
+static int parse_response_head(struct lbd_session *s) {
+        struct http_txn *t = s->txn;
+        for (;;) {
+                if (t->uend == 0)
+                        return 0;
+                enum lbd_http_error e = lbd_http_parse(&t->p, t->ubuf, t->uend);
+                if (e == LBD_HTTP_NEED_MORE) {
+                        if (t->uend == t->ucap) {
+                                uint32_t cap = t->ucap * 2;
+                                if (cap > LBD_HTTP_LIMITS_DEFAULT.head_size + 1024) {
+                                        local_response(s, 502, "response head too large");
+                                        return -1;
+                                }
+                                char *b = realloc(t->ubuf, cap);
+                                if (!b)
+                                        return -1;
+                                t->ubuf = b;
+                                t->ucap = cap;
+                        }
+                        return 0;
+                }
+                if (e != LBD_HTTP_OK) {
+                        local_response(s, 502, lbd_http_error_reason(e));
+                        return -1;
+                }
+                const struct lbd_http_msg *m = &t->p.msg;
+                if (m->flags & LBD_HTTP_F_INTERIM) {
+                        /* 1xx: forward it (a 100 only if the client
+                         * expected one and we have not answered it), then
+                         * parse the next head. Sent synchronously: it is
+                         * small and precedes anything else to the client. */
+                        bool fwd = m->status != 100;
+                        if (fwd) {
+                                ssize_t n = send(s->cfd, t->ubuf, m->head_len,
+                                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+                                if (n != (ssize_t)m->head_len) {
+                                        local_response(s, 502, "cannot forward a 1xx");
+                                        return -1;
+                                }
+                                t->resp_sent_any = true;
+                        }
+                        memmove(t->ubuf, t->ubuf + m->head_len, t->uend - m->head_len);
+                        t->uend -= m->head_len;
+                        lbd_http_parser_init_response(&t->p, NULL, t->headers, HTTP_MAX_HEADERS,
+                                                      t->method);
+                        continue;
+                }
+                /* The final head. */
+                t->resp_head = true;
+                if (!t->head_up) {
+                        /* An early answer before our head was sent whole:
+                         * the rest is not sent. */
+                        t->req_done = false;
+                }
+                t->tunnel = m->body == LBD_HTTP_BODY_TUNNEL;
+                if (t->tunnel && !(t->req_flags & LBD_HTTP_F_UPGRADE)) {
+                        local_response(s, 502, "unexpected 101");
+                        return -1;
+                }
+                unsigned ka = s->worker->config->daemon.keepalive;
+                t->client_keep = !t->tunnel && ka > 0 && (t->req_flags & LBD_HTTP_F_KEEP_ALIVE) &&
+                                 m->body != LBD_HTTP_BODY_CLOSE &&
+                                 lbd_worker_get_state(s->worker) == LBD_WORKER_RUNNING;
+                t->upstream_keep = (m->flags & LBD_HTTP_F_KEEP_ALIVE) != 0;
+                if (!build_response_head(s))
+                        return -1;
+                lbd_http_body_init(&t->sbody, m->body, m->content_length, NULL);
+                t->ustart = t->ubody = m->head_len;
+                if (t->cont_off != 0xff && t->cont_off == 0)
+                        t->cont_off = 0xff; /* no 100 after the final head */
+                return 1;
+        }
+}
+
+/* One pass over everything the exchange can do. Returns 1 if anything
+ * moved, 0 if not, -1 after a phase change. */
+static int exchange_pass(struct lbd_session *s) {
+        struct http_txn *t = s->txn;
+        int progress = 0;
+
+        /* 1. request head up */
+        if (!t->o_to_client && t->ostart < t->oend) {
+                ssize_t n = send(s->ufd, t->obuf + t->ostart, t->oend - t->ostart,
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n < 0 && !is_again())
+                        {
+                                upstream_failed(s, "cannot send to the backend");
+                                return -1;
+                        }
+                if (n > 0) {
+                        t->ostart += (uint32_t)n;
+                        t->wrote_up = true;
+                        progress = 1;
+                }
+                if (t->ostart == t->oend)
+                        t->head_up = true;
+        } else if (!t->o_to_client) {
+                t->head_up = true;
+        }
+
+        /* 2. 100 Continue, once the backend has the head */
+        if (t->head_up && t->cont_off != 0xff && !t->resp_head) {
+                ssize_t n = send(s->cfd, continue_line + t->cont_off,
+                                 sizeof continue_line - 1 - t->cont_off,
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n < 0 && !is_again())
+                        return -2;
+                if (n > 0) {
+                        t->cont_off += (uint8_t)n;
+                        t->resp_sent_any = true;
+                        progress = 1;
+                        if (t->cont_off == sizeof continue_line - 1)
+                                t->cont_off = 0xff;
+                }
+        }
+
+        /* 3. request body up */
+        if (t->head_up && !t->resp_done && !t->up_broken) {
+                if (t->cstart < t->cbody) {
+                        ssize_t n = send(s->ufd, t->cbuf + t->cstart, t->cbody - t->cstart,
+                                         MSG_NOSIGNAL | MSG_DONTWAIT);
+                        if (n < 0 && !is_again()) {
+                                if (!t->resp_head) {
+                                        upstream_failed(s, "cannot send to the backend");
+                                        return -1;
+                                }
+                                /* It answered already and stopped reading. */
+                                t->up_broken = true;
+                                t->upstream_keep = false;
+                        }
+                        if (n > 0) {
+                                t->cstart += (uint32_t)n;
+                                t->body_sent += (uint64_t)n;
+                                progress = 1;
+                        }
+                }
+                if (!t->req_done && t->cstart == t->cbody) {
+                        if (t->cstart == t->cend)
+                                t->cstart = t->cend = t->cbody = 0;
+                        else if (t->cend == t->ccap && t->cstart > 0) {
+                                memmove(t->cbuf, t->cbuf + t->cstart, t->cend - t->cstart);
+                                t->cend -= t->cstart;
+                                t->cbody -= t->cstart;
+                                t->cstart = 0;
+                        }
+                        if (t->cbody == t->cend && t->cend < t->ccap) {
+                                int r = read_client(s);
+                                if (r < 0)
+                                        return -2; /* client gone mid-body */
+                                if (r > 0) {
+                                        progress = 1;
+                                        int be = scan_request_body(t);
+                                        if (be) {
+                                                local_response(s, 400,
+                                                               lbd_http_error_reason(be));
+                                                return -1;
+                                        }
+                                }
+                        }
+                }
+        }
+
+        /* 4. response from upstream */
+        if (!t->resp_done) {
+                if (!t->resp_head || (t->ubody == t->uend && !lbd_http_body_done(&t->sbody))) {
+                        if (t->resp_head && t->ustart == t->uend)
+                                t->ustart = t->uend = t->ubody = 0;
+                        while (t->uend < t->ucap) {
+                                ssize_t n = recv(s->ufd, t->ubuf + t->uend, t->ucap - t->uend,
+                                                 MSG_DONTWAIT);
+                                if (n > 0) {
+                                        t->uend += (uint32_t)n;
+                                        t->resp_byte = true;
+                                        progress = 1;
+                                        if (t->resp_head)
+                                                break; /* send it on first */
+                                        continue;
+                                }
+                                if (n < 0 && is_again())
+                                        break;
+                                /* EOF or error */
+                                if (!t->resp_head) {
+                                        if (t->uend == 0)
+                                        {
+                                                upstream_failed(s, "the backend closed "
+                                                                   "the connection");
+                                                return -1;
+                                        }
+                                        local_response(s, 502, "incomplete response head");
+                                        return -1;
+                                }
+                                if (t->sbody.kind == LBD_HTTP_BODY_CLOSE) {
+                                        t->resp_done = true;
+                                        t->upstream_keep = false;
+                                        session_close_fd(&s->ufd);
+                                        break;
+                                }
+                                return -2; /* truncated response: close the client */
+                        }
+                        if (!t->resp_head) {
+                                int r = parse_response_head(s);
+                                if (r < 0)
+                                        return -1;
+                                if (r > 0)
+                                        progress = 1;
+                        }
+                }
+                if (t->resp_head && t->ubody < t->uend && !lbd_http_body_done(&t->sbody)) {
+                        size_t used = 0;
+                        enum lbd_http_error e = lbd_http_body_feed(
+                                &t->sbody, t->ubuf + t->ubody, t->uend - t->ubody, &used);
+                        t->ubody += (uint32_t)used;
+                        if (e != LBD_HTTP_OK && e != LBD_HTTP_NEED_MORE) {
+                                log_full(LOG_WARNING, s->service->name,
+                                         "malformed response body: %s",
+                                         lbd_http_error_reason(e));
+                                t->upstream_keep = t->client_keep = false;
+                                if (t->ubody == t->ustart && t->ostart == t->oend)
+                                        return -2;
+                        }
+                }
+                if (t->resp_head && t->ubody < t->uend && lbd_http_body_done(&t->sbody))
+                        t->upstream_keep = false; /* bytes after the response */
+        }
+
+        /* 5. response down: our head, then the body */
+        if (t->resp_head && t->o_to_client && t->ostart < t->oend) {
+                ssize_t n = send(s->cfd, t->obuf + t->ostart, t->oend - t->ostart,
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n < 0 && !is_again())
+                        return -2;
+                if (n > 0) {
+                        t->ostart += (uint32_t)n;
+                        t->resp_sent_any = true;
+                        progress = 1;
+                }
+        }
+        if (t->resp_head && t->ostart == t->oend && !t->tunnel) {
+                if (t->ustart < t->ubody) {
+                        ssize_t n = send(s->cfd, t->ubuf + t->ustart, t->ubody - t->ustart,
+                                         MSG_NOSIGNAL | MSG_DONTWAIT);
+                        if (n < 0 && !is_again())
+                                return -2;
+                        if (n > 0) {
+                                t->ustart += (uint32_t)n;
+                                progress = 1;
+                        }
+                }
+                if (t->ustart == t->ubody && lbd_http_body_done(&t->sbody))
+                        t->resp_done = true;
+        }
+        return progress;
+}
+
+/* The exchange ended well: keep-alive or close. */
+static int finish_exchange(struct lbd_session *s) {
+        struct http_txn *t = s->txn;
+        bool req_complete = t->req_done && t->cstart >= t->cbody;
+        release_upstream(s, t->upstream_keep && req_complete && s->ufd >= 0);
+        if (!t->client_keep || !req_complete) {
+                s->http_phase = H_LINGER;
+                (void)shutdown(s->cfd, SHUT_WR);
+                s->deadline_ms = lbd_now_ms() + HTTP_LINGER_MS;
+                return 1;
+        }
+        next_request(s);
+        return 1;
+}
+
+/* 101: hand the buffers to the tcp relay. */
+static int start_tunnel(struct lbd_session *s) {
+        struct http_txn *t = s->txn;
+        /* client → upstream: whatever followed the request head */
+        s->up.buf = t->cbuf;
+        s->up.start = t->cstart;
+        s->up.end = t->cend;
+        s->down.buf = t->ubuf;
+        s->down.start = t->ustart;
+        s->down.end = t->uend;
+        t->cbuf = t->ubuf = NULL;
+        t->ccap = t->ucap = 0;
+        txn_destroy(t);
+        s->txn = NULL;
+        s->state = SESSION_RELAY;
+        s->deadline_ms = lbd_now_ms() + 1000ull * s->service->proxy_read_timeout;
+        return 2;
+}
+
+static int phase_exchange(struct lbd_session *s) {
+        struct http_txn *t = s->txn;
+        bool any = false;
+        for (;;) {
+                int r = exchange_pass(s);
+                if (r == -1)
+                        return 1; /* phase changed */
+                if (r == -2)
+                        return -1; /* close */
+                if (t->resp_head && t->tunnel && t->ostart == t->oend)
+                        return start_tunnel(s);
+                if (t->resp_done)
+                        return finish_exchange(s);
+                if (r == 0)
+                        break;
+                any = true;
+        }
+        uint64_t now = lbd_now_ms();
+        if (any)
+                s->deadline_ms = now + 1000ull * s->service->proxy_read_timeout;
+        else if (now >= s->deadline_ms) {
+                if (!t->resp_sent_any && !t->resp_head) {
+                        local_response(s, 504, "the backend did not answer in time");
+                        return 1;
+                }
+                return -1;
+        }
+        return 0;
+}
+
+/* ---- waiting ------------------------------------------------------------ */
+
+static void fill_wait(struct lbd_session *s, struct lbd_wait *wait) {
+        struct http_txn *t = s->txn;
+        wait->fd[0] = s->cfd;
+        wait->fd[1] = s->ufd;
+        wait->fd_new[0] = s->cfd_new;
+        wait->fd_new[1] = s->ufd_new;
+        s->cfd_new = s->ufd_new = false;
+        wait->deadline_ms = s->deadline_ms;
+        wait->events[0] = wait->events[1] = 0;
+        switch (s->http_phase) {
+        case H_HEAD:
+        case H_LINGER:
+                wait->events[0] = LBD_WAIT_READ;
+                break;
+        case H_LOCAL:
+                wait->events[0] = LBD_WAIT_WRITE;
+                break;
+        case H_CONNECT:
+                wait->events[1] = LBD_WAIT_WRITE;
+                break;
+        case H_EXCHANGE:
+                if (!t->head_up || t->cstart < t->cbody)
+                        wait->events[1] |= LBD_WAIT_WRITE;
+                if (!t->req_done && t->cbody == t->cend)
+                        wait->events[0] |= LBD_WAIT_READ;
+                if (t->cont_off != 0xff && t->head_up)
+                        wait->events[0] |= LBD_WAIT_WRITE;
+                if (!t->resp_done)
+                        wait->events[1] |= LBD_WAIT_READ;
+                if ((t->resp_head && t->ostart < t->oend) || t->ustart < t->ubody)
+                        wait->events[0] |= LBD_WAIT_WRITE;
+                break;
+        }
+}
+
+int http_session_run(struct lbd_session *s, struct lbd_wait *wait) {
+        if (s->detach_fd >= 0) {
+                /* The model no longer watches it: into the pool. */
+                pool_put(s->service, s->backend, s->detach_fd);
+                s->detach_fd = -1;
+        }
+        for (;;) {
+                int r;
+                switch (s->http_phase) {
+                case H_HEAD:
+                        r = phase_head(s);
+                        if (r == 0 && !s->txn && lbd_now_ms() >= s->deadline_ms)
+                                r = -1; /* idle past keepalive */
+                        if (r == 0 && s->txn && s->txn->head_deadline &&
+                            lbd_now_ms() >= s->txn->head_deadline)
+                                r = -1; /* head too slow */
+                        break;
+                case H_CONNECT:
+                        r = phase_connect(s);
+                        break;
+                case H_EXCHANGE:
+                        r = phase_exchange(s);
+                        if (r == 2)
+                                return 2;
+                        break;
+                case H_LOCAL: {
+                        struct http_txn *t = s->txn;
+                        r = 0;
+                        while (t->ostart < t->oend) {
+                                ssize_t n = send(s->cfd, t->obuf + t->ostart, t->oend - t->ostart,
+                                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+                                if (n > 0) {
+                                        t->ostart += (uint32_t)n;
+                                        continue;
+                                }
+                                if (n < 0 && is_again())
+                                        break;
+                                r = -1;
+                                break;
+                        }
+                        if (r == 0 && t->ostart == t->oend) {
+                                (void)shutdown(s->cfd, SHUT_WR);
+                                s->http_phase = H_LINGER;
+                                s->deadline_ms = lbd_now_ms() + HTTP_LINGER_MS;
+                                r = 1;
+                        } else if (r == 0 && lbd_now_ms() >= s->deadline_ms)
+                                r = -1;
+                        break;
+                }
+                case H_LINGER: {
+                        char sink[4096];
+                        r = 0;
+                        for (;;) {
+                                ssize_t n = recv(s->cfd, sink, sizeof sink, MSG_DONTWAIT);
+                                if (n > 0)
+                                        continue;
+                                if (n < 0 && is_again())
+                                        break;
+                                r = -1;
+                                break;
+                        }
+                        if (r == 0 && lbd_now_ms() >= s->deadline_ms)
+                                r = -1;
+                        if (s->txn && r == 0) {
+                                txn_put(s->txn);
+                                s->txn = NULL;
+                        }
+                        break;
+                }
+                default:
+                        r = -1;
+                }
+                if (r < 0) {
+                        s->state = SESSION_DONE;
+                        return 0;
+                }
+                if (s->detach_fd >= 0) {
+                        /* An upstream connection goes to the pool: the
+                         * model forgets it first, then runs us again. */
+                        *wait = (struct lbd_wait){
+                                .fd = { -1, s->detach_fd },
+                                .events = { 0, LBD_WAIT_DETACH },
+                        };
+                        return 1;
+                }
+                if (r == 0) {
+                        fill_wait(s, wait);
+                        return 1;
+                }
+        }
+}

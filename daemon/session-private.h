@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Inside the proxy engine's sessions: what session.c (accept, backend
+ * choice, connect, the tcp byte relay) and session-http.c (the http mode)
+ * share. Not an interface for anything else.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine.h"
+
+#define RELAY_BUFFER_SIZE (16u * 1024u)
+
+enum session_state {
+        SESSION_CONNECTING, /* tcp: connecting to a backend */
+        SESSION_RELAY,      /* tcp, and http after 101/Upgrade: byte relay */
+        SESSION_HTTP,       /* http: the request/response machine (session-http.c) */
+        SESSION_DONE,
+};
+
+/* One direction of a relay: bytes read from `from` wait in buf until written
+ * to `to`. The buffer is allocated on first use and freed when empty, so an
+ * idle connection costs no buffer memory. A buffer handed over from the
+ * http mode may be larger than RELAY_BUFFER_SIZE, never smaller. */
+struct direction {
+        char *buf;
+        uint32_t start, end;
+        bool eof;      /* read returned 0 */
+        bool shut;     /* shutdown(to, SHUT_WR) done after eof and drain */
+};
+
+struct http_txn;
+
+/* Kept small: an idle keep-alive http connection is this struct and its fd
+ * (no buffer, no parser: those live in struct http_txn, attached only while
+ * a request is under way). */
+struct lbd_session {
+        struct lbd_worker *worker;
+        const struct lbd_listener *listener;
+        const struct lbd_service_config *service;
+        struct http_txn *txn;   /* http: the request under way, or NULL */
+        enum session_state state;
+        int cfd; /* client */
+        int ufd; /* upstream */
+        /* http: an upstream fd to hand to the pool once the worker model
+         * stopped watching it for this session (LBD_WAIT_DETACH). */
+        int detach_fd;
+        bool ufd_new;
+        bool cfd_new;
+        uint8_t http_phase;     /* session-http.c's enum */
+        uint8_t peer_family;    /* AF_INET, AF_INET6, AF_UNIX */
+        uint8_t peer_addr[16];  /* the client's address, for X-Forwarded-For */
+        struct direction up;   /* client → upstream */
+        struct direction down; /* upstream → client */
+        unsigned tries;
+        uint32_t first_backend; /* where the rotation for this session started */
+        uint32_t backend;       /* index of ufd's backend in service->backends */
+        uint64_t deadline_ms;
+};
+
+void session_close_fd(int *fd);
+void session_direction_release(struct direction *d);
+/* Pick a backend and start a non-blocking connect (s->ufd, s->backend).
+ * Returns 0 when a connect is under way, -1 when no backend is left. */
+int session_start_connect(struct lbd_session *s);
+/* Pick the next backend to try (see session.c); -1 if none is usable. */
+long session_pick_backend(struct lbd_session *s);
+/* Connect to backend i (s->ufd); 0 under way, -1 failed at once (logged). */
+int session_connect_to(struct lbd_session *s, long i);
+/* The result of a non-blocking connect of s->ufd: 0 connected, EINPROGRESS
+ * not yet, else the error. */
+int session_connect_result(struct lbd_session *s);
+/* Relay bytes both ways (SESSION_RELAY); 0 when finished. */
+int session_relay(struct lbd_session *s);
+void session_fill_relay_wait(struct lbd_session *s, struct lbd_wait *wait);
+
+/* http mode (session-http.c) */
+void http_session_start(struct lbd_session *s);
+/* Run the http machine: 1 waiting (wait filled), 0 done; may switch the
+ * session to SESSION_RELAY (after a 101) and return 2 to be run again. */
+int http_session_run(struct lbd_session *s, struct lbd_wait *wait);
+void http_session_free(struct lbd_session *s);
