@@ -175,9 +175,12 @@ class HttpProxyBase:
     @classmethod
     def _stop_lbd(cls):
         status = cls.lbd.stop()
-        if status not in (0, None):
+        log = cls.lbd.log_text()
+        if status not in (0, None) or "Sanitizer" in log or "runtime error" in log:
             print(f"--- lbd log (exit status {status}) ---\n{cls.lbd.log_tail(80)}",
                   file=sys.stderr)
+            raise AssertionError(f"lbd exited with status {status} or logged a sanitizer "
+                                 "report")
 
     def addr(self, service):
         return f"127.0.0.1:{self.ports[service]}"
