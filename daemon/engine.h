@@ -31,7 +31,6 @@ struct lbd_worker {
          * placeholder (the balancing issue replaces it with the shared
          * table): thread-safe for the thread model. */
         _Atomic uint32_t fallback_rr;
-        _Atomic bool http_as_tcp_logged;
         uint64_t max_requests; /* 0: never recycle; else this worker's count incl. jitter */
 };
 

@@ -36,7 +36,9 @@
 extern "C" {
 #endif
 
-/* Bumped on every incompatible change to any struct in this file. */
+/* Bumped on every incompatible change to any struct in this file once lbd
+ * has had a release; until then ABI 1 may still change (as LBD_WAIT_DETACH
+ * was added to it). */
 #define LBD_PLUGIN_ABI_VERSION 1u
 
 /* The one symbol every plugin exports. */
