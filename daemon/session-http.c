@@ -207,10 +207,6 @@ static void pool_put(const struct lbd_service_config *service, uint32_t backend,
 
 static bool is_again(void) { return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR; }
 
-static bool span_eq_case(const char *a, uint32_t alen, const char *b, uint32_t blen) {
-        return alen == blen && strncasecmp(a, b, alen) == 0;
-}
-
 static bool ensure_obuf(struct http_txn *t, size_t need) {
         if (t->ocap >= need)
                 return true;
@@ -257,15 +253,10 @@ static bool drop_header(const struct lbd_http_msg *m, const char *buf,
                         const struct lbd_http_header *h) {
         if (h->flags & (LBD_HTTP_HEADER_DROP | LBD_HTTP_HEADER_UNDERSCORE))
                 return true;
-        if (h->id == LBD_HTTP_H_UPGRADE && (m->flags & LBD_HTTP_F_UPGRADE))
-                return false; /* kept for the upgrade (the parser decided) */
-        /* Names listed in Connection are hop-by-hop (the parser marks them
-         * already; checked again so that the rule holds here by itself). */
-        uint64_t iter = 0;
-        struct lbd_http_span o;
-        while (lbd_http_header_list_next(m, buf, LBD_HTTP_H_CONNECTION, &iter, &o))
-                if (span_eq_case(buf + h->name.off, h->name.len, buf + o.off, o.len))
-                        return true;
+        /* Headers named in Connection are flagged DROP by the parser, which
+         * alone decides: it never drops Host, Content-Length or
+         * Transfer-Encoding that way ("Connection: Content-Length" must not
+         * strip the framing the backend needs: that is request smuggling). */
         return false;
 }
 

@@ -334,6 +334,16 @@ class HttpProxyBase:
             self.assertEqual(status, 400, f"{what}: {out[:200]!r}")
             self.assertEqual(out.count(b"HTTP/1.1 "), 1, what)
 
+    def test_connection_cannot_strip_framing(self):
+        # "Connection: Content-Length" must not make lbd drop the framing
+        # header: the backend would then read the body as a second request.
+        s = self.connect("tcpb")
+        s.sendall(b"POST /echo HTTP/1.1\r\nHost: a\r\nConnection: Content-Length\r\n"
+                  b"Content-Length: 37\r\n\r\nGET /status/299 HTTP/1.1\r\nHost: a\r\n\r\n")
+        status, _, body = read_response(s.makefile("rb"))
+        self.assertEqual(status, 200)
+        self.assertEqual(body, b"GET /status/299 HTTP/1.1\r\nHost: a\r\n\r\n")
+
     # --- errors -----------------------------------------------------------------
 
     def test_502_all_backends_down(self):
