@@ -476,8 +476,11 @@ static int read_client(struct lbd_session *s) {
 /* H_HEAD: returns 1 to go on with another phase, 0 to wait, -1 done. */
 static int phase_head(struct lbd_session *s) {
         struct http_txn *t = s->txn;
-        if (lbd_worker_get_state(s->worker) != LBD_WORKER_RUNNING && (!t || t->cstart == t->cend))
-                return -1; /* stopping: an idle connection closes at once */
+        /* A stopping worker does not close an idle keep-alive connection
+         * at once: a client may be sending its next request right now, and
+         * would see a reset it cannot tell from a failure. It waits (up to
+         * the keepalive deadline) for that request, answers it with
+         * "Connection: close" (client_keep below), then closes. */
         if (!t) {
                 t = s->txn = txn_get();
                 if (!t)
