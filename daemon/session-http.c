@@ -985,13 +985,7 @@ static int phase_exchange(struct lbd_session *s) {
 
 static void fill_wait(struct lbd_session *s, struct lbd_wait *wait) {
         struct http_txn *t = s->txn;
-        wait->fd[0] = s->cfd;
-        wait->fd[1] = s->ufd;
-        wait->fd_new[0] = s->cfd_new;
-        wait->fd_new[1] = s->ufd_new;
-        s->cfd_new = s->ufd_new = false;
-        wait->deadline_ms = s->deadline_ms;
-        wait->events[0] = wait->events[1] = 0;
+        session_fill_wait_fds(s, wait);
         switch (s->http_phase) {
         case H_HEAD:
         case H_LINGER:

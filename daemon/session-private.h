@@ -74,6 +74,8 @@ int session_connect_to(struct lbd_session *s, long i);
 int session_connect_result(struct lbd_session *s);
 /* Relay bytes both ways (SESSION_RELAY); 0 when finished. */
 int session_relay(struct lbd_session *s);
+/* The fds, their news and the deadline; no events yet. */
+void session_fill_wait_fds(struct lbd_session *s, struct lbd_wait *wait);
 void session_fill_relay_wait(struct lbd_session *s, struct lbd_wait *wait);
 
 /* http mode (session-http.c) */

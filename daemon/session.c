@@ -273,7 +273,7 @@ int session_relay(struct lbd_session *s) {
 
 /* ---- the state machine ------------------------------------------------- */
 
-void session_fill_relay_wait(struct lbd_session *s, struct lbd_wait *wait) {
+void session_fill_wait_fds(struct lbd_session *s, struct lbd_wait *wait) {
         wait->fd[0] = s->cfd;
         wait->fd[1] = s->ufd;
         wait->fd_new[0] = s->cfd_new;
@@ -281,6 +281,10 @@ void session_fill_relay_wait(struct lbd_session *s, struct lbd_wait *wait) {
         s->cfd_new = s->ufd_new = false;
         wait->deadline_ms = s->deadline_ms;
         wait->events[0] = wait->events[1] = 0;
+}
+
+void session_fill_relay_wait(struct lbd_session *s, struct lbd_wait *wait) {
+        session_fill_wait_fds(s, wait);
         if (s->state == SESSION_CONNECTING) {
                 wait->events[1] = LBD_WAIT_WRITE;
                 return;
