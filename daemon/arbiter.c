@@ -10,6 +10,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "access-log.h"
 #include "listeners.h"
 #include "log.h"
 #include "scoreboard.h"
@@ -155,6 +156,9 @@ static int generation_new(struct lbd_arbiter *a, struct lbd_config *config,
                 r = resolve_user(config, g);
         if (r >= 0)
                 r = lbd_listeners_bind(a->listeners, config, &g->listeners);
+        /* Last: the log files the workers of g inherit (see access-log.h). */
+        if (r >= 0)
+                r = lbd_logs_open(&config->daemon, g->drop_privileges, g->uid, g->gid);
         if (r < 0) {
                 generation_free(g);
                 return r;
@@ -667,9 +671,10 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
                 lbd_arbiter_stop(m, false);
                 break;
         case SIGUSR1:
-                /* The master writes no log files of its own (stderr or the
-                 * journal); the workers own the access and error logs. */
-                log_info("received SIGUSR1; workers reopen their log files");
+                /* nginx's scheme: the master reopens (creates, chowns) the
+                 * files first, then the workers reopen them by path. */
+                lbd_logs_reopen();
+                log_info("received SIGUSR1; reopened the log files, and so do the workers");
                 for (unsigned i = 0; i < LBD_SCOREBOARD_SLOTS; i++)
                         if (a->slots[i] && !a->slots[i]->killed)
                                 worker_signal(a->slots[i], SIGUSR1);

@@ -10,6 +10,8 @@
 #pragma once
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <sys/types.h>
 #include <syslog.h>
 
 /* Parse "err", "warning", "info", "debug" (or 3..7). Returns the priority or
@@ -21,6 +23,26 @@ void log_set_max_level(int level);
 int log_get_max_level(void);
 /* Force stderr output even under systemd (tests want to read the lines). */
 void log_set_force_stderr(int force);
+
+/* The error log ([daemon] error-log=). "journal" (or NULL): the target
+ * above. A path: this process's stderr becomes that file (as nginx does),
+ * so lbd's lines, and anything else written to stderr, go there, each line
+ * prefixed with the local time and the pid; forked workers inherit it.
+ * The file is opened as log_file_open() does. The master calls this at
+ * start and for each new configuration (access-log.c: lbd_logs_open()).
+ * 0, or -errno (stderr unchanged). */
+int log_set_error_log(const char *target, bool chown_to, uid_t uid, gid_t gid);
+/* Open the error log file again at its path (after a rotation moved it):
+ * the master with chown as above; a worker's USR1 handler with
+ * log_reopen_error_log_signal_safe() (no allocation, no stdio; keeps
+ * errno). 0 or -errno; no-op without a file. */
+int log_reopen_error_log(void);
+void log_reopen_error_log_signal_safe(void);
+
+/* Open path to append log lines: O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC,
+ * created 0640, missing parent directories created 0755; fchown()ed to
+ * uid:gid when chown_to. Returns the fd or -errno. */
+int log_file_open(const char *path, bool chown_to, uid_t uid, gid_t gid);
 
 /* Log one line. "component" names the part of the daemon (or the plugin) the
  * line is about; it becomes LBD_COMPONENT= in the journal. */

@@ -31,7 +31,11 @@
  * silent (no byte moved either way) past proxy-read-timeout: 504 if no
  * response had started, else the connection is closed.
  *
- * TODO(access log): one line per request when the exchange ends.
+ * The access log (access-log.h): one line per request, written where the
+ * exchange ends: the response complete (finish_exchange), a response of
+ * lbd's own (local_response), a 101 (start_tunnel), or the connection lost
+ * mid-exchange (phase_exchange). log_request() writes at most one per
+ * request.
  * TODO: an HTTP/1.0 client gets a chunked response passed through as is
  * (nginx de-chunks it).
  */
@@ -46,6 +50,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "access-log.h"
 #include "engine.h"
 #include "http.h"
 #include "log.h"
@@ -107,6 +112,7 @@ struct http_txn {
 
         struct lbd_http_parser p;
         struct lbd_http_header headers[HTTP_MAX_HEADERS];
+        struct lbd_access_http log;
 };
 
 /* ---- per-thread caches ------------------------------------------------- */
@@ -305,11 +311,48 @@ static void next_request(struct lbd_session *s) {
                 t->cstart = t->cend = 0;
 }
 
+/* The access log line of the request under way (at most one). */
+static void log_request(struct lbd_session *s, unsigned status, uint64_t body_bytes) {
+        struct http_txn *t = s->txn;
+        if (!t || t->log.logged || !lbd_access_log_enabled())
+                return;
+        t->log.logged = true;
+        uint64_t now = lbd_now_ms();
+        bool tried = s->tries > 0 && t->log.upstream_ms;
+        const struct lbd_backend_config *b =
+                tried ? &g_array_index(s->service->backends, struct lbd_backend_config,
+                                       s->backend)
+                      : NULL;
+        struct lbd_access_entry e = {
+                .client_family = s->peer_family,
+                .client_addr = s->peer_addr,
+                .service = s->service->name,
+                .request = t->log.request_len ? t->log.request : NULL,
+                .request_len = t->log.request_len,
+                .referer = t->log.referer_len ? t->log.referer : NULL,
+                .referer_len = t->log.referer_len,
+                .user_agent = t->log.user_agent_len ? t->log.user_agent : NULL,
+                .user_agent_len = t->log.user_agent_len,
+                .status = status,
+                .bytes_sent = body_bytes,
+                .upstream = b ? b->address.text : NULL,
+                .upstream_ms = b ? (int64_t)(now - t->log.upstream_ms) : -1,
+                .request_ms = now - t->log.start_ms,
+        };
+        lbd_access_log_write(&e);
+}
+
 /* Answer with a response of our own, then close (lingering). */
 static void local_response(struct lbd_session *s, int status, const char *why) {
         struct http_txn *t = s->txn;
         release_upstream(s, false);
+        if (s->http_phase == H_HEAD && !t->log.request_len)
+                lbd_access_http_request_raw(&t->log, t->cbuf + t->cstart, t->cend - t->cstart);
         if (t->resp_sent_any || !ensure_obuf(t, 512)) {
+                if (t->resp_head)
+                        log_request(s, t->log.status, t->log.body_bytes);
+                else
+                        log_request(s, (unsigned)status, 0);
                 s->http_phase = H_LINGER;
                 (void)shutdown(s->cfd, SHUT_WR);
                 s->deadline_ms = lbd_now_ms() + HTTP_LINGER_MS;
@@ -325,6 +368,7 @@ static void local_response(struct lbd_session *s, int status, const char *why) {
         t->ostart = 0;
         t->oend = (uint32_t)n;
         t->o_to_client = true;
+        log_request(s, (unsigned)status, (uint64_t)blen);
         s->http_phase = H_LOCAL;
         s->deadline_ms = lbd_now_ms() + 5000;
         if (status >= 500)
@@ -508,7 +552,9 @@ static int phase_head(struct lbd_session *s) {
                         }
                 }
                 if (!t->head_deadline) {
-                        t->head_deadline = lbd_now_ms() + 1000ull * HTTP_HEADER_TIMEOUT_S;
+                        uint64_t now = lbd_now_ms();
+                        lbd_access_http_begin(&t->log, now);
+                        t->head_deadline = now + 1000ull * HTTP_HEADER_TIMEOUT_S;
                         s->deadline_ms = t->head_deadline;
                         lbd_http_parser_init_request(&t->p, NULL, t->headers, HTTP_MAX_HEADERS);
                 }
@@ -544,6 +590,7 @@ static int phase_head(struct lbd_session *s) {
 
         /* A complete head. */
         const struct lbd_http_msg *m = &t->p.msg;
+        lbd_access_http_request(&t->log, t->cbuf + t->cstart, m);
         if (m->flags & LBD_HTTP_F_EXPECT_OTHER) {
                 local_response(s, 417, "unknown Expect");
                 return 1;
@@ -578,6 +625,7 @@ static int phase_head(struct lbd_session *s) {
                 t->cont_off = 0xff; /* the whole body is here already */
         atomic_fetch_add_explicit(&s->worker->slot->requests, 1, memory_order_relaxed);
         s->tries = 0;
+        t->log.upstream_ms = lbd_now_ms();
         s->http_phase = H_CONNECT;
         return 1;
 }
@@ -712,6 +760,7 @@ static int parse_response_head(struct lbd_session *s) {
                 }
                 /* The final head. */
                 t->resp_head = true;
+                t->log.status = m->status;
                 if (!t->head_up) {
                         /* An early answer before our head was sent whole:
                          * the rest is not sent. */
@@ -908,6 +957,7 @@ static int exchange_pass(struct lbd_session *s) {
                                 return -2;
                         if (n > 0) {
                                 t->ustart += (uint32_t)n;
+                                t->log.body_bytes += (uint64_t)n;
                                 progress = 1;
                         }
                 }
@@ -921,6 +971,7 @@ static int exchange_pass(struct lbd_session *s) {
 static int finish_exchange(struct lbd_session *s) {
         struct http_txn *t = s->txn;
         bool req_complete = t->req_done && t->cstart >= t->cbody;
+        log_request(s, t->log.status, t->log.body_bytes);
         release_upstream(s, t->upstream_keep && req_complete && s->ufd >= 0);
         if (!t->client_keep || !req_complete) {
                 s->http_phase = H_LINGER;
@@ -935,6 +986,7 @@ static int finish_exchange(struct lbd_session *s) {
 /* 101: hand the buffers to the tcp relay. */
 static int start_tunnel(struct lbd_session *s) {
         struct http_txn *t = s->txn;
+        log_request(s, 101, 0);
         /* client → upstream: whatever followed the request head */
         s->up.buf = t->cbuf;
         s->up.start = t->cstart;
@@ -958,8 +1010,11 @@ static int phase_exchange(struct lbd_session *s) {
                 int r = exchange_pass(s);
                 if (r == -1)
                         return 1; /* phase changed */
-                if (r == -2)
+                if (r == -2) {
+                        /* 499: the client left before a response head */
+                        log_request(s, t->resp_head ? t->log.status : 499, t->log.body_bytes);
                         return -1; /* close */
+                }
                 if (t->resp_head && t->tunnel && t->ostart == t->oend)
                         return start_tunnel(s);
                 if (t->resp_done)
@@ -976,6 +1031,7 @@ static int phase_exchange(struct lbd_session *s) {
                         local_response(s, 504, "the backend did not answer in time");
                         return 1;
                 }
+                log_request(s, t->resp_head ? t->log.status : 504, t->log.body_bytes);
                 return -1;
         }
         return 0;

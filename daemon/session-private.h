@@ -29,6 +29,7 @@ struct direction {
         uint32_t start, end;
         bool eof;      /* read returned 0 */
         bool shut;     /* shutdown(to, SHUT_WR) done after eof and drain */
+        uint64_t total; /* bytes written to `to` (the tcp access log line) */
 };
 
 struct http_txn;
@@ -58,6 +59,9 @@ struct lbd_session {
         uint32_t first_backend; /* where the rotation for this session started */
         uint32_t backend;       /* index of ufd's backend in service->backends */
         uint64_t deadline_ms;
+        /* tcp: for the access log line */
+        uint64_t start_ms;
+        uint32_t connect_ms;    /* connect time + 1; 0: never connected */
 };
 
 void session_close_fd(int *fd);

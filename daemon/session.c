@@ -24,6 +24,7 @@
 #include <arpa/inet.h>
 #include <sys/un.h>
 
+#include "access-log.h"
 #include "engine.h"
 #include "log.h"
 #include "session-private.h"
@@ -45,9 +46,36 @@ void session_direction_release(struct direction *d) {
         d->start = d->end = 0;
 }
 
+/* The access log line of a tcp connection (access-log.h). */
+static void log_tcp_session(struct lbd_session *s) {
+        if (!lbd_access_log_enabled())
+                return;
+        uint64_t now = lbd_now_ms();
+        const struct lbd_backend_config *b =
+                s->tries > 0 ? &g_array_index(s->service->backends, struct lbd_backend_config,
+                                              s->backend)
+                             : NULL;
+        struct lbd_access_entry e = {
+                .tcp = true,
+                .client_family = s->peer_family,
+                .client_addr = s->peer_addr,
+                .service = s->service->name,
+                .status = s->connect_ms ? 200 : 502,
+                .bytes_sent = s->down.total,
+                .bytes_received = s->up.total,
+                .upstream = b ? b->address.text : NULL,
+                .upstream_ms = s->connect_ms ? (int64_t)s->connect_ms - 1
+                                             : (int64_t)(now - s->start_ms),
+                .request_ms = now - s->start_ms,
+        };
+        lbd_access_log_write(&e);
+}
+
 void lbd_session_free(struct lbd_session *s) {
         if (!s)
                 return;
+        if (s->service->mode == LBD_SERVICE_MODE_TCP)
+                log_tcp_session(s);
         session_close_fd(&s->cfd);
         session_close_fd(&s->ufd);
         session_direction_release(&s->up);
@@ -88,6 +116,8 @@ struct lbd_session *lbd_session_accept(struct lbd_worker *w, size_t listener) {
                 memcpy(s->peer_addr, &((struct sockaddr_in6 *)&peer)->sin6_addr, 16);
         if (s->service->mode == LBD_SERVICE_MODE_HTTP)
                 http_session_start(s);
+        else
+                s->start_ms = lbd_now_ms();
         atomic_fetch_add_explicit(&w->slot->connections, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&w->slot->accepted, 1, memory_order_relaxed);
         return s;
@@ -137,6 +167,7 @@ long session_pick_backend(struct lbd_session *s) {
 int session_connect_to(struct lbd_session *s, long i) {
         const struct lbd_backend_config *b =
                 &g_array_index(s->service->backends, struct lbd_backend_config, i);
+        s->backend = (uint32_t)i; /* the one tried, also if it fails (access log) */
         int fd = socket(b->address.sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -1;
@@ -208,6 +239,7 @@ static bool pump(struct direction *d, int from, int to, int *error) {
                                 return progress;
                         }
                         d->start += (uint32_t)n;
+                        d->total += (uint64_t)n;
                         progress = true;
                         if (d->start < d->end)
                                 return progress; /* socket buffer full */
@@ -307,8 +339,10 @@ static int finish_connect(struct lbd_session *s) {
         if (getsockopt(s->ufd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
                 err = errno;
         if (err == 0) {
+                uint64_t now = lbd_now_ms();
                 s->state = SESSION_RELAY;
-                s->deadline_ms = lbd_now_ms() + 1000ull * s->service->proxy_read_timeout;
+                s->deadline_ms = now + 1000ull * s->service->proxy_read_timeout;
+                s->connect_ms = (uint32_t)(now - s->start_ms + 1);
                 /* A tcp connection counts as one request. */
                 atomic_fetch_add_explicit(&s->worker->slot->requests, 1, memory_order_relaxed);
                 return 1;

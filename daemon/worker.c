@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "access-log.h"
 #include "engine.h"
 #include "log.h"
 
@@ -23,6 +24,10 @@ static void on_graceful_stop(int sig) {
 }
 
 static void on_stop_now(int sig) { stop_request = LBD_WORKER_STOP_NOW; }
+
+/* The master has reopened (created, chowned) the log files: reopen them by
+ * path, right here (async-signal-safe: see access-log.h). */
+static void on_reopen_logs(int sig) { lbd_logs_reopen_signal_safe(); }
 
 /* ---- the engine as worker plugins see it ------------------------------- */
 
@@ -59,13 +64,14 @@ static int reset_signals(void) {
         struct sigaction ignore = { .sa_handler = SIG_IGN };
         struct sigaction graceful = { .sa_handler = on_graceful_stop };
         struct sigaction now = { .sa_handler = on_stop_now };
+        struct sigaction reopen = { .sa_handler = on_reopen_logs, .sa_flags = SA_RESTART };
         struct sigaction dfl = { .sa_handler = SIG_DFL };
         /* No SA_RESTART: a signal must interrupt epoll_wait()/poll() so the
          * model sees the new state at once. */
         if (sigaction(SIGTERM, &graceful, NULL) < 0 || sigaction(SIGINT, &now, NULL) < 0 ||
             sigaction(SIGQUIT, &now, NULL) < 0 || sigaction(SIGPIPE, &ignore, NULL) < 0 ||
             sigaction(SIGHUP, &ignore, NULL) < 0 || sigaction(SIGTTIN, &ignore, NULL) < 0 ||
-            sigaction(SIGTTOU, &ignore, NULL) < 0 || sigaction(SIGUSR1, &ignore, NULL) < 0 ||
+            sigaction(SIGTTOU, &ignore, NULL) < 0 || sigaction(SIGUSR1, &reopen, NULL) < 0 ||
             sigaction(SIGCHLD, &dfl, NULL) < 0)
                 return -errno;
         sigset_t none;

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The access log: one line per proxied HTTP request and one per tcp
+ * connection, written by the worker that served it. [daemon] access-log=
+ * is a path, "journal" or "off".
+ *
+ * HTTP lines are nginx's "combined" format plus three upstream fields:
+ *
+ *   $remote_addr - - [$time_local] "$request" $status $body_bytes_sent
+ *   "$http_referer" "$http_user_agent" upstream=$upstream_addr
+ *   upstream_time=$upstream_response_time request_time=$request_time
+ *
+ * (one line). $remote_addr is "unix:" for a client on a unix socket.
+ * $request is the request line as received; for a request refused before
+ * its head was complete (400, 414, 431) the first line as far as it came.
+ * Times are seconds with millisecond precision. request_time runs from the
+ * first byte of the request head to the end of the exchange;
+ * upstream_time from the backend choice to the end of the exchange.
+ * upstream is the last backend tried for this request: the one that
+ * answered, or for a 502 the last one that failed; "-" (and
+ * upstream_time=-) when no backend was tried (a request refused by lbd
+ * itself, a service without usable backends). Status 499 (as nginx) means
+ * the client went away before a response head came; a 101 is logged when
+ * the connection switches to the byte relay, with 0 bytes.
+ *
+ * tcp lines share the prefix, so that one pattern reads both:
+ *
+ *   $remote_addr - - [$time_local] "TCP $service" $status $bytes_sent
+ *   $bytes_received upstream=$upstream_addr upstream_time=$connect_time
+ *   request_time=$session_time
+ *
+ * status 200 when a backend was connected, 502 when none could be;
+ * bytes_sent went to the client, bytes_received came from it;
+ * upstream_time is the time to connect (for a 502, the time spent trying).
+ *
+ * Field values are escaped as nginx does: '"', '\\' and bytes outside
+ * 0x20..0x7e become \xHH. The request line is cut to
+ * LBD_ACCESS_LOG_REQUEST_MAX escaped bytes, referer and user agent to
+ * LBD_ACCESS_LOG_HEADER_MAX, a cut field ending in "...", so that a line
+ * never exceeds LBD_ACCESS_LOG_LINE_MAX and goes out in one write() to a
+ * file opened O_APPEND: lines of several workers never interleave.
+ *
+ * Files (access and error log) follow nginx's scheme: the master creates
+ * them (parent directories too, 0755; the file 0640) and, when workers
+ * drop privileges, chowns them to the worker user, at start, on reload and
+ * on USR1 before it forwards the signal. Workers inherit the open fds and
+ * on USR1 reopen by path from the signal handler: open(), dup2() over the
+ * same fd number and close() are async-signal-safe, and dup2() swaps the
+ * file atomically for threads writing at that moment (a write in flight
+ * finishes on the old file, every later one goes to the new file), so the
+ * hot path reads no flag and takes no lock.
+ *
+ * "journal": sd_journal_send() with MESSAGE= the line and fields
+ * LBD_SERVICE, LBD_CLIENT, LBD_REQUEST, LBD_STATUS, LBD_BYTES_SENT,
+ * LBD_UPSTREAM, LBD_UPSTREAM_TIME, LBD_REQUEST_TIME.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "config.h"
+
+#define LBD_ACCESS_LOG_LINE_MAX 4096u
+#define LBD_ACCESS_LOG_REQUEST_MAX 2048u
+#define LBD_ACCESS_LOG_HEADER_MAX 512u
+/* "10/Oct/2000:13:55:36 -0700" and its NUL */
+#define LBD_ACCESS_LOG_TIME_SIZE 32u
+
+/* What one line says. Pointers may be NULL ("-"); lengths are bytes. */
+struct lbd_access_entry {
+        bool tcp;
+        uint8_t client_family;        /* AF_INET, AF_INET6, else "unix:" */
+        const uint8_t *client_addr;   /* 4 or 16 bytes */
+        const char *service;          /* tcp line and journal */
+        const char *request;
+        size_t request_len;
+        const char *referer;
+        size_t referer_len;
+        const char *user_agent;
+        size_t user_agent_len;
+        unsigned status;
+        uint64_t bytes_sent;          /* http: body bytes; tcp: to the client */
+        uint64_t bytes_received;      /* tcp: from the client */
+        const char *upstream;         /* NULL: none tried */
+        int64_t upstream_ms;          /* < 0: "-" */
+        uint64_t request_ms;
+};
+
+/* Format e as one line, '\n' included, into buf (cap >= 1). A pure
+ * function: time_local is the text for [$time_local]. Returns the length
+ * (at most cap - 1; the text is NUL-terminated). With cap >=
+ * LBD_ACCESS_LOG_LINE_MAX nothing but the documented field cuts happens. */
+size_t lbd_access_log_format(char *buf, size_t cap, const struct lbd_access_entry *e,
+                             const char *time_local);
+
+/* $time_local for t in the local time zone (cut to size if need be). */
+void lbd_access_log_time_local(time_t t, char out[LBD_ACCESS_LOG_TIME_SIZE]);
+
+/* Master: set up the logs of config (the access log, and the error log
+ * through log.c): open or create the files and chown them to uid:gid when
+ * chown_to is true. Called at start and for every new configuration, before
+ * the workers that use it are forked. 0, or -errno (logged). */
+int lbd_logs_open(const struct lbd_daemon_config *config, bool chown_to, uid_t uid, gid_t gid);
+/* Master, on USR1: the same for the files open now. 0 or -errno (logged). */
+int lbd_logs_reopen(void);
+/* Worker, from its USR1 handler: reopen the files by path.
+ * Async-signal-safe; saves errno. */
+void lbd_logs_reopen_signal_safe(void);
+
+/* Is anything logged? (A cheap test before gathering an entry.) */
+bool lbd_access_log_enabled(void);
+/* Log one entry (worker). One write() to a file. */
+void lbd_access_log_write(const struct lbd_access_entry *e);
+
+/* What the http mode keeps per request to log it (in its txn). */
+struct lbd_access_http {
+        uint64_t start_ms;     /* first byte of the head */
+        uint64_t upstream_ms;  /* the backend choice began; 0: not yet */
+        uint64_t body_bytes;   /* response body bytes sent to the client */
+        uint16_t status;       /* the final response head's status */
+        bool logged;
+        uint16_t request_len, referer_len, user_agent_len;
+        /* one byte more than a line shows, so that a cut shows as "..." */
+        char request[LBD_ACCESS_LOG_REQUEST_MAX + 1];
+        char referer[LBD_ACCESS_LOG_HEADER_MAX + 1];
+        char user_agent[LBD_ACCESS_LOG_HEADER_MAX + 1];
+};
+
+struct lbd_http_msg;
+/* A head starts (its first byte came at now). */
+void lbd_access_http_begin(struct lbd_access_http *a, uint64_t now);
+/* Keep the request line, Referer and User-Agent of a parsed request head
+ * in buf (before the buffer moves on). */
+void lbd_access_http_request(struct lbd_access_http *a, const char *buf,
+                             const struct lbd_http_msg *m);
+/* Keep the first line of bytes that did not parse as a head. */
+void lbd_access_http_request_raw(struct lbd_access_http *a, const char *buf, size_t len);
