@@ -205,6 +205,12 @@ def run_demo(args, bus, lbd, backends):
     if placeholders:
         say("placeholder plugins (loaded, listed, but they do not do their job yet): "
             + ", ".join(placeholders))
+        if any(p.startswith("policy/") for p in placeholders):
+            say("  meanwhile each worker rotates over the backends (the distribution above)")
+    # Not visible in the demo's steps, so said here (keep in step with README.md).
+    say("the D-Bus methods that change things (services, backends, workers, links),")
+    say("polkit checks, persistence of run-time changes, health checks, the shared")
+    say("backend table, and lbclient's commands beyond 'status' and 'plugin list'")
     if failures and not seen:
         say("the proxy engine and the worker processes (no traffic is carried; lbd does not")
         say(f"listen on {LISTENER} yet)")
