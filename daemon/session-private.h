@@ -29,7 +29,16 @@ struct direction {
         uint32_t start, end;
         bool eof;      /* read returned 0 */
         bool shut;     /* shutdown(to, SHUT_WR) done after eof and drain */
-        uint64_t total; /* bytes written to `to` (the tcp access log line) */
+};
+
+/* tcp mode only, for its access log line: allocated after the session of a
+ * tcp service (struct lbd_session.tcp), so an http connection does not pay
+ * for it. */
+struct session_tcp_stats {
+        uint64_t start_ms;
+        uint64_t sent;          /* to the client */
+        uint64_t received;      /* from the client */
+        uint32_t connect_ms;    /* connect time + 1; 0: never connected */
 };
 
 struct http_txn;
@@ -59,9 +68,7 @@ struct lbd_session {
         uint32_t first_backend; /* where the rotation for this session started */
         uint32_t backend;       /* index of ufd's backend in service->backends */
         uint64_t deadline_ms;
-        /* tcp: for the access log line */
-        uint64_t start_ms;
-        uint32_t connect_ms;    /* connect time + 1; 0: never connected */
+        struct session_tcp_stats tcp[]; /* tcp services only: one */
 };
 
 void session_close_fd(int *fd);

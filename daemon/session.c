@@ -60,13 +60,13 @@ static void log_tcp_session(struct lbd_session *s) {
                 .client_family = s->peer_family,
                 .client_addr = s->peer_addr,
                 .service = s->service->name,
-                .status = s->connect_ms ? 200 : 502,
-                .bytes_sent = s->down.total,
-                .bytes_received = s->up.total,
+                .status = s->tcp->connect_ms ? 200 : 502,
+                .bytes_sent = s->tcp->sent,
+                .bytes_received = s->tcp->received,
                 .upstream = b ? b->address.text : NULL,
-                .upstream_ms = s->connect_ms ? (int64_t)s->connect_ms - 1
-                                             : (int64_t)(now - s->start_ms),
-                .request_ms = now - s->start_ms,
+                .upstream_ms = s->tcp->connect_ms ? (int64_t)s->tcp->connect_ms - 1
+                                                  : (int64_t)(now - s->tcp->start_ms),
+                .request_ms = now - s->tcp->start_ms,
         };
         lbd_access_log_write(&e);
 }
@@ -95,7 +95,9 @@ struct lbd_session *lbd_session_accept(struct lbd_worker *w, size_t listener) {
                 int one = 1;
                 (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         }
-        struct lbd_session *s = calloc(1, sizeof(*s));
+        bool tcp = l->service->mode == LBD_SERVICE_MODE_TCP;
+        struct lbd_session *s =
+                calloc(1, sizeof(*s) + (tcp ? sizeof(struct session_tcp_stats) : 0));
         if (!s) {
                 close(fd);
                 errno = ENOMEM;
@@ -117,7 +119,7 @@ struct lbd_session *lbd_session_accept(struct lbd_worker *w, size_t listener) {
         if (s->service->mode == LBD_SERVICE_MODE_HTTP)
                 http_session_start(s);
         else
-                s->start_ms = lbd_now_ms();
+                s->tcp->start_ms = lbd_now_ms();
         atomic_fetch_add_explicit(&w->slot->connections, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&w->slot->accepted, 1, memory_order_relaxed);
         return s;
@@ -224,9 +226,10 @@ int session_connect_result(struct lbd_session *s) {
 
 /* ---- relay ------------------------------------------------------------- */
 
-/* Move bytes from `from` to `to` through d. Returns true if anything moved,
- * and -1 in *error on a fatal error. */
-static bool pump(struct direction *d, int from, int to, int *error) {
+/* Move bytes from `from` to `to` through d, adding what was written to
+ * *total (if not NULL). Returns true if anything moved, and -1 in *error on
+ * a fatal error. */
+static bool pump(struct direction *d, int from, int to, uint64_t *total, int *error) {
         bool progress = false;
         for (;;) {
                 if (d->start < d->end) {
@@ -239,7 +242,8 @@ static bool pump(struct direction *d, int from, int to, int *error) {
                                 return progress;
                         }
                         d->start += (uint32_t)n;
-                        d->total += (uint64_t)n;
+                        if (total)
+                                *total += (uint64_t)n;
                         progress = true;
                         if (d->start < d->end)
                                 return progress; /* socket buffer full */
@@ -283,11 +287,14 @@ static bool pump(struct direction *d, int from, int to, int *error) {
 int session_relay(struct lbd_session *s) {
         int error = 0;
         bool progress, any = false;
+        bool tcp = s->service->mode == LBD_SERVICE_MODE_TCP;
+        uint64_t *received = tcp ? &s->tcp->received : NULL;
+        uint64_t *sent = tcp ? &s->tcp->sent : NULL;
         do {
-                progress = pump(&s->up, s->cfd, s->ufd, &error);
+                progress = pump(&s->up, s->cfd, s->ufd, received, &error);
                 if (error)
                         break;
-                progress |= pump(&s->down, s->ufd, s->cfd, &error);
+                progress |= pump(&s->down, s->ufd, s->cfd, sent, &error);
                 any |= progress;
         } while (progress && !error);
         if (any) /* the idle timeout counts from the last byte moved */
@@ -342,7 +349,8 @@ static int finish_connect(struct lbd_session *s) {
                 uint64_t now = lbd_now_ms();
                 s->state = SESSION_RELAY;
                 s->deadline_ms = now + 1000ull * s->service->proxy_read_timeout;
-                s->connect_ms = (uint32_t)(now - s->start_ms + 1);
+                if (s->service->mode == LBD_SERVICE_MODE_TCP)
+                        s->tcp->connect_ms = (uint32_t)(now - s->tcp->start_ms + 1);
                 /* A tcp connection counts as one request. */
                 atomic_fetch_add_explicit(&s->worker->slot->requests, 1, memory_order_relaxed);
                 return 1;
