@@ -1,0 +1,913 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""lbd's benchmark: lbd against nginx and HAProxy, on loopback, in one run.
+
+A script, not a test: it measures and prints, and exits 0 unless something
+could not run. See tests/bench/README.md for how to run it and a recorded
+result; issue 3 ("Benchmark (a script, not a test)") for what it is for.
+
+What runs, all in front of the same two nginx backends (nginx-light, one
+worker each, answering `return 200` with a small fixed body):
+
+  direct       wrk straight to one backend (the ceiling)
+  lbd event    1 worker, mode=http           lbd thread / lbd sync: the same
+  nginx        1 worker, proxy_pass to an upstream with keepalive 64
+  haproxy      1 thread, mode http, http-reuse always
+  lbd tcp      the event lbd's mode=tcp service; haproxy tcp: mode tcp
+
+Each system gets the same `wrk -t2 -cC -dNs --latency` for C in 50 and 500,
+in rounds; the order of the runs is reversed every other round so that the
+noise of a shared 2-core machine hits all alike. Per run: requests/s, p50,
+p99 (wrk's --latency), and CPU time per request of the proxy (utime+stime
+of its process tree, from /proc, right before and after wrk, divided by the
+requests wrk counted) and of the backends. The table shows medians over the
+rounds.
+
+Then:
+  idle memory  N (default 5,000) idle keep-alive client connections (one
+               request each, then silence) to lbd event, nginx and HAProxy;
+               (Pss after - Pss before) / N of the proxy's processes
+  spread       lbd event with 3 workers under 500 wrk connections: the
+               established client connections each worker holds, max/min
+
+Everything started is stopped by PID, also on Ctrl-C or failure
+(tests/integration/lbdtest.py's fixtures and atexit handler). Loopback only.
+
+Standard library only; runs on Debian's /usr/bin/python3, as root (lbd's
+workers drop to user lbd; tools/install-deps creates it).
+"""
+import argparse
+import json
+import os
+import re
+import resource
+import select
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True  # no __pycache__ in the checkout
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
+import lbdtest  # noqa: E402
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
+WRK = shutil.which("wrk") or "/usr/bin/wrk"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+BODY = "hello from backend {name}\\n"   # nginx string syntax: \n in the config
+KEEPALIVE_S = 75                        # client keep-alive, all proxies (nginx's default)
+UPSTREAM_POOL = 64                      # idle upstream connections kept (lbd's HTTP_POOL_SIZE)
+
+
+# --- /proc ------------------------------------------------------------------------
+
+
+def proc_tree(pid):
+    """pid and all its descendants (via /proc/PID/task/*/children)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            tasks = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for t in tasks:
+            try:
+                with open(f"/proc/{p}/task/{t}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+            except OSError:
+                pass
+    return out
+
+
+def cpu_seconds(pids):
+    """utime + stime of these processes (all their threads), in seconds."""
+    total = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+    return total / CLK_TCK
+
+
+def memory_kb(pids):
+    """(Pss, Rss) in kB summed over pids, from /proc/PID/smaps_rollup."""
+    pss = rss = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        pss += int(line.split()[1])
+                    elif line.startswith("Rss:"):
+                        rss += int(line.split()[1])
+        except OSError:
+            pass
+    return pss, rss
+
+
+def established_per_process(pids, port):
+    """{pid: established TCP connections with local port `port` it holds}."""
+    inode_owner = {}
+    for p in pids:
+        try:
+            fds = os.listdir(f"/proc/{p}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(f"/proc/{p}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inode_owner[target[8:-1]] = p
+    counts = {p: 0 for p in pids}
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            cols = line.split()
+            local, state, inode = cols[1], cols[3], cols[9]
+            if state == "01" and int(local.split(":")[1], 16) == port and inode in inode_owner:
+                counts[inode_owner[inode]] += 1
+    return counts
+
+
+def port_listening(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def distinct_free_ports(n):
+    ports = []
+    while len(ports) < n:
+        p = lbdtest.free_port()
+        if p not in ports:
+            ports.append(p)
+    return ports
+
+
+# --- servers: nginx, HAProxy ------------------------------------------------------
+
+
+class Server:
+    """A foreground server process (nginx or haproxy) with its config in a
+    temporary directory, stopped by PID (lbdtest's cleanup covers it)."""
+
+    def __init__(self, name, argv_fn, config_fn, config_name, ports, timeout=10.0):
+        self.name = name
+        self.argv_fn = argv_fn
+        self.config_fn = config_fn
+        self.config_name = config_name
+        self.ports = ports
+        self.timeout = timeout
+        self.tmp = None
+        self.process = None
+
+    def __repr__(self):
+        return f"<{self.name} pid={self.pid}>"
+
+    @property
+    def pid(self):
+        return self.process.pid if self.process else None
+
+    def start(self):
+        self.tmp = lbdtest.TempDir(f"lbd-bench-{self.name.replace(' ', '-')}-")
+        lbdtest._register(self)
+        config = self.tmp.join(self.config_name)
+        with open(config, "w") as f:
+            f.write(self.config_fn(self.tmp))
+        self.process = lbdtest.ManagedProcess(self.name, self.argv_fn(config, self.tmp),
+                                              self.tmp.join("server.log")).start()
+        try:
+            for port in self.ports:
+                lbdtest.wait_until(lambda p=port: port_listening(p), self.timeout,
+                                   what=f"{self.name} to listen on {port}", alive=self.process)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self):
+        if self.process:
+            self.process.stop(timeout=10.0)
+            self.process = None
+        if self.tmp:
+            self.tmp.cleanup()
+            self.tmp = None
+        lbdtest._unregister(self)
+
+
+def nginx_argv(config, tmp):
+    return [NGINX, "-p", tmp.path + "/", "-c", config]
+
+
+def nginx_common(tmp, worker_connections):
+    return f"""daemon off;
+master_process on;
+worker_processes 1;
+worker_rlimit_nofile {worker_connections + 1000};
+pid {tmp.join('nginx.pid')};
+error_log {tmp.join('error.log')} warn;
+events {{ worker_connections {worker_connections}; }}
+"""
+
+
+def nginx_http_common(tmp):
+    return f"""    access_log off;
+    keepalive_timeout {KEEPALIVE_S}s;
+    keepalive_requests 1000000;
+    client_body_temp_path {tmp.join('client_body')};
+    proxy_temp_path {tmp.join('proxy')};
+    fastcgi_temp_path {tmp.join('fastcgi')};
+    uwsgi_temp_path {tmp.join('uwsgi')};
+    scgi_temp_path {tmp.join('scgi')};
+"""
+
+
+def nginx_backend(name, port):
+    def config(tmp):
+        return nginx_common(tmp, 4096) + f"""http {{
+{nginx_http_common(tmp)}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            default_type text/plain;
+            return 200 "{BODY.format(name=name)}";
+        }}
+    }}
+}}
+"""
+    return Server(f"nginx backend {name}", nginx_argv, config, "nginx.conf", [port])
+
+
+def nginx_proxy(port, backends, worker_connections):
+    servers = "".join(f"        server {b};\n" for b in backends)
+
+    def config(tmp):
+        return nginx_common(tmp, worker_connections) + f"""http {{
+{nginx_http_common(tmp)}
+    upstream backends {{
+{servers}        keepalive {UPSTREAM_POOL};
+        keepalive_requests 1000000;
+        keepalive_timeout 60s;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://backends;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_redirect off;
+            proxy_read_timeout 90;
+        }}
+    }}
+}}
+"""
+    return Server("nginx proxy", nginx_argv, config, "nginx.conf", [port])
+
+
+def haproxy(http_port, tcp_port, backends, maxconn):
+    servers = "".join(f"    server b{i + 1} {b}\n" for i, b in enumerate(backends))
+
+    def config(tmp):
+        return f"""global
+    nbthread 1
+    maxconn {maxconn}
+
+defaults
+    mode http
+    timeout connect 5s
+    timeout client {KEEPALIVE_S}s
+    timeout server 90s
+    timeout http-request 60s
+    timeout http-keep-alive {KEEPALIVE_S}s
+
+frontend fe_http
+    bind 127.0.0.1:{http_port}
+    option forwardfor
+    http-request set-header X-Forwarded-Proto http
+    default_backend be_http
+
+backend be_http
+    balance roundrobin
+    http-reuse always
+{servers}
+frontend fe_tcp
+    mode tcp
+    bind 127.0.0.1:{tcp_port}
+    default_backend be_tcp
+
+backend be_tcp
+    mode tcp
+    balance roundrobin
+{servers}"""
+    return Server("haproxy", lambda config, tmp: [HAPROXY, "-db", "-f", config], config,
+                  "haproxy.cfg", [http_port, tcp_port])
+
+
+# --- lbd --------------------------------------------------------------------------
+
+
+class LbdInstance:
+    """A PrivateSystemBus and an lbd on it with the given services."""
+
+    def __init__(self, name, model, workers, services, backends, threads):
+        self.name = name
+        self.model = model
+        self.workers = workers
+        self.services = services  # [(name, mode, port)]
+        self.backends = backends
+        self.threads = threads
+        self.bus = self.lbd = self.tmp = None
+
+    def __repr__(self):
+        return f"<lbd {self.name} pid={self.pid}>"
+
+    @property
+    def pid(self):
+        return self.lbd.pid if self.lbd else None
+
+    def start(self):
+        self.tmp = lbdtest.TempDir(f"lbd-bench-{self.name.replace(' ', '-')}-")
+        lbdtest._register(self)
+        lines = ["[daemon]", f"workers={self.workers}", f"worker-model={self.model}",
+                 "worker-connections=10000", f"threads={self.threads}",
+                 f"keepalive={KEEPALIVE_S}", "graceful-timeout=2", "user=lbd",
+                 "access-log=off", ""]
+        for name, mode, port in self.services:
+            lines += [f"[service {name}]", f"listen=127.0.0.1:{port}", f"mode={mode}",
+                      "backends=" + ";".join(self.backends), ""]
+        config = self.tmp.join("lbd.conf")
+        with open(config, "w") as f:
+            f.write("\n".join(lines))
+        try:
+            self.bus = lbdtest.PrivateSystemBus().start()
+            self.lbd = lbdtest.Lbd(self.bus, config=config, log_level="warning").start()
+            for _, _, port in self.services:
+                lbdtest.wait_until(lambda p=port: port_listening(p), 10,
+                                   what=f"lbd {self.name} to listen on {port}",
+                                   alive=self.lbd.process)
+            lbdtest.wait_until(lambda: len(proc_tree(self.pid)) - 1 >= self.workers, 10,
+                               what=f"lbd {self.name} to start {self.workers} workers",
+                               alive=self.lbd.process)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def worker_pids(self):
+        return [p for p in proc_tree(self.pid) if p != self.pid]
+
+    def stop(self):
+        if self.lbd:
+            status = self.lbd.stop()
+            if status not in (0, None):
+                print(f"bench: lbd {self.name} exited with status {status}; its log ends:\n"
+                      f"{self.lbd.log_tail(20)}", file=sys.stderr)
+            self.lbd = None
+        if self.bus:
+            self.bus.stop()
+            self.bus = None
+        if self.tmp:
+            self.tmp.cleanup()
+            self.tmp = None
+        lbdtest._unregister(self)
+
+
+# --- wrk --------------------------------------------------------------------------
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
+
+
+def _ms(text):
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text)
+    if not m:
+        raise ValueError(f"cannot read wrk's time {text!r}")
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def parse_wrk(out):
+    r = {"errors": 0, "timeouts": 0, "non2xx": 0}
+    m = re.search(r"^\s*(\d+) requests in ([\d.]+)(\w+)", out, re.M)
+    if not m:
+        raise ValueError("no request count in wrk's output:\n" + out)
+    r["requests"] = int(m.group(1))
+    m = re.search(r"^Requests/sec:\s*([\d.]+)", out, re.M)
+    r["rps"] = float(m.group(1)) if m else 0.0
+    for pct in ("50", "99"):
+        m = re.search(rf"^\s*{pct}%\s+(\S+)", out, re.M)
+        r["p" + pct] = _ms(m.group(1)) if m else float("nan")
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if m:
+        r["errors"] = int(m.group(1)) + int(m.group(2)) + int(m.group(3))
+        r["timeouts"] = int(m.group(4))
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if m:
+        r["non2xx"] = int(m.group(1))
+    return r
+
+
+def run_wrk(port, conns, duration, during=None):
+    """wrk against 127.0.0.1:port; during(elapsed_fraction) may sample while
+    it runs (called at 1/2 of the duration). Returns wrk's output."""
+    argv = [WRK, "-t2", f"-c{conns}", f"-d{duration}s", "--latency", f"http://127.0.0.1:{port}/"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, text=True, start_new_session=True,
+                            preexec_fn=lbdtest._set_pdeathsig)
+    try:
+        if during:
+            time.sleep(duration / 2)
+            during()
+        out, _ = proc.communicate(timeout=duration + 60)
+    except BaseException:
+        try:
+            os.kill(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+        raise
+    if proc.returncode != 0:
+        raise RuntimeError(f"wrk exited with {proc.returncode}:\n{out}")
+    return out
+
+
+# --- the bench --------------------------------------------------------------------
+
+
+class System:
+    def __init__(self, key, label, port, root_pid, group):
+        self.key = key
+        self.label = label
+        self.port = port
+        self.root_pid = root_pid  # callable → pid of the proxy's top process, or None
+        self.group = group        # "http" or "tcp"
+
+
+def measure(system, conns, duration, backend_pids):
+    proxy = proc_tree(system.root_pid()) if system.root_pid else []
+    backs = [p for b in backend_pids() for p in proc_tree(b)]
+    p0, b0 = cpu_seconds(proxy), cpu_seconds(backs)
+    out = run_wrk(system.port, conns, duration)
+    p1, b1 = cpu_seconds(proxy), cpu_seconds(backs)
+    r = parse_wrk(out)
+    n = max(r["requests"], 1)
+    r["cpu_us"] = (p1 - p0) / n * 1e6 if proxy else None
+    r["backend_cpu_us"] = (b1 - b0) / n * 1e6
+    return r
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def summarize(runs):
+    s = {k: median([r[k] for r in runs])
+         for k in ("rps", "p50", "p99", "cpu_us", "backend_cpu_us")}
+    rps = [r["rps"] for r in runs]
+    s["spread"] = (max(rps) - min(rps)) / s["rps"] * 100 if s["rps"] else 0.0
+    s["errors"] = sum(r["errors"] + r["non2xx"] for r in runs)
+    s["timeouts"] = sum(r["timeouts"] for r in runs)
+    return s
+
+
+def fmt_ms(v):
+    if v is None or v != v:
+        return "-"
+    return f"{v:.2f}ms" if v < 10 else f"{v:.1f}ms" if v < 1000 else f"{v / 1000:.2f}s"
+
+
+def fmt_us(v):
+    return "-" if v is None else f"{v:.1f}"
+
+
+def idle_connection(port):
+    """Open a connection, send one keep-alive request, read the whole
+    response; return the socket (left open)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: lbd-bench\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            raise RuntimeError("connection closed before a response")
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 200"):
+        raise RuntimeError(f"unexpected response {head[:40]!r}")
+    m = re.search(rb"\r\ncontent-length:\s*(\d+)", head, re.I)
+    length = int(m.group(1)) if m else 0
+    while len(body) < length:
+        chunk = s.recv(4096)
+        if not chunk:
+            raise RuntimeError("connection closed in a response body")
+        body += chunk
+    return s
+
+
+def idle_memory(system, count):
+    """(Pss delta per connection, Rss delta per connection, connections the
+    proxy closed before the measurement) in bytes."""
+    # Warm up the paths the idle connections take (pools, caches).
+    for s in [idle_connection(system.port) for _ in range(20)]:
+        s.close()
+    time.sleep(0.5)
+    pids = proc_tree(system.root_pid())
+    pss0, rss0 = memory_kb(pids)
+    socks = []
+    try:
+        for _ in range(count):
+            socks.append(idle_connection(system.port))
+        time.sleep(1.0)
+        pss1, rss1 = memory_kb(proc_tree(system.root_pid()))
+        poller = select.poll()
+        for s in socks:
+            poller.register(s, select.POLLIN)
+        closed = len(poller.poll(0))
+    finally:
+        for s in socks:
+            s.close()
+    time.sleep(0.5)
+    return ((pss1 - pss0) * 1024 / count, (rss1 - rss0) * 1024 / count, closed)
+
+
+def build_type(build_dir):
+    try:
+        with open(os.path.join(build_dir, "meson-info", "intro-buildoptions.json")) as f:
+            opts = {o["name"]: o["value"] for o in json.load(f)}
+        return f"{opts.get('buildtype')}, -O{opts.get('optimization')}"
+    except (OSError, ValueError, KeyError):
+        return "unknown build type"
+
+
+def tool_version(argv, pattern):
+    try:
+        out = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             timeout=10).stdout
+    except OSError:
+        return "missing"
+    m = re.search(pattern, out)
+    return m.group(1) if m else "?"
+
+
+# Hook: a pool of 1,000 backends (the balancing issue measures it, not this
+# one). It would start one nginx backend with 1,000 `listen` ports (or 1,000
+# lbd backends on one port via unix sockets), give lbd event, nginx and
+# HAProxy a 1,000-entry upstream, and run the same measure() over it, to show
+# what the policy's pick costs per request as the pool grows. Add it as
+# another System group ("pool1000") next to "http" and "tcp" below.
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--duration", type=int, default=8, help="seconds per wrk run (default 8)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds over all systems, order reversed every other round (default 3)")
+    ap.add_argument("--connections", default="50,500",
+                    help="wrk connection counts, comma-separated (default 50,500)")
+    ap.add_argument("--idle", type=int, default=5000,
+                    help="idle keep-alive connections for the memory test; 0 skips it "
+                         "(default 5000)")
+    ap.add_argument("--no-spread", action="store_true", help="skip the worker-spread test")
+    ap.add_argument("--threads", type=int, default=512,
+                    help="lbd thread model: threads (one per connection; default 512 so "
+                         "that 500 wrk connections are all served)")
+    ap.add_argument("--systems", default=None,
+                    help="only these systems (comma-separated keys: direct, lbd-event, "
+                         "lbd-thread, lbd-sync, nginx, haproxy, lbd-tcp, haproxy-tcp)")
+    ap.add_argument("--build-dir", default=None,
+                    help="lbd build directory (default: $LBD_BUILD_ROOT or the checkout's "
+                         "build/); its daemon/lbd and plugins/ are used")
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke run: 1 s per run, 1 round, 500 idle connections")
+    args = ap.parse_args()
+
+    if args.quick:
+        args.duration, args.rounds, args.idle = 1, 1, min(args.idle, 500)
+    if args.build_dir:
+        bd = os.path.abspath(args.build_dir)
+        os.environ["LBD"] = os.path.join(bd, "daemon", "lbd")
+        os.environ["LBD_PLUGIN_DIR"] = os.path.join(bd, "plugins")
+        os.environ["LBD_BUILD_ROOT"] = bd
+    build_dir = os.path.dirname(os.path.dirname(lbdtest.lbd_path()))
+    conn_counts = [int(c) for c in args.connections.split(",") if c.strip()]
+
+    if os.geteuid() != 0:
+        print("bench: run as root (lbd binds, then its workers drop to user lbd)",
+              file=sys.stderr)
+        return 1
+    for tool in (NGINX, HAPROXY, WRK, lbdtest.lbd_path()):
+        if not os.access(tool, os.X_OK):
+            print(f"bench: {tool} is missing (tools/install-deps installs nginx-light, "
+                  "haproxy, wrk; build lbd first)", file=sys.stderr)
+            return 1
+
+    # File descriptors: the idle test holds `idle` client sockets here, and
+    # lbd (which inherits this limit), nginx and HAProxy as many again.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = max(args.idle * 2 + 2000, 4096)
+    if hard != resource.RLIM_INFINITY and hard < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, want))
+        except (OSError, ValueError):
+            print(f"bench: RLIMIT_NOFILE hard limit {hard} < {want}; idle test lowered",
+                  file=sys.stderr)
+            args.idle = max(0, (hard - 2000) // 2)
+            want = hard
+    else:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+    failures = []
+    started = []
+    try:
+        return _bench(args, conn_counts, build_dir, failures, started)
+    except KeyboardInterrupt:
+        print("\nbench: interrupted; stopping everything", file=sys.stderr)
+        return 130
+    finally:
+        for s in reversed(started):
+            try:
+                s.stop()
+            except Exception as e:
+                print(f"bench: stopping {s!r} failed: {e}", file=sys.stderr)
+        lbdtest.stop_all()
+
+
+def _bench(args, conn_counts, build_dir, failures, started):
+    t_start = time.monotonic()
+    bports = distinct_free_ports(2)
+    backend_addrs = [f"127.0.0.1:{p}" for p in bports]
+    ports = dict(zip(["lbd-event", "lbd-tcp", "lbd-thread", "lbd-sync", "nginx", "haproxy",
+                      "haproxy-tcp", "spread"], distinct_free_ports(8)))
+    print(f"lbd bench: {os.cpu_count()} CPUs, kernel {os.uname().release}; "
+          f"wrk, backends and proxies share them")
+    versions = (tool_version([NGINX, "-v"], r"nginx/(\S+)"),
+                tool_version([HAPROXY, "-v"], r"version (\S+)"),
+                tool_version([WRK, "-v"], r"wrk (\S+)"))
+    print(f"  lbd {lbdtest.lbd_path()} ({build_type(build_dir)}); nginx {versions[0]}; "
+          f"HAProxy {versions[1]}; wrk {versions[2]}")
+    print(f"  wrk -t2 -c{{{','.join(map(str, conn_counts))}}} -d{args.duration}s --latency; "
+          f"{args.rounds} round(s), order reversed every other round; medians shown")
+    print(f"  1 worker / 1 thread per proxy; 2 nginx backends (1 worker each), round robin; "
+          f"client keep-alive {KEEPALIVE_S}s; lbd threads={args.threads}", flush=True)
+
+    def start(obj):
+        try:
+            obj.start()
+            started.append(obj)
+            return obj
+        except (lbdtest.FixtureError, OSError) as e:
+            failures.append(f"{obj.name} did not start: {e}")
+            print(f"bench: {failures[-1]}", file=sys.stderr)
+            return None
+
+    backends = [start(nginx_backend(f"b{i + 1}", p)) for i, p in enumerate(bports)]
+    if not all(backends):
+        return 1
+    backend_pids = lambda: [b.pid for b in backends]  # noqa: E731
+    ev = start(LbdInstance("event", "event", 1,
+                           [("http", "http", ports["lbd-event"]), ("tcp", "tcp", ports["lbd-tcp"])],
+                           backend_addrs, args.threads))
+    th = start(LbdInstance("thread", "thread", 1, [("http", "http", ports["lbd-thread"])],
+                           backend_addrs, args.threads))
+    sy = start(LbdInstance("sync", "sync", 1, [("http", "http", ports["lbd-sync"])],
+                           backend_addrs, args.threads))
+    ng = start(nginx_proxy(ports["nginx"], backend_addrs, 16000))
+    ha = start(haproxy(ports["haproxy"], ports["haproxy-tcp"], backend_addrs, 8000))
+
+    def pid_of(obj):
+        return (lambda: obj.pid) if obj else None
+
+    systems = [
+        System("direct", "direct (backend b1)", bports[0], None, "http"),
+        System("lbd-event", "lbd event", ports["lbd-event"], pid_of(ev), "http"),
+        System("lbd-thread", "lbd thread", ports["lbd-thread"], pid_of(th), "http"),
+        System("lbd-sync", "lbd sync", ports["lbd-sync"], pid_of(sy), "http"),
+        System("nginx", "nginx", ports["nginx"], pid_of(ng), "http"),
+        System("haproxy", "haproxy", ports["haproxy"], pid_of(ha), "http"),
+        System("lbd-tcp", "lbd tcp (event)", ports["lbd-tcp"], pid_of(ev), "tcp"),
+        System("haproxy-tcp", "haproxy tcp", ports["haproxy-tcp"], pid_of(ha), "tcp"),
+    ]
+    owner = {"lbd-event": ev, "lbd-thread": th, "lbd-sync": sy, "nginx": ng, "haproxy": ha,
+             "lbd-tcp": ev, "haproxy-tcp": ha}
+    systems = [s for s in systems if s.key == "direct" or owner[s.key]]
+    if args.systems:
+        keep = set(args.systems.split(","))
+        systems = [s for s in systems if s.key in keep]
+    by_key = {s.key: s for s in systems}
+
+    # Smoke check: every system answers.
+    for s in list(systems):
+        try:
+            idle_connection(s.port).close()
+        except (OSError, RuntimeError) as e:
+            failures.append(f"{s.label} does not answer: {e}")
+            print(f"bench: {failures[-1]}", file=sys.stderr)
+            systems.remove(s)
+
+    # Idle keep-alive memory, on fresh proxies: before any load, whose freed
+    # buffers the allocator would hand to the idle connections and hide
+    # their cost.
+    idle = {}
+    if args.idle > 0:
+        for key in ("lbd-event", "nginx", "haproxy"):
+            if key not in by_key or by_key[key] not in systems:
+                continue
+            try:
+                idle[key] = idle_memory(by_key[key], args.idle)
+            except (OSError, RuntimeError) as e:
+                failures.append(f"idle test on {by_key[key].label}: {e}")
+                print(f"bench: {failures[-1]}", file=sys.stderr)
+
+    # Warm-up: a short wrk on each system, not counted.
+    for s in list(systems):
+        try:
+            run_wrk(s.port, 50, 1)
+        except (RuntimeError, ValueError, subprocess.TimeoutExpired) as e:
+            failures.append(f"{s.label} warm-up: {e}")
+            print(f"bench: {failures[-1]}", file=sys.stderr)
+            systems.remove(s)
+
+    # The load rounds.
+    plan = [(s, c) for c in conn_counts for s in systems]
+    results = {}
+    total = len(plan) * args.rounds
+    done = 0
+    for rnd in range(args.rounds):
+        order = plan if rnd % 2 == 0 else list(reversed(plan))
+        for s, c in order:
+            time.sleep(0.3)
+            try:
+                r = measure(s, c, args.duration, backend_pids)
+            except (RuntimeError, ValueError, subprocess.TimeoutExpired) as e:
+                failures.append(f"{s.label} at {c} connections: {e}")
+                print(f"bench: {failures[-1]}", file=sys.stderr)
+                continue
+            results.setdefault((s.key, c), []).append(r)
+            done += 1
+            print(f"  [{done}/{total}] round {rnd + 1}: {s.label:<20} c={c:<4} "
+                  f"{r['rps']:9.0f} req/s  p99 {fmt_ms(r['p99']):>8}  "
+                  f"cpu {fmt_us(r['cpu_us'])} us/req", flush=True)
+
+    # Worker spread: lbd event, 3 workers, 500 connections.
+    spread = None
+    if not args.no_spread:
+        sp = start(LbdInstance("spread", "event", 3, [("http", "http", ports["spread"])],
+                               backend_addrs, args.threads))
+        if sp:
+            try:
+                run_wrk(ports["spread"], 50, 1)
+                workers = sp.worker_pids()
+                sample = {}
+                out = run_wrk(ports["spread"], 500, args.duration,
+                              during=lambda: sample.update(
+                                  established_per_process(workers, ports["spread"])))
+                spread = (sorted(sample.values(), reverse=True), parse_wrk(out)["rps"])
+            except (RuntimeError, ValueError, OSError) as e:
+                failures.append(f"spread test: {e}")
+            finally:
+                sp.stop()
+                started.remove(sp)
+
+    report(args, conn_counts, systems, results, idle, spread)
+    print(f"\n(run took {time.monotonic() - t_start:.0f} s)")
+    if failures:
+        print("\nCould not run:")
+        for f in failures:
+            print(f"  - {f}")
+        return 1
+    return 0
+
+
+def report(args, conn_counts, systems, results, idle, spread):
+    S = {}
+    for (key, c), runs in results.items():
+        S[(key, c)] = summarize(runs)
+
+    def get(key, c, field):
+        s = S.get((key, c))
+        return s[field] if s else None
+
+    for group, title in (("http", "HTTP keep-alive"), ("tcp", "TCP relay")):
+        rows = [s for s in systems if s.group == group]
+        if not rows:
+            continue
+        for c in conn_counts:
+            print(f"\n{title}, {c} connections "
+                  f"(median of {args.rounds} x {args.duration} s):")
+            print(f"  {'system':<20} {'req/s':>9} {'±%':>5} {'p50':>8} {'p99':>8} "
+                  f"{'proxy us/req':>12} {'backends us/req':>15} {'errors':>7}")
+            for s in rows:
+                r = S.get((s.key, c))
+                if not r:
+                    print(f"  {s.label:<20} (did not run)")
+                    continue
+                err = f"{r['errors']}" + (f"+{r['timeouts']}t" if r["timeouts"] else "")
+                print(f"  {s.label:<20} {r['rps']:9.0f} {r['spread']:5.1f} {fmt_ms(r['p50']):>8} "
+                      f"{fmt_ms(r['p99']):>8} {fmt_us(r['cpu_us']):>12} "
+                      f"{fmt_us(r['backend_cpu_us']):>15} {err:>7}")
+        if group == "http":
+            print("  (±%: spread of req/s over the rounds; errors: socket errors + non-2xx, "
+                  "+Nt: wrk timeouts.\n   sync serves one connection at a time: the other "
+                  "wrk connections wait, and its\n   latency covers the served connection "
+                  "only)")
+
+    def ratio(a, b):
+        return None if a is None or not b else a / b
+
+    def fr(v):
+        return "-" if v is None else f"{v:.2f}x"
+
+    print("\nRatios (req/s ; CPU per request):")
+    for c in conn_counts:
+        for lk in ("lbd-event", "lbd-thread", "lbd-sync"):
+            for pk in ("nginx", "haproxy"):
+                if (lk, c) in S and (pk, c) in S:
+                    print(f"  c={c:<4} {lk:<10} / {pk:<11} req/s {fr(ratio(get(lk, c, 'rps'), get(pk, c, 'rps'))):>7}"
+                          f"   CPU/req {fr(ratio(get(lk, c, 'cpu_us'), get(pk, c, 'cpu_us'))):>7}")
+        if ("lbd-tcp", c) in S and ("haproxy-tcp", c) in S:
+            print(f"  c={c:<4} {'lbd-tcp':<10} / {'haproxy-tcp':<11} req/s "
+                  f"{fr(ratio(get('lbd-tcp', c, 'rps'), get('haproxy-tcp', c, 'rps'))):>7}"
+                  f"   CPU/req {fr(ratio(get('lbd-tcp', c, 'cpu_us'), get('haproxy-tcp', c, 'cpu_us'))):>7}")
+        if ("direct", c) in S:
+            parts = [f"{k} {fr(ratio(get(k, c, 'rps'), get('direct', c, 'rps')))}"
+                     for k in ("lbd-event", "nginx", "haproxy") if (k, c) in S]
+            print(f"  c={c:<4} req/s vs direct: " + ", ".join(parts))
+
+    if idle:
+        print(f"\nIdle keep-alive connections: {args.idle} (one request each, then idle); "
+              "proxy memory growth per connection:")
+        print(f"  {'system':<12} {'Pss B/conn':>10} {'RSS B/conn':>10} {'closed early':>12}")
+        for key, label in (("lbd-event", "lbd event"), ("nginx", "nginx"),
+                           ("haproxy", "haproxy")):
+            if key in idle:
+                pss, rss, closed = idle[key]
+                print(f"  {label:<12} {pss:10.0f} {rss:10.0f} {closed:12d}")
+
+    if spread:
+        counts, rps = spread
+        ratio_s = counts[0] / counts[-1] if counts and counts[-1] else float("inf")
+        print(f"\nWorker spread: lbd event, 3 workers, 500 connections ({rps:.0f} req/s): "
+              f"established client connections per worker {counts}, max/min {ratio_s:.2f}")
+
+    # Targets (issue 3). Measured value shown next to each; no assertions.
+    print("\nTargets (issue 3):")
+    checks = []
+
+    def check(name, value, limit, ok, fmt=fr):
+        if value is None:
+            checks.append((name, "not measured", "-"))
+        else:
+            checks.append((name, f"{fmt(value)} (target {limit})", "pass" if ok(value) else "MISS"))
+
+    for c in conn_counts:
+        ev_cpu, ev_rps, ev_p99 = (get("lbd-event", c, k) for k in ("cpu_us", "rps", "p99"))
+        for pk, pl in (("nginx", "nginx"), ("haproxy", "HAProxy")):
+            check(f"event c={c}: CPU/req vs {pl}", ratio(ev_cpu, get(pk, c, "cpu_us")),
+                  "<= 0.90x", lambda v: v <= 0.9)
+        for pk, pl in (("nginx", "nginx"), ("haproxy", "HAProxy")):
+            check(f"event c={c}: req/s vs {pl}", ratio(ev_rps, get(pk, c, "rps")),
+                  ">= 1.00x", lambda v: v >= 1.0)
+        check(f"event c={c}: p99 vs nginx", ratio(ev_p99, get("nginx", c, "p99")),
+              "<= 1.00x", lambda v: v <= 1.0)
+        check(f"tcp c={c}: CPU/req vs HAProxy tcp",
+              ratio(get("lbd-tcp", c, "cpu_us"), get("haproxy-tcp", c, "cpu_us")),
+              "<= 1.00x", lambda v: v <= 1.0)
+    if 50 in conn_counts:
+        check("thread c=50: req/s vs event",
+              ratio(get("lbd-thread", 50, "rps"), get("lbd-event", 50, "rps")),
+              ">= 0.80x", lambda v: v >= 0.8)
+    check("idle keep-alive connection, lbd Pss", idle["lbd-event"][0] if "lbd-event" in idle
+          else None, "<= 512 B", lambda v: v <= 512, fmt=lambda v: f"{v:.0f} B")
+    if spread:
+        counts = spread[0]
+        check("spread, 3 workers c=500: max/min",
+              counts[0] / counts[-1] if counts and counts[-1] else float("inf"),
+              "<= 1.25", lambda v: v <= 1.25, fmt=lambda v: f"{v:.2f}")
+    else:
+        check("spread, 3 workers c=500: max/min", None, "", None)
+    checks.append(("pool of 1,000 backends", "skipped: the balancing issue's", "-"))
+    w = max(len(n) for n, _, _ in checks)
+    for name, val, res in checks:
+        print(f"  {name:<{w}}  {val:<32} {res}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
