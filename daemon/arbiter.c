@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "access-log.h"
+#include "bus.h"
 #include "listeners.h"
 #include "log.h"
 #include "scoreboard.h"
@@ -590,13 +591,16 @@ int lbd_arbiter_apply(struct lbd_manager *m, struct lbd_config *config,
                  g->id, config->services->len, a->target, g->model->desc->name, n_old);
         if (old->n_workers == 0)
                 g_ptr_array_remove(a->retired, old);
+        lbd_bus_configuration_changed(m);
         return 0;
 }
 
-int lbd_arbiter_reload(struct lbd_manager *m) {
+int lbd_arbiter_reload(struct lbd_manager *m, char **ret_reason) {
         struct lbd_arbiter *a = m->arbiter;
         if (!a || a->stop != RUNNING) {
                 log_notice("not reloading: stopping");
+                if (ret_reason)
+                        *ret_reason = g_strdup("lbd is stopping");
                 return -ESHUTDOWN;
         }
         uint64_t usec;
@@ -607,11 +611,19 @@ int lbd_arbiter_reload(struct lbd_manager *m) {
 
         struct lbd_config *config = NULL;
         struct lbd_plugin_set *plugins = NULL;
-        int r = lbd_manager_load_configuration(&m->options, &config, &plugins);
-        if (r >= 0)
+        g_autofree char *reason = NULL;
+        int r = lbd_manager_load_configuration(&m->options, &config, &plugins, &reason);
+        if (r >= 0) {
                 r = lbd_arbiter_apply(m, config, plugins);
-        if (r < 0)
+                if (r < 0)
+                        reason = g_strdup_printf("cannot apply the configuration: %s",
+                                                 g_strerror(-r));
+        }
+        if (r < 0) {
                 log_error("reload failed; still running the previous configuration");
+                if (ret_reason)
+                        *ret_reason = g_steal_pointer(&reason);
+        }
         sd_notifyf(0, "READY=1\nSTATUS=Serving with %u worker(s)", a->target);
         return r;
 }
@@ -622,10 +634,13 @@ int lbd_arbiter_set_workers(struct lbd_manager *m, unsigned n) {
                 return -EINVAL;
         if (!a || a->stop != RUNNING)
                 return -ESHUTDOWN;
-        if (n != a->target)
+        bool changed = n != a->target;
+        if (changed)
                 log_info("worker count %u -> %u", a->target, n);
         a->target = n;
         maintain(a);
+        if (changed)
+                lbd_bus_workers_changed(m);
         return 0;
 }
 
@@ -646,7 +661,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
                 break;
         case SIGHUP:
                 log_info("received SIGHUP");
-                lbd_arbiter_reload(m);
+                lbd_arbiter_reload(m, NULL);
                 break;
         case SIGTTIN:
         case SIGTTOU: {

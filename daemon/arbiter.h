@@ -51,20 +51,23 @@ void lbd_arbiter_free(struct lbd_arbiter *a);
 /* Re-read the configuration and the plugins exactly as startup does. If they
  * are invalid, log why and keep everything as it is; otherwise apply them as
  * lbd_arbiter_apply() does. Tells systemd RELOADING=1, then READY=1.
- * Returns 0 or the negative errno of what failed (already logged). */
-int lbd_arbiter_reload(struct lbd_manager *m);
+ * Returns 0 or the negative errno of what failed (already logged); then
+ * *ret_reason (if not NULL) gets what failed, in words (g_free() it). */
+int lbd_arbiter_reload(struct lbd_manager *m, char **ret_reason);
 
 /* Make config and plugins (owned by the arbiter from now on, also on
  * failure) the ones in effect: resolve the user, bind the listeners, start a
  * new generation of workers, then stop the previous generation gracefully.
  * The worker count goes back to the configuration's. On failure (logged)
  * nothing changes. For reloads and for run-time changes that need new
- * workers (a new worker model). */
+ * workers (a new worker model). Tells bus clients what changed
+ * (lbd_bus_configuration_changed). */
 int lbd_arbiter_apply(struct lbd_manager *m, struct lbd_config *config,
                       struct lbd_plugin_set *plugins);
 
 /* Run n workers (1..LBD_WORKERS_MAX; -EINVAL otherwise, not logged): start
- * more, or stop the highest slots gracefully. -ESHUTDOWN while stopping. */
+ * more, or stop the highest slots gracefully. -ESHUTDOWN while stopping.
+ * A change of the count is signalled on the bus (Workers). */
 int lbd_arbiter_set_workers(struct lbd_manager *m, unsigned n);
 
 /* How many workers the arbiter keeps running (the configuration's count,

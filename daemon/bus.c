@@ -2,6 +2,7 @@
 #include "bus.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
@@ -9,6 +10,7 @@
 #include "arbiter.h"
 #include "lbd-build-config.h"
 #include "log.h"
+#include "polkit.h"
 #include "util.h"
 
 #define SERVICE_PREFIX LBD_BUS_PATH "/service"
@@ -191,6 +193,65 @@ static int method_list_plugins(sd_bus_message *message, void *userdata, sd_bus_e
         return sd_bus_send(NULL, reply, NULL);
 }
 
+/* Every mutating method, in the same order: read the arguments, validate
+ * them (a named error saying what is wrong), return early if nothing would
+ * change, ask polkit (returning 1 without a reply while it is pending: the
+ * call comes back here), change, signal, reply. */
+
+static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        struct lbd_manager *m = userdata;
+        int r = lbd_polkit_check_async(m->polkit, message, LBD_POLKIT_ACTION_RELOAD, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit will answer; then this runs again */
+
+        g_autofree char *reason = NULL;
+        r = lbd_arbiter_reload(m, &reason);
+        if (r < 0)
+                return sd_bus_error_setf(error, LBD_BUS_ERROR_FAILED,
+                                         "Reload failed; the previous configuration stays in "
+                                         "effect: %s",
+                                         reason ? reason : g_strerror(-r));
+        /* PropertiesChanged: lbd_arbiter_apply() signalled the new
+         * configuration. TODO(persistence): what was set over D-Bus must
+         * survive a reload; the state layer merges it in when it lands. */
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_set_workers(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        struct lbd_manager *m = userdata;
+        uint32_t count;
+        int r = sd_bus_message_read(message, "u", &count);
+        if (r < 0)
+                return r;
+        if (count < 1 || count > LBD_WORKERS_MAX)
+                return sd_bus_error_setf(error, LBD_BUS_ERROR_INVALID_ARGUMENT,
+                                         "Invalid worker count %" PRIu32 ": expected 1..%u",
+                                         count, LBD_WORKERS_MAX);
+        if (count == lbd_arbiter_get_workers(m))
+                return sd_bus_reply_method_return(message, NULL);
+
+        r = lbd_polkit_check_async(m->polkit, message, LBD_POLKIT_ACTION_CONFIGURE_WORKERS,
+                                   error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit will answer; then this runs again */
+
+        r = lbd_arbiter_set_workers(m, count);
+        if (r < 0)
+                return sd_bus_error_setf(error, LBD_BUS_ERROR_FAILED,
+                                         "Cannot change the worker count: %s",
+                                         r == -ESHUTDOWN ? "lbd is stopping" : g_strerror(-r));
+        /* TODO(persistence): save the new count atomically under the state
+         * directory here, before the reply; if that fails, put the count
+         * back and reply Failed. */
+        /* PropertiesChanged(Workers): lbd_arbiter_set_workers() signalled
+         * it, as it does for TTIN/TTOU. */
+        return sd_bus_reply_method_return(message, NULL);
+}
+
 static const sd_bus_vtable root_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -202,6 +263,10 @@ static const sd_bus_vtable root_vtable[] = {
         SD_BUS_PROPERTY("Links", "ao", property_links, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("ListPlugins", SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("a(ssss)", plugins), method_list_plugins,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetWorkers", SD_BUS_ARGS("u", count), SD_BUS_NO_RESULT,
+                                method_set_workers, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reload,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
@@ -309,7 +374,37 @@ static const sd_bus_vtable backend_vtable[] = {
         SD_BUS_VTABLE_END,
 };
 
+/* ---- change signals ---------------------------------------------------- */
+
+void lbd_bus_workers_changed(struct lbd_manager *m) {
+        if (!m->bus || !m->root_slot)
+                return;
+        int r = sd_bus_emit_properties_changed(m->bus, LBD_BUS_PATH, LBD_BUS_INTERFACE,
+                                               "Workers", NULL);
+        if (r < 0)
+                log_warning("cannot signal the new worker count: %s", g_strerror(-r));
+}
+
+void lbd_bus_configuration_changed(struct lbd_manager *m) {
+        if (!m->bus || !m->root_slot)
+                return;
+        /* TODO(control plane): InterfacesAdded/Removed for the service and
+         * backend objects a new configuration adds or removes. */
+        int r = sd_bus_emit_properties_changed(m->bus, LBD_BUS_PATH, LBD_BUS_INTERFACE,
+                                               "WorkerModel", "Workers", "Services", NULL);
+        if (r < 0)
+                log_warning("cannot signal the new configuration: %s", g_strerror(-r));
+}
+
 /* ---- connection -------------------------------------------------------- */
+
+static const sd_bus_error_map lbd_bus_errors[] = {
+        SD_BUS_ERROR_MAP(LBD_BUS_ERROR_INVALID_ARGUMENT, EINVAL),
+        SD_BUS_ERROR_MAP(LBD_BUS_ERROR_NOT_FOUND, ENOENT),
+        SD_BUS_ERROR_MAP(LBD_BUS_ERROR_EXISTS, EEXIST),
+        SD_BUS_ERROR_MAP(LBD_BUS_ERROR_FAILED, EIO),
+        SD_BUS_ERROR_MAP_END,
+};
 
 static int on_name_acquired(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         struct lbd_manager *m = userdata;
@@ -371,7 +466,11 @@ static int bus_connect(struct lbd_manager *m) {
 }
 
 int lbd_bus_start(struct lbd_manager *m) {
-        int r = bus_connect(m);
+        /* Lets sd-bus map our error names to errnos and back. */
+        int r = sd_bus_error_add_map(lbd_bus_errors);
+        if (r < 0)
+                return r;
+        r = bus_connect(m);
         if (r < 0)
                 return r;
 
@@ -403,6 +502,11 @@ int lbd_bus_start(struct lbd_manager *m) {
                 log_error("cannot attach the bus to the event loop: %s", g_strerror(-r));
                 return r;
         }
+        r = lbd_polkit_new(m->bus, &m->polkit);
+        if (r < 0) {
+                log_error("cannot set up polkit checks: %s", g_strerror(-r));
+                return r;
+        }
         r = sd_bus_request_name_async(m->bus, NULL, LBD_BUS_NAME, 0, on_name_acquired, m);
         if (r < 0) {
                 log_error("cannot request the bus name %s: %s", LBD_BUS_NAME, g_strerror(-r));
@@ -412,6 +516,9 @@ int lbd_bus_start(struct lbd_manager *m) {
 }
 
 void lbd_bus_stop(struct lbd_manager *m) {
+        /* Pending authorizations go first: they hold messages, slots and
+         * event sources of the bus and its loop. */
+        m->polkit = lbd_polkit_free(m->polkit);
         m->object_manager_slot = sd_bus_slot_unref(m->object_manager_slot);
         m->enumerator_slot = sd_bus_slot_unref(m->enumerator_slot);
         m->backend_slot = sd_bus_slot_unref(m->backend_slot);

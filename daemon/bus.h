@@ -2,10 +2,11 @@
 /*
  * The D-Bus face of the daemon: org.example.LoadBalancer on the system bus.
  *
- * Built so far: the read-only part — the root object's properties and
- * ListPlugins, one object per service and per backend with their
- * configuration, and the ObjectManager. The mutating methods, polkit checks
- * and persistence are the control-plane issue's.
+ * Built so far: the root object's properties and ListPlugins, one object
+ * per service and per backend with their configuration, and the
+ * ObjectManager; the mutating methods Reload() and SetWorkers(), authorized
+ * by polkit (polkit.h). The other mutating methods and persistence are
+ * still to come (the control-plane issue).
  */
 #pragma once
 
@@ -15,9 +16,28 @@
 #define LBD_BUS_PATH "/org/example/LoadBalancer"
 #define LBD_BUS_INTERFACE "org.example.LoadBalancer"
 
+/* Errors of org.example.LoadBalancer's methods; the message says what was
+ * wrong. */
+#define LBD_BUS_ERROR_INVALID_ARGUMENT LBD_BUS_INTERFACE ".Error.InvalidArgument"
+#define LBD_BUS_ERROR_NOT_FOUND LBD_BUS_INTERFACE ".Error.NotFound"
+#define LBD_BUS_ERROR_EXISTS LBD_BUS_INTERFACE ".Error.Exists"
+#define LBD_BUS_ERROR_FAILED LBD_BUS_INTERFACE ".Error.Failed"
+
+/* The polkit actions (polkit/org.example.LoadBalancer.policy). */
+#define LBD_POLKIT_ACTION_MANAGE_SERVICES LBD_BUS_INTERFACE ".manage-services"
+#define LBD_POLKIT_ACTION_CONFIGURE_WORKERS LBD_BUS_INTERFACE ".configure-workers"
+#define LBD_POLKIT_ACTION_MANAGE_LINKS LBD_BUS_INTERFACE ".manage-links"
+#define LBD_POLKIT_ACTION_RELOAD LBD_BUS_INTERFACE ".reload"
+
 /* Connect to the system bus (or m->options.bus_address), publish the
  * objects, attach to m->event and ask for the name. READY=1 is sent to
  * systemd once the name is ours; losing the name or the bus stops the loop.
  * Returns 0 or a negative errno, after logging what failed. */
 int lbd_bus_start(struct lbd_manager *m);
 void lbd_bus_stop(struct lbd_manager *m);
+
+/* Hooks for whoever changes what the root object shows (the arbiter), so
+ * that PropertiesChanged follows every change however it was made (D-Bus,
+ * TTIN/TTOU, HUP). No-ops without a bus. */
+void lbd_bus_workers_changed(struct lbd_manager *m);       /* Workers */
+void lbd_bus_configuration_changed(struct lbd_manager *m); /* a new configuration */

@@ -32,7 +32,7 @@ static void manager_done(struct lbd_manager *m) {
 }
 
 static int load_configuration(struct lbd_manager *m) {
-        return lbd_manager_load_configuration(&m->options, &m->config, &m->plugins);
+        return lbd_manager_load_configuration(&m->options, &m->config, &m->plugins, NULL);
 }
 
 static void print_check_summary(const struct lbd_manager *m) {

@@ -20,6 +20,7 @@
 #include "plugin-loader.h"
 
 struct lbd_arbiter;
+struct lbd_polkit;
 
 struct lbd_manager {
         struct lbd_options options;
@@ -36,6 +37,7 @@ struct lbd_manager {
         sd_bus_slot *backend_slot;
         sd_bus_slot *enumerator_slot;
         sd_bus_slot *object_manager_slot;
+        struct lbd_polkit *polkit; /* pending authorizations (polkit.h) */
 
         struct lbd_arbiter *arbiter;
 
@@ -44,8 +46,9 @@ struct lbd_manager {
 
 /* Load the configuration and the plugins as the options say, and check that
  * the configuration names loaded plugins: what startup and every reload do.
- * Logs what is wrong and returns a negative errno; on success the caller
- * owns both. */
+ * Logs what is wrong and returns a negative errno; then, if ret_reason is
+ * not NULL, it gets the first problem's text (g_free() it), for a D-Bus
+ * error. On success the caller owns config and plugins. */
 int lbd_manager_load_configuration(const struct lbd_options *options,
                                    struct lbd_config **ret_config,
-                                   struct lbd_plugin_set **ret_plugins);
+                                   struct lbd_plugin_set **ret_plugins, char **ret_reason);
