@@ -320,6 +320,7 @@ void lbd_config_free(struct lbd_config *config) {
         g_clear_pointer(&config->services, g_ptr_array_unref);
         g_clear_pointer(&config->sources, g_ptr_array_unref);
         g_clear_pointer(&config->origins, g_hash_table_unref);
+        lbd_config_free(config->base);
         g_free(config);
 }
 
@@ -896,6 +897,9 @@ struct loader {
          * GKeyFile's own unescaping and list splitting apply to what is
          * left. */
         GKeyFile *scratch;
+        /* The source being applied is the state file: [service NAME]
+         * removed=true is allowed (lbd_config_load_state()). */
+        bool state_source;
 };
 
 static void loader_done(struct loader *l) {
@@ -1010,6 +1014,50 @@ static int apply_key(struct loader *l, const char *file, const char *group, cons
         return 0;
 }
 
+/* Forgets every origin of group ("service web\n..."). */
+static void forget_origins(GHashTable *origins, const char *group) {
+        g_autofree char *prefix = g_strconcat(group, "\n", NULL);
+        GHashTableIter it;
+        gpointer key;
+        g_hash_table_iter_init(&it, origins);
+        while (g_hash_table_iter_next(&it, &key, NULL))
+                if (g_str_has_prefix(key, prefix))
+                        g_hash_table_iter_remove(&it);
+}
+
+/* [service NAME] removed=true: a service removed at run time (state file
+ * only). It must stand alone in its group; removing a service that the
+ * configuration no longer has is not an error (the files changed since). */
+static int apply_removed(struct loader *l, GKeyFile *kf, const char *file, const char *group,
+                         const char *name, GError **error) {
+        if (!l->state_source)
+                return key_error(error, file, group, "removed",
+                                 "only the state file lbd writes may remove a service; "
+                                 "expected the group deleted from the configuration instead");
+
+        gsize n = 0;
+        g_auto(GStrv) keys = g_key_file_get_keys(kf, group, &n, NULL);
+        if (n != 1)
+                return key_error(error, file, group, "removed",
+                                 "a removed service has no other keys; expected removed=true "
+                                 "alone in its group");
+
+        g_autofree char *value = g_key_file_get_value(kf, group, "removed", NULL);
+        strip_inline_comment(value);
+        if (strcmp(value, "true") != 0) {
+                g_autofree char *detail =
+                        g_strdup_printf("'%s' is not valid here; expected removed=true", value);
+                return key_error(error, file, group, "removed", detail);
+        }
+
+        const struct lbd_service_config *s = lbd_config_find_service(l->config, name);
+        if (s)
+                g_ptr_array_remove(l->config->services, (gpointer)s);
+        forget_origins(l->config->origins, group);
+        g_hash_table_remove(l->group_origins, group);
+        return 0;
+}
+
 static int apply_group(struct loader *l, GKeyFile *kf, const char *file, const char *group,
                        GError **error) {
         const struct key_def *keys, *other_keys;
@@ -1037,6 +1085,9 @@ static int apply_group(struct loader *l, GKeyFile *kf, const char *file, const c
                                 name);
                         return group_error(error, file, group, detail);
                 }
+
+                if (g_key_file_has_key(kf, group, "removed", NULL))
+                        return apply_removed(l, kf, file, group, name, error);
 
                 struct lbd_service_config *s =
                         (struct lbd_service_config *)lbd_config_find_service(l->config, name);
@@ -1182,6 +1233,24 @@ static int apply_source(struct loader *l, const char *data, gsize len, const cha
         return 0;
 }
 
+/* The file that introduced group; for a configuration copied into the
+ * loader (lbd_config_load_state()), the last file that set one of its keys. */
+static const char *group_origin(const struct loader *l, const char *group) {
+        const char *file = g_hash_table_lookup(l->group_origins, group);
+        if (file)
+                return file;
+        g_autofree char *prefix = g_strconcat(group, "\n", NULL);
+        GHashTableIter it;
+        gpointer key, value;
+        g_hash_table_iter_init(&it, l->config->origins);
+        while (g_hash_table_iter_next(&it, &key, &value))
+                if (g_str_has_prefix(key, prefix))
+                        return value;
+        return l->config->sources->len > 0 ?
+                       l->config->sources->pdata[l->config->sources->len - 1] :
+                       "<unknown>";
+}
+
 /* Checks that need every source merged. */
 static int finish(struct loader *l, GError **error) {
         GPtrArray *services = l->config->services;
@@ -1190,8 +1259,7 @@ static int finish(struct loader *l, GError **error) {
                 const struct lbd_service_config *s = services->pdata[i];
                 g_autofree char *group = g_strconcat("service ", s->name, NULL);
                 if (s->listen->len == 0)
-                        return key_error(error, g_hash_table_lookup(l->group_origins, group),
-                                         group, "listen",
+                        return key_error(error, group_origin(l, group), group, "listen",
                                          "missing; expected at least one address to listen on, "
                                          "e.g. listen=0.0.0.0:80");
 
@@ -1389,4 +1457,227 @@ struct lbd_config *lbd_config_load_from_data(const char *data, const char *sourc
         if (finish(&l, error) < 0)
                 return NULL;
         return g_steal_pointer(&l.config);
+}
+
+int lbd_config_load_state(const struct lbd_config *base, const char *path,
+                          struct lbd_config **ret, GError **error) {
+        g_autofree char *data = NULL;
+        gsize len = 0;
+        int r = read_file(path, true, false, &data, &len, error);
+        if (r < 0)
+                return r;
+        if (r == 0) {
+                *ret = NULL;
+                return 0;
+        }
+
+        _cleanup_(loader_done) struct loader l = {};
+        loader_init(&l);
+        lbd_config_free(l.config);
+        l.config = lbd_config_copy(base);
+        l.state_source = true;
+        r = apply_source(&l, data, len, path, error);
+        if (r < 0)
+                return r;
+        r = finish(&l, error);
+        if (r < 0)
+                return r;
+        *ret = g_steal_pointer(&l.config);
+        return 1;
+}
+
+/* ---- copying -------------------------------------------------------------- */
+
+static struct lbd_service_config *service_copy(const struct lbd_service_config *s) {
+        struct lbd_service_config *c = g_new0(struct lbd_service_config, 1);
+        *c = *s;
+        c->name = g_strdup(s->name);
+        c->policy = g_strdup(s->policy);
+        c->listen = g_array_copy(s->listen);
+        c->backends = g_array_copy(s->backends);
+        c->health_check.path = g_strdup(s->health_check.path);
+        return c;
+}
+
+struct lbd_config *lbd_config_copy(const struct lbd_config *config) {
+        struct lbd_config *c = config_new();
+        struct lbd_daemon_config *d = &c->daemon;
+
+        /* config_new()'s strings are replaced below. */
+        g_free(d->worker_model);
+        g_free(d->user);
+        g_free(d->access_log);
+        g_free(d->error_log);
+        *d = config->daemon;
+        d->worker_model = g_strdup(config->daemon.worker_model);
+        d->user = g_strdup(config->daemon.user);
+        d->access_log = g_strdup(config->daemon.access_log);
+        d->error_log = g_strdup(config->daemon.error_log);
+        d->statsd_host = g_strdup(config->daemon.statsd_host);
+
+        for (guint i = 0; i < config->services->len; i++)
+                g_ptr_array_add(c->services, service_copy(config->services->pdata[i]));
+        for (guint i = 0; i < config->sources->len; i++)
+                g_ptr_array_add(c->sources, g_strdup(config->sources->pdata[i]));
+        GHashTableIter it;
+        gpointer key, value;
+        g_hash_table_iter_init(&it, config->origins);
+        while (g_hash_table_iter_next(&it, &key, &value))
+                g_hash_table_insert(c->origins, g_strdup(key), g_strdup(value));
+        if (config->base)
+                c->base = lbd_config_copy(config->base);
+        return c;
+}
+
+/* ---- writing -------------------------------------------------------------- */
+
+/* GKeyFile's escaping of what the loader unescapes: '\' always, ';' in
+ * list items. Values hold no control characters (the parsers refuse
+ * them). */
+static void append_escaped(GString *out, const char *s, bool list_item) {
+        for (const char *p = s; *p; p++) {
+                if (*p == '\\' || (list_item && *p == ';'))
+                        g_string_append_c(out, '\\');
+                g_string_append_c(out, *p);
+        }
+}
+
+/* " name=N" for each of options whose value differs from the default. */
+static void append_uint_options(GString *out, const struct uint_option *options, size_t n,
+                                const void *value, const void *def) {
+        for (size_t i = 0; i < n; i++) {
+                unsigned v = *(const unsigned *)((const char *)value + options[i].offset);
+                unsigned d = *(const unsigned *)((const char *)def + options[i].offset);
+                if (v != d)
+                        g_string_append_printf(out, " %s=%u", options[i].name, v);
+        }
+}
+
+static void format_backend(GString *out, const struct lbd_backend_config *b) {
+        struct lbd_backend_config def;
+        backend_init(&def);
+        g_string_append(out, b->address.text);
+        append_uint_options(out, backend_options, G_N_ELEMENTS(backend_options), b, &def);
+        if (b->backup)
+                g_string_append(out, " backup");
+        if (b->down)
+                g_string_append(out, " down");
+}
+
+static void format_health_check(GString *out, const struct lbd_health_check_config *h) {
+        struct lbd_health_check_config def;
+        health_check_init(&def);
+        g_string_append(out, lbd_health_check_type_to_string(h->type));
+        if (h->type == LBD_HEALTH_CHECK_NONE)
+                return;
+        if (h->type == LBD_HEALTH_CHECK_HTTP) {
+                g_string_append_printf(out, " %s", h->path ? h->path : "/");
+                if (h->expect_min != def.expect_min || h->expect_max != def.expect_max) {
+                        g_string_append_printf(out, " expect=%u", h->expect_min);
+                        if (h->expect_max != h->expect_min)
+                                g_string_append_printf(out, "-%u", h->expect_max);
+                }
+        }
+        append_uint_options(out, health_check_options, G_N_ELEMENTS(health_check_options), h,
+                            &def);
+}
+
+/* The value of def's key in base as the loader reads it back: canonical,
+ * so that two values are equal exactly when their texts are. */
+static char *format_value(const struct key_def *def, const void *base) {
+        const void *field = (const char *)base + def->offset;
+        GString *out = g_string_new(NULL);
+
+        switch (def->type) {
+        case KEY_UINT:
+                g_string_append_printf(out, "%u", *(const unsigned *)field);
+                break;
+        case KEY_WORKERS:
+                if (*(const unsigned *)field == 0)
+                        g_string_append(out, "auto");
+                else
+                        g_string_append_printf(out, "%u", *(const unsigned *)field);
+                break;
+        case KEY_PLUGIN_NAME:
+        case KEY_USER:
+        case KEY_ACCESS_LOG:
+        case KEY_ERROR_LOG:
+                append_escaped(out, *(char *const *)field, false);
+                break;
+        case KEY_STATSD_HOST: {
+                const char *v = *(char *const *)field;
+                append_escaped(out, v ? v : "off", false);
+                break;
+        }
+        case KEY_LISTEN: {
+                const GArray *list = *(GArray *const *)field;
+                for (guint i = 0; i < list->len; i++) {
+                        if (i)
+                                g_string_append_c(out, ';');
+                        append_escaped(out, g_array_index(list, struct lbd_address, i).text,
+                                       true);
+                }
+                break;
+        }
+        case KEY_MODE:
+                g_string_append(out,
+                                lbd_service_mode_to_string(*(const enum lbd_service_mode *)field));
+                break;
+        case KEY_BACKENDS: {
+                const GArray *list = *(GArray *const *)field;
+                for (guint i = 0; i < list->len; i++) {
+                        g_autoptr(GString) item = g_string_new(NULL);
+                        format_backend(item, &g_array_index(list, struct lbd_backend_config, i));
+                        if (i)
+                                g_string_append_c(out, ';');
+                        append_escaped(out, item->str, true);
+                }
+                break;
+        }
+        case KEY_HEALTH_CHECK: {
+                g_autoptr(GString) text = g_string_new(NULL);
+                format_health_check(text, field);
+                append_escaped(out, text->str, false);
+                break;
+        }
+        }
+        return g_string_free(out, false);
+}
+
+/* Sets each key of keys whose value in config differs from base (every key
+ * when base is NULL). */
+static void write_group(GKeyFile *kf, const char *group, const struct key_def *keys, size_t n,
+                        const void *config, const void *base) {
+        for (size_t i = 0; i < n; i++) {
+                g_autofree char *value = format_value(&keys[i], config);
+                if (base) {
+                        g_autofree char *base_value = format_value(&keys[i], base);
+                        if (strcmp(value, base_value) == 0)
+                                continue;
+                }
+                g_key_file_set_value(kf, group, keys[i].name, value);
+        }
+}
+
+GKeyFile *lbd_config_to_keyfile(const struct lbd_config *config, const struct lbd_config *base) {
+        GKeyFile *kf = g_key_file_new();
+
+        write_group(kf, "daemon", daemon_keys, G_N_ELEMENTS(daemon_keys), &config->daemon,
+                    base ? &base->daemon : NULL);
+        for (guint i = 0; i < config->services->len; i++) {
+                const struct lbd_service_config *s = config->services->pdata[i];
+                g_autofree char *group = g_strconcat("service ", s->name, NULL);
+                /* A service base lacks is written whole. */
+                write_group(kf, group, service_keys, G_N_ELEMENTS(service_keys), s,
+                            base ? lbd_config_find_service(base, s->name) : NULL);
+        }
+        if (base)
+                for (guint i = 0; i < base->services->len; i++) {
+                        const struct lbd_service_config *s = base->services->pdata[i];
+                        if (lbd_config_find_service(config, s->name))
+                                continue;
+                        g_autofree char *group = g_strconcat("service ", s->name, NULL);
+                        g_key_file_set_value(kf, group, "removed", "true");
+                }
+        return kf;
 }

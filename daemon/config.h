@@ -22,7 +22,9 @@
  *  - a drop-in's list value replaces the earlier list (backends= in a drop-in
  *    replaces all of the service's backends);
  *  - checks that need the whole merged configuration (every service has
- *    listen=; no address is listened on by two services) run after merging.
+ *    listen=; no address is listened on by two services) run after merging;
+ *  - the state file lbd writes (state.h) is merged last, the same way, and
+ *    alone may say [service NAME] removed=true (lbd_config_load_state()).
  *
  * Error messages read "FILE: [GROUP] KEY: what was wrong; expected WHAT";
  * group-level errors leave out KEY; GKeyFile syntax errors read
@@ -112,6 +114,10 @@ struct lbd_config {
                                 * embedded default appears as
                                 * LBD_CONFIG_BUILTIN_NAME) */
         GHashTable *origins;   /* "group\nkey" -> file that set it last */
+        /* Set on a configuration that lbd_state_load() made: the
+         * configuration files alone, without the state file, owned. What
+         * lbd_state_save() writes the difference from. NULL otherwise. */
+        struct lbd_config *base;
 };
 
 /* Load main_path (or the embedded default when it does not exist and
@@ -131,6 +137,39 @@ struct lbd_config *lbd_config_load(const char *main_path, bool main_path_require
  * source_name is what messages call it. */
 struct lbd_config *lbd_config_load_from_data(const char *data, const char *source_name,
                                              GError **error);
+
+/* Merge the state file at path (state.h) over base, as one more drop-in
+ * after all of base's sources: the same key-by-key merge and the same
+ * checks and messages, plus one group form only this file may use,
+ *
+ *     [service NAME]
+ *     removed=true
+ *
+ * alone in its group: the service is no longer there (a service the files
+ * no longer have either is not an error). Returns 1 with *ret a new
+ * configuration (base's sources followed by path), 0 with *ret NULL when
+ * path does not exist, or a negative errno with *error set
+ * (LBD_CONFIG_ERROR_IO when path cannot be read, LBD_CONFIG_ERROR_INVALID
+ * when it does not parse or the merged result is invalid). */
+int lbd_config_load_state(const struct lbd_config *base, const char *path,
+                          struct lbd_config **ret, GError **error);
+
+/* A deep copy (sources, origins and base included). */
+struct lbd_config *lbd_config_copy(const struct lbd_config *config);
+
+/* The configuration as a GKeyFile that the loader reads back to the same
+ * values, one canonical text per value (lists ';'-joined, backend and
+ * health-check options only where they differ from the defaults, workers=auto
+ * for 0, statsd-host=off for none).
+ *
+ * base NULL: every [daemon] key and every service, whole: parsing the text
+ * alone gives config back.
+ * base given: only what differs from base, for merging over it with
+ * lbd_config_load_state(): each key whose text differs, services base lacks
+ * whole, and [service NAME] removed=true for services of base that config
+ * lacks. Merging the result over base gives config back (service order
+ * aside: a service removed and added again comes back in base's place). */
+GKeyFile *lbd_config_to_keyfile(const struct lbd_config *config, const struct lbd_config *base);
 
 void lbd_config_free(struct lbd_config *config);
 /* g_autoptr() needs a type name without "struct". */

@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The state file: loading it over the configuration files (moving an
+ * unusable one aside) and saving it atomically. See state.h.
+ */
+#include "state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+static const char state_file_comment[] =
+        " Written by lbd: the changes made over D-Bus (org.example.LoadBalancer),\n"
+        " merged after the main configuration file and its conf.d drop-ins, key by\n"
+        " key. lbd rewrites this file on every change: edit it only while lbd is\n"
+        " stopped. Delete it and reload to go back to the configuration files.";
+
+static void close_fdp(int *fd) {
+        if (*fd >= 0)
+                close(*fd);
+}
+
+static int set_errno_error(GError **error, int e, const char *format, ...) G_GNUC_PRINTF(3, 4);
+static int set_errno_error(GError **error, int e, const char *format, ...) {
+        va_list ap;
+        va_start(ap, format);
+        g_autofree char *what = g_strdup_vprintf(format, ap);
+        va_end(ap);
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s: %s", what,
+                    g_strerror(e));
+        return -e;
+}
+
+static int fsync_directory(const char *dir, GError **error) {
+        _cleanup_(close_fdp) int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return set_errno_error(error, errno, "%s: cannot open the state directory", dir);
+        if (fsync(fd) < 0)
+                return set_errno_error(error, errno, "%s: cannot sync the state directory", dir);
+        return 0;
+}
+
+/* ---- moving an unusable file aside ------------------------------------------ */
+
+/* renameat2(RENAME_NOREPLACE), or a check and rename() where the file
+ * system does not support it (the state directory is root's alone). */
+static int rename_noreplace(const char *from, const char *to) {
+        if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+                return 0;
+        if (errno != EINVAL && errno != ENOSYS)
+                return -errno;
+        if (access(to, F_OK) == 0)
+                return -EEXIST;
+        return rename(from, to) < 0 ? -errno : 0;
+}
+
+int lbd_state_move_aside(const char *state_dir, char **ret_path, GError **error) {
+        g_autofree char *path = g_build_filename(state_dir, LBD_STATE_FILE_NAME, NULL);
+        g_autoptr(GDateTime) now = g_date_time_new_now_local();
+        g_autofree char *stamp = g_date_time_format(now, "%Y%m%d-%H%M%S");
+
+        for (unsigned n = 1;; n++) {
+                g_autofree char *name = n == 1 ? g_strconcat(LBD_STATE_CORRUPT_PREFIX, stamp, NULL) :
+                                                 g_strdup_printf(LBD_STATE_CORRUPT_PREFIX "%s-%u",
+                                                                 stamp, n);
+                g_autofree char *target = g_build_filename(state_dir, name, NULL);
+                int r = rename_noreplace(path, target);
+                if (r == -EEXIST && n < 1000)
+                        continue;
+                if (r < 0)
+                        return set_errno_error(error, -r, "%s: cannot rename it to %s", path,
+                                               target);
+                r = fsync_directory(state_dir, error);
+                if (r < 0)
+                        return r;
+                *ret_path = g_steal_pointer(&target);
+                return 0;
+        }
+}
+
+/* ---- loading ------------------------------------------------------------------ */
+
+int lbd_state_load(const char *state_dir, struct lbd_config *files, bool check_only,
+                   struct lbd_config **ret, GError **error) {
+        g_autoptr(lbd_config) base = files;
+        g_autofree char *path = g_build_filename(state_dir, LBD_STATE_FILE_NAME, NULL);
+        g_autoptr(GError) state_error = NULL;
+        struct lbd_config *merged = NULL;
+
+        int r = lbd_config_load_state(base, path, &merged, &state_error);
+        if (r >= 0) {
+                if (!merged)
+                        merged = lbd_config_copy(base);
+                merged->base = g_steal_pointer(&base);
+                *ret = merged;
+                return 0;
+        }
+
+        /* The messages of config.h start with the file's name. */
+        if (check_only) {
+                g_set_error(error, LBD_CONFIG_ERROR, state_error->code,
+                            "%s; the state file is unusable: lbd would move it aside and start "
+                            "from the configuration without it",
+                            state_error->message);
+                return r;
+        }
+
+        g_autofree char *aside = NULL;
+        g_autoptr(GError) move_error = NULL;
+        if (lbd_state_move_aside(state_dir, &aside, &move_error) < 0) {
+                g_set_error(error, LBD_CONFIG_ERROR, state_error->code,
+                            "%s; the state file is unusable and cannot be moved aside (%s): "
+                            "lbd does not start, so that nothing overwrites it",
+                            state_error->message, move_error->message);
+                return -EIO;
+        }
+        log_error("%s; the state file is unusable: moved it to %s; lbd starts from the "
+                  "configuration without the changes it held",
+                  state_error->message, aside);
+
+        struct lbd_config *c = lbd_config_copy(base);
+        c->base = g_steal_pointer(&base);
+        *ret = c;
+        return 1;
+}
+
+/* ---- saving ------------------------------------------------------------------- */
+
+static int write_all(int fd, const char *data, size_t len) {
+        while (len > 0) {
+                ssize_t n = write(fd, data, len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                data += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+int lbd_state_save(const char *state_dir, const struct lbd_config *config, GError **error) {
+        g_autoptr(GKeyFile) kf = lbd_config_to_keyfile(config, config->base);
+        g_key_file_set_comment(kf, NULL, NULL, state_file_comment, NULL);
+        gsize len = 0;
+        g_autofree char *data = g_key_file_to_data(kf, &len, NULL);
+
+        g_autofree char *path = g_build_filename(state_dir, LBD_STATE_FILE_NAME, NULL);
+        g_autofree char *tmp = g_build_filename(state_dir, LBD_STATE_TEMP_NAME, NULL);
+
+        if (g_mkdir_with_parents(state_dir, 0700) < 0)
+                return set_errno_error(error, errno, "%s: cannot create the state directory",
+                                       state_dir);
+
+        /* A stale temporary file is what a crash before the rename leaves:
+         * never read, replaced here. O_EXCL|O_NOFOLLOW: write a new file of
+         * our own, not through whatever sits at that name. */
+        if (unlink(tmp) < 0 && errno != ENOENT)
+                return set_errno_error(error, errno, "%s: cannot remove the stale file", tmp);
+        _cleanup_(close_fdp) int fd =
+                open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return set_errno_error(error, errno, "%s: cannot create", tmp);
+
+        int r = write_all(fd, data, len);
+        if (r < 0) {
+                set_errno_error(error, -r, "%s: cannot write", tmp);
+                goto fail;
+        }
+        if (fsync(fd) < 0) {
+                r = set_errno_error(error, errno, "%s: cannot sync", tmp);
+                goto fail;
+        }
+        int cfd = fd;
+        fd = -1;
+        if (close(cfd) < 0) {
+                r = set_errno_error(error, errno, "%s: cannot write", tmp);
+                goto fail;
+        }
+        if (rename(tmp, path) < 0) {
+                r = set_errno_error(error, errno, "%s: cannot rename it to %s", tmp, path);
+                goto fail;
+        }
+        /* The rename is durable once the directory is. */
+        return fsync_directory(state_dir, error);
+
+fail:
+        (void)unlink(tmp);
+        return r;
+}
