@@ -39,7 +39,8 @@ struct generation {
          * m->plugins, owned by the manager; once retired, owned here. */
         struct lbd_config *config;
         struct lbd_plugin_set *plugins;
-        bool owns_config;
+        bool owns_config;  /* config: retired generations own theirs */
+        bool owns_plugins; /* plugins: the same, unless the next generation shares them */
         const struct lbd_plugin *model;
         struct lbd_listener_set *listeners;
         bool drop_privileges;
@@ -101,11 +102,25 @@ static void generation_free(struct generation *g) {
         if (!g)
                 return;
         lbd_listener_set_free(g->listeners);
-        if (g->owns_config) {
+        if (g->owns_plugins)
                 lbd_plugin_set_free(g->plugins);
+        if (g->owns_config)
                 lbd_config_free(g->config);
-        }
         g_free(g);
+}
+
+/* Drop a retired generation whose workers are gone. Its plugins may still
+ * be another retired generation's (a run-time change keeps the plugins):
+ * then that one owns them from now on. */
+static void retired_remove(struct lbd_arbiter *a, struct generation *g) {
+        for (guint i = 0; g->owns_plugins && i < a->retired->len; i++) {
+                struct generation *other = a->retired->pdata[i];
+                if (other != g && other->plugins == g->plugins) {
+                        other->owns_plugins = true;
+                        g->owns_plugins = false;
+                }
+        }
+        g_ptr_array_remove(a->retired, g); /* frees it */
 }
 
 /* The user the workers of config run as. Root resolves it (getpwnam; the
@@ -439,7 +454,7 @@ static void worker_exited(struct lbd_arbiter *a, struct worker *w, int status) {
         g_free(w);
         if (g != a->current && g->n_workers == 0) {
                 log_info("the workers of generation %u are gone", g->id);
-                g_ptr_array_remove(a->retired, g); /* frees it */
+                retired_remove(a, g);
         }
 }
 
@@ -549,21 +564,25 @@ void lbd_arbiter_stop(struct lbd_manager *m, bool graceful) {
 int lbd_arbiter_apply(struct lbd_manager *m, struct lbd_config *config,
                       struct lbd_plugin_set *plugins) {
         struct lbd_arbiter *a = m->arbiter;
+        bool same_plugins = plugins == m->plugins;
         if (!a || !a->current || a->stop != RUNNING) {
-                lbd_plugin_set_free(plugins);
+                if (!same_plugins)
+                        lbd_plugin_set_free(plugins);
                 lbd_config_free(config);
                 return -ESHUTDOWN;
         }
         struct generation *g;
         int r = generation_new(a, config, plugins, &g);
         if (r < 0) {
-                lbd_plugin_set_free(plugins);
+                if (!same_plugins)
+                        lbd_plugin_set_free(plugins);
                 lbd_config_free(config);
                 return r;
         }
 
         struct generation *old = a->current;
         old->owns_config = true; /* m lets go of them below */
+        old->owns_plugins = !same_plugins;
         g_ptr_array_add(a->retired, old);
         m->config = config;
         m->plugins = plugins;
@@ -590,7 +609,7 @@ int lbd_arbiter_apply(struct lbd_manager *m, struct lbd_config *config,
                  "stopping %u old worker(s) gracefully",
                  g->id, config->services->len, a->target, g->model->desc->name, n_old);
         if (old->n_workers == 0)
-                g_ptr_array_remove(a->retired, old);
+                retired_remove(a, old);
         lbd_bus_configuration_changed(m);
         return 0;
 }

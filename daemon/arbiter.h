@@ -58,6 +58,8 @@ int lbd_arbiter_reload(struct lbd_manager *m, char **ret_reason);
 /* Make config and plugins (owned by the arbiter from now on, also on
  * failure) the ones in effect: resolve the user, bind the listeners, start a
  * new generation of workers, then stop the previous generation gracefully.
+ * plugins may be m->plugins, to keep the plugins in effect (a run-time
+ * change of the configuration alone, such as SetPolicy()).
  * The worker count goes back to the configuration's. On failure (logged)
  * nothing changes. For reloads and for run-time changes that need new
  * workers (a new worker model). Tells bus clients what changed

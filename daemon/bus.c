@@ -252,6 +252,76 @@ static int method_set_workers(sd_bus_message *message, void *userdata, sd_bus_er
         return sd_bus_reply_method_return(message, NULL);
 }
 
+static int method_set_policy(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        struct lbd_manager *m = userdata;
+        const char *service, *policy;
+        int r = sd_bus_message_read(message, "ss", &service, &policy);
+        if (r < 0)
+                return r;
+        if (!lbd_service_name_is_valid(service))
+                return sd_bus_error_setf(error, LBD_BUS_ERROR_INVALID_ARGUMENT,
+                                         "Invalid service name '%.80s': expected 1 to 64 of "
+                                         "A-Z a-z 0-9 _ -",
+                                         service);
+        const struct lbd_service_config *s = lbd_config_find_service(m->config, service);
+        if (!s)
+                return sd_bus_error_setf(error, LBD_BUS_ERROR_NOT_FOUND, "No service '%s'",
+                                         service);
+        const struct lbd_plugin *p = lbd_plugin_set_find(m->plugins, LBD_PLUGIN_KIND_POLICY,
+                                                         policy);
+        if (!p) {
+                g_autofree char *loaded = lbd_plugin_set_names(m->plugins,
+                                                               LBD_PLUGIN_KIND_POLICY);
+                return sd_bus_error_setf(error, LBD_BUS_ERROR_INVALID_ARGUMENT,
+                                         "Unknown policy '%.80s'; loaded policy plugins: %s",
+                                         policy, loaded && *loaded ? loaded : "none");
+        }
+        if (g_str_equal(s->policy, policy))
+                return sd_bus_reply_method_return(message, NULL);
+
+        r = lbd_polkit_check_async(m->polkit, message, LBD_POLKIT_ACTION_MANAGE_SERVICES,
+                                   error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit will answer; then this runs again */
+
+        /* A new generation of workers with a copy of the configuration that
+         * differs in this one policy; the plugins stay. The old workers
+         * finish their connections. */
+        g_autoptr(lbd_config) config = lbd_config_copy(m->config);
+        /* A new generation starts with the configuration's worker count:
+         * keep the one running (SetWorkers, TTIN/TTOU). */
+        config->daemon.workers = lbd_arbiter_get_workers(m);
+        for (guint i = 0; i < config->services->len; i++) {
+                struct lbd_service_config *c = config->services->pdata[i];
+                if (g_str_equal(c->name, service)) {
+                        g_free(c->policy);
+                        c->policy = g_strdup(policy);
+                }
+        }
+        g_autofree char *old_policy = g_strdup(s->policy);
+        r = lbd_arbiter_apply(m, g_steal_pointer(&config), m->plugins);
+        if (r < 0)
+                return sd_bus_error_setf(error, LBD_BUS_ERROR_FAILED,
+                                         "Cannot apply policy %s to service %s: %s", policy,
+                                         service,
+                                         r == -ESHUTDOWN ? "lbd is stopping" : g_strerror(-r));
+        log_info("service %s: policy %s -> %s (over D-Bus)", service, old_policy, policy);
+        /* TODO(persistence): lbd_state_save() the new configuration here,
+         * before the reply; if that fails, apply the previous one again and
+         * reply Failed. */
+        _cleanup_free_ char *path = NULL;
+        r = sd_bus_path_encode(SERVICE_PREFIX, service, &path);
+        if (r >= 0)
+                r = sd_bus_emit_properties_changed(m->bus, path, SERVICE_INTERFACE, "Policy",
+                                                   NULL);
+        if (r < 0)
+                log_warning("cannot signal the new policy of service %s: %s", service,
+                            g_strerror(-r));
+        return sd_bus_reply_method_return(message, NULL);
+}
+
 static const sd_bus_vtable root_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -263,6 +333,9 @@ static const sd_bus_vtable root_vtable[] = {
         SD_BUS_PROPERTY("Links", "ao", property_links, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("ListPlugins", SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("a(ssss)", plugins), method_list_plugins,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetPolicy", SD_BUS_ARGS("s", service, "s", policy),
+                                SD_BUS_NO_RESULT, method_set_policy,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SetWorkers", SD_BUS_ARGS("u", count), SD_BUS_NO_RESULT,
                                 method_set_workers, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -13,6 +13,9 @@
   (bus.env()), which sd-bus and GDBus honour.
 * Lbd: the built daemon on that bus; start() returns once it owns
   org.example.LoadBalancer. stop() sends SIGTERM and returns the exit status.
+* Polkitd: the real /usr/lib/polkit-1/polkitd on that bus (the bus needs
+  POLKIT_BUS_POLICY), in a mount namespace of its own where only the
+  project's actions file and the test's rules files are visible.
 * GunicornBackends: N Debian gunicorn processes serving app.py on loopback
   TCP ports or unix sockets.
 
@@ -51,6 +54,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.environ.get("LBD_SOURCE_ROOT") or os.path.dirname(os.path.dirname(HERE))
 BUILD_ROOT = os.environ.get("LBD_BUILD_ROOT") or os.path.join(SOURCE_ROOT, "build")
 BUS_POLICY = os.path.join(SOURCE_ROOT, "dbus", "org.example.LoadBalancer.conf")
+POLKIT_ACTIONS = os.path.join(SOURCE_ROOT, "polkit", "org.example.LoadBalancer.policy")
+POLKIT_BUS_POLICY = "/usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf"
+POLKITD = "/usr/lib/polkit-1/polkitd"
+POLKIT_NAME = "org.freedesktop.PolicyKit1"
 DEFAULT_CONFIG_FILE = "/etc/lbd/lbd.conf"
 
 DBUS_DAEMON = shutil.which("dbus-daemon") or "/usr/bin/dbus-daemon"
@@ -472,6 +479,117 @@ def _read_file_tail(path, lines=40):
             return "\n".join(f.read().splitlines()[-lines:])
     except (OSError, TypeError):
         return ""
+
+
+# --- polkitd -----------------------------------------------------------------------
+
+
+class Polkitd:
+    """The real polkitd on bus (a PrivateSystemBus whose policy_files include
+    POLKIT_BUS_POLICY), in its own mount namespace (unshare -m) where
+    /usr/share/polkit-1/actions holds only actions (default: the project's
+    polkit/org.example.LoadBalancer.policy) and /etc/polkit-1/rules.d only
+    the rules given to set_rules(). Both are bind mounts of directories in a
+    temporary directory that the polkitd user can read. Needs root.
+
+    set_rules() restarts polkitd, so that the rules are in effect when it
+    returns (polkitd also reloads on its own when the directory changes,
+    but gives no sign when it has)."""
+
+    def __init__(self, bus, actions=None, timeout=15.0):
+        self.bus = bus
+        self.actions = [POLKIT_ACTIONS] if actions is None else list(actions)
+        self.timeout = timeout
+        self.tmp = None
+        self.process = None
+
+    def __repr__(self):
+        return f"<Polkitd pid={self.process.pid if self.process else None}>"
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @staticmethod
+    def unavailable():
+        """Why this machine cannot run it, or None."""
+        if os.geteuid() != 0:
+            return "polkitd in a mount namespace needs root"
+        if not os.access(POLKITD, os.X_OK):
+            return f"{POLKITD} is missing (Debian package polkitd)"
+        if not os.path.exists(POLKIT_BUS_POLICY):
+            return f"{POLKIT_BUS_POLICY} is missing"
+        return None
+
+    @property
+    def rules_dir(self):
+        return self.tmp.join("rules.d")
+
+    def start(self):
+        why = self.unavailable()
+        if why:
+            raise FixtureError(why)
+        for f in self.actions:
+            if not os.path.exists(f):
+                raise FixtureError(f"polkit actions file {f} does not exist")
+        self.tmp = TempDir("lbd-polkit-")
+        _register(self)
+        try:
+            actions_dir = self.tmp.join("actions")
+            os.mkdir(actions_dir)
+            for f in self.actions:
+                dest = os.path.join(actions_dir, os.path.basename(f))
+                shutil.copyfile(f, dest)
+                os.chmod(dest, 0o644)
+            os.chmod(actions_dir, 0o755)
+            os.mkdir(self.rules_dir)
+            os.chmod(self.rules_dir, 0o755)
+            self._spawn(actions_dir)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _spawn(self, actions_dir):
+        script = ('mount --bind "$1" /usr/share/polkit-1/actions && '
+                  'mount --bind "$2" /etc/polkit-1/rules.d && exec "$3" --no-debug')
+        # unshare and sh exec: the PID is polkitd's.
+        self.process = ManagedProcess(
+            "polkitd",
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
+             actions_dir, self.rules_dir, POLKITD],
+            self.tmp.join("polkitd.log"), env=self.bus.env()).start()
+        self.bus.wait_for_name(POLKIT_NAME, self.timeout, alive=self.process)
+
+    def set_rules(self, name, text):
+        """Write rules.d/NAME (text None: remove it) and restart polkitd."""
+        path = os.path.join(self.rules_dir, name)
+        if text is None:
+            if os.path.exists(path):
+                os.unlink(path)
+        else:
+            with open(path + ".tmp", "w") as f:
+                f.write(text)
+            os.chmod(path + ".tmp", 0o644)
+            os.rename(path + ".tmp", path)
+        self.process.stop()
+        wait_until(lambda: not self.bus.name_has_owner(POLKIT_NAME), self.timeout,
+                   what=f"{POLKIT_NAME} to leave the bus")
+        self._spawn(self.tmp.join("actions"))
+
+    def log_tail(self, lines=40):
+        return self.process.log_tail(lines) if self.process else ""
+
+    def stop(self):
+        if self.process:
+            self.process.stop()
+            self.process = None
+        if self.tmp:
+            self.tmp.cleanup()
+            self.tmp = None
+        _unregister(self)
 
 
 # --- lbd ---------------------------------------------------------------------------

@@ -1,0 +1,363 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""lbd's mutating D-Bus methods behind polkit, with everything real: a
+private system bus, the real polkitd on it seeing the project's actions
+file (polkit/org.example.LoadBalancer.policy) and the test's rules, and
+callers as root and as uid 65534 (nobody) through busctl and gdbus.
+
+- nobody reads every root property;
+- nobody's SetWorkers, Reload and SetPolicy are refused (AccessDenied or
+  InteractiveAuthorizationRequired) and change nothing: the Workers and
+  Policy properties and the worker PIDs stay;
+- root's calls succeed without polkit being asked;
+- with a rules file granting nobody the actions, nobody's calls succeed;
+- with a rules file answering auth_admin, a non-interactive call gets
+  InteractiveAuthorizationRequired;
+- without polkitd, nobody is refused saying polkit is not available;
+- bad arguments get the named errors, before any authorization, and the
+  daemon keeps running with nothing changed;
+- Workers emits PropertiesChanged on SetWorkers and on TTIN/TTOU.
+
+Needs root (polkitd runs in a mount namespace: unshare -m); skipped without.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lbdtest  # noqa: E402
+
+BUS_NAME = lbdtest.BUS_NAME
+ROOT = lbdtest.ROOT_PATH
+IFACE = lbdtest.ROOT_IFACE
+SERVICE_IFACE = IFACE + ".Service"
+SERVICE_PATH = ROOT + "/service/web"
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+ACCESS_DENIED = "org.freedesktop.DBus.Error.AccessDenied"
+INTERACTIVE = "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"
+INVALID_ARGUMENT = "org.example.LoadBalancer.Error.InvalidArgument"
+NOT_FOUND = "org.example.LoadBalancer.Error.NotFound"
+
+GRANT_NOBODY = """polkit.addRule(function(action, subject) {
+    if (action.id.indexOf("org.example.LoadBalancer.") == 0 && subject.user == "nobody")
+        return polkit.Result.YES;
+});
+"""
+AUTH_ADMIN_FOR_NOBODY = """polkit.addRule(function(action, subject) {
+    if (action.id.indexOf("org.example.LoadBalancer.") == 0 && subject.user == "nobody")
+        return polkit.Result.AUTH_ADMIN;
+});
+"""
+
+# (method, signature, args) that change something from the test config
+# (2 workers, service web with round_robin).
+MUTATING_CALLS = [
+    ("SetWorkers", "u", ["3"]),
+    ("Reload", "", []),
+    ("SetPolicy", "ss", ["web", "least_conn"]),
+]
+
+
+def config_text(port):
+    return ("[daemon]\nworkers=2\nworker-model=event\ngraceful-timeout=5\n\n"
+            f"[service web]\nlisten=127.0.0.1:{port}\nbackends=127.0.0.1:9\n"
+            "policy=round_robin\n")
+
+
+class PolkitCase(unittest.TestCase):
+    """A bus with polkitd (unless WITH_POLKITD is false) and lbd, per class."""
+
+    WITH_POLKITD = True
+    RULES = None          # rules.d/50-test.rules text
+    LBD_ARGS_BUS = False  # connect lbd with --bus-address instead of the env
+
+    @classmethod
+    def setUpClass(cls):
+        why = lbdtest.Polkitd.unavailable()
+        if why:
+            raise unittest.SkipTest(why)
+        cls.tmp = lbdtest.TempDir()
+        cls.addClassCleanup(cls.tmp.cleanup)
+        cls.bus = lbdtest.PrivateSystemBus(
+            [lbdtest.BUS_POLICY, lbdtest.POLKIT_BUS_POLICY]).start()
+        cls.addClassCleanup(cls.bus.stop)
+        cls.polkitd = None
+        if cls.WITH_POLKITD:
+            cls.polkitd = lbdtest.Polkitd(cls.bus).start()
+            cls.addClassCleanup(cls.polkitd.stop)
+            if cls.RULES:
+                cls.polkitd.set_rules("50-test.rules", cls.RULES)
+        config = cls.tmp.join("lbd.conf")
+        with open(config, "w") as f:
+            f.write(config_text(lbdtest.free_port()))
+        args = ["--bus-address", cls.bus.address] if cls.LBD_ARGS_BUS else []
+        cls.lbd = lbdtest.Lbd(cls.bus, config=config, args=args).start()
+        cls.addClassCleanup(cls._stop_lbd)
+
+    @classmethod
+    def _stop_lbd(cls):
+        status = cls.lbd.stop()
+        print(f"--- lbd log (exit status {status}) ---\n{cls.lbd.log_tail(60)}",
+              file=sys.stderr)
+        if cls.polkitd:
+            print(f"--- polkitd log ---\n{cls.polkitd.log_tail(20)}", file=sys.stderr)
+        if status != 0:
+            raise AssertionError(f"lbd exited with status {status}")
+
+    def setUp(self):
+        # Every test starts from the configuration: 2 workers, round_robin.
+        self.root_call("SetWorkers", "u", "2")
+        self.root_call("SetPolicy", "ss", "web", "round_robin")
+        self.wait_workers(2)
+
+    # --- helpers ------------------------------------------------------------------
+
+    def busctl(self, *args, as_nobody=False, interactive=False):
+        argv = ["busctl", f"--address={self.bus.address}", "--json=short"]
+        if not interactive:
+            argv.append("--allow-interactive-authorization=no")
+        argv += list(args)
+        return lbdtest.run((NOBODY if as_nobody else []) + argv)
+
+    def call(self, method, signature="", *args, as_nobody=False, interactive=False):
+        argv = ["call", BUS_NAME, ROOT, IFACE, method]
+        if signature:
+            argv += [signature, *args]
+        return self.busctl(*argv, as_nobody=as_nobody, interactive=interactive)
+
+    def gdbus_call(self, method, *args, as_nobody=False):
+        argv = ["gdbus", "call", "--address", self.bus.address, "--dest", BUS_NAME,
+                "--object-path", ROOT, "--method", f"{IFACE}.{method}", *args]
+        return lbdtest.run((NOBODY if as_nobody else []) + argv)
+
+    def root_call(self, method, signature="", *args):
+        r = self.call(method, signature, *args)
+        self.assertEqual(r.returncode, 0, f"root's {method}: {r.stderr}")
+        return r
+
+    def prop(self, name, path=ROOT, iface=IFACE):
+        return self.bus.get_property(path, iface, name)
+
+    def worker_pids(self):
+        pid = self.lbd.pid
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return sorted(int(x) for x in f.read().split())
+
+    def wait_workers(self, n, timeout=20.0):
+        lbdtest.wait_until(lambda: len(self.worker_pids()) == n, timeout,
+                           what=f"{n} worker processes", alive=self.lbd.process)
+
+    def snapshot(self):
+        return {"Workers": self.prop("Workers"), "Policy": self.prop("Policy", SERVICE_PATH,
+                                                                      SERVICE_IFACE),
+                "pids": self.worker_pids()}
+
+
+class Refused(PolkitCase):
+    """polkitd with the project's actions and no rules: nobody has no session,
+    so allow_any=no refuses every action."""
+
+    def test_nobody_reads_properties(self):
+        for name in ("Version", "WorkerModel", "Workers", "Services", "Links"):
+            with self.subTest(property=name):
+                r = self.busctl("get-property", BUS_NAME, ROOT, IFACE, name, as_nobody=True)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(json.loads(r.stdout)["data"], self.prop(name))
+        with self.subTest(how="gdbus"):
+            r = lbdtest.run(NOBODY + ["gdbus", "call", "--address", self.bus.address,
+                                      "--dest", BUS_NAME, "--object-path", ROOT, "--method",
+                                      "org.freedesktop.DBus.Properties.GetAll", IFACE])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("'Workers': <uint32 2>", r.stdout)
+        with self.subTest(how="ListPlugins"):
+            r = self.call("ListPlugins", as_nobody=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_nobody_is_refused_and_nothing_changes(self):
+        before = self.snapshot()
+        for method, sig, args in MUTATING_CALLS:
+            for interactive in (False, True):
+                with self.subTest(method=method, how="busctl", interactive=interactive):
+                    r = self.call(method, sig, *args, as_nobody=True, interactive=interactive)
+                    self.assertNotEqual(r.returncode, 0, r.stdout)
+                    # busctl shows the errno's text for these well-known
+                    # errors (gdbus below shows name and message).
+                    self.assertRegex(r.stderr, "(?i)access denied|interactive")
+            with self.subTest(method=method, how="gdbus"):
+                gargs = [a if sig != "u" else f"uint32 {a}" for a in args]
+                r = self.gdbus_call(method, *gargs, as_nobody=True)
+                self.assertNotEqual(r.returncode, 0, r.stdout)
+                self.assertRegex(r.stderr, f"({ACCESS_DENIED}|{INTERACTIVE})")
+        with self.subTest(what="action named"):
+            r = self.gdbus_call("SetWorkers", "uint32 3", as_nobody=True)
+            self.assertIn("org.example.LoadBalancer.configure-workers", r.stderr)
+            r = self.gdbus_call("SetPolicy", "web", "least_conn", as_nobody=True)
+            self.assertIn("org.example.LoadBalancer.manage-services", r.stderr)
+            r = self.gdbus_call("Reload", as_nobody=True)
+            self.assertIn("org.example.LoadBalancer.reload", r.stderr)
+        time.sleep(0.5)  # a wrongly started worker would show by now
+        self.assertEqual(self.snapshot(), before)
+        self.assertTrue(self.lbd.running())
+
+    def test_root_is_allowed(self):
+        before = self.worker_pids()
+        self.root_call("SetWorkers", "u", "3")
+        self.assertEqual(self.prop("Workers"), 3)
+        self.wait_workers(3)
+        self.assertTrue(set(before) < set(self.worker_pids()))
+
+        r = self.gdbus_call("SetPolicy", "web", "least_conn")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.prop("Policy", SERVICE_PATH, SERVICE_IFACE), "least_conn")
+        # A new generation of workers, and the worker count kept.
+        self.assertEqual(self.prop("Workers"), 3)
+        lbdtest.wait_until(lambda: not set(self.worker_pids()) & set(before), 20,
+                           what="the old workers to go")
+
+        pids = self.worker_pids()
+        self.root_call("Reload")
+        # Reload goes back to the files: 2 workers, round_robin.
+        self.assertEqual(self.prop("Workers"), 2)
+        self.assertEqual(self.prop("Policy", SERVICE_PATH, SERVICE_IFACE), "round_robin")
+        lbdtest.wait_until(lambda: not set(self.worker_pids()) & set(pids), 20,
+                           what="the workers to be replaced")
+
+    def test_bad_arguments(self):
+        before = self.snapshot()
+        cases = [
+            ("SetWorkers 0", ("SetWorkers", "u", "0"), INVALID_ARGUMENT, "0"),
+            ("SetWorkers 5000", ("SetWorkers", "u", "5000"), INVALID_ARGUMENT, "5000"),
+            ("unknown service", ("SetPolicy", "ss", "nosuch", "least_conn"), NOT_FOUND,
+             "nosuch"),
+            ("bad service name", ("SetPolicy", "ss", "no/such", "least_conn"),
+             INVALID_ARGUMENT, "no/such"),
+            ("unknown policy", ("SetPolicy", "ss", "web", "dice"), INVALID_ARGUMENT,
+             "round_robin"),
+        ]
+        for what, call, name, text in cases:
+            for who in ("root", "nobody"):
+                # Arguments are checked before polkit is asked: nobody gets
+                # the same named error.
+                with self.subTest(what, who=who):
+                    method, sig, *args = call
+                    gargs = [f"uint32 {a}" if sig == "u" else a for a in args]
+                    r = self.gdbus_call(method, *gargs, as_nobody=who == "nobody")
+                    self.assertNotEqual(r.returncode, 0, r.stdout)
+                    self.assertIn(name, r.stderr)
+                    self.assertIn(text, r.stderr)
+        with self.subTest("unknown policy names the loaded ones"):
+            r = self.gdbus_call("SetPolicy", "web", "dice")
+            for p in ("round_robin", "least_conn", "ip_hash"):
+                self.assertIn(p, r.stderr)
+        with self.subTest("busctl sees the error name too"):
+            r = self.call("SetWorkers", "u", "0")
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("1..1024", r.stderr)
+        self.assertEqual(self.snapshot(), before)
+        self.assertTrue(self.lbd.running())
+
+    def test_nothing_to_do_needs_no_authorization(self):
+        r = self.call("SetWorkers", "u", "2", as_nobody=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.call("SetPolicy", "ss", "web", "round_robin", as_nobody=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_workers_emits_properties_changed(self):
+        monitor = subprocess.Popen(
+            ["gdbus", "monitor", "--address", self.bus.address, "--dest", BUS_NAME,
+             "--object-path", ROOT], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            text=True, preexec_fn=lbdtest._set_pdeathsig)
+        try:
+            time.sleep(0.5)  # its match rule in place
+            self.root_call("SetWorkers", "u", "3")
+            os.kill(self.lbd.pid, signal.SIGTTIN)
+            lbdtest.wait_until(lambda: self.prop("Workers") == 4, 10, what="TTIN")
+            os.kill(self.lbd.pid, signal.SIGTTOU)
+            lbdtest.wait_until(lambda: self.prop("Workers") == 3, 10, what="TTOU")
+            time.sleep(0.5)
+        finally:
+            monitor.terminate()
+            out = monitor.communicate(timeout=10)[0]
+        changes = [line for line in out.splitlines() if "PropertiesChanged" in line]
+        seen = [c for c in changes if "'Workers'" in c]
+        for n in (3, 4, 3):
+            self.assertIn(f"'Workers': <uint32 {n}>", "\n".join(seen), out)
+        self.assertEqual(len(seen), 3, out)
+
+
+class Granted(PolkitCase):
+    """A rules file grants nobody every org.example.LoadBalancer action; lbd
+    connects with --bus-address this time."""
+
+    RULES = GRANT_NOBODY
+    LBD_ARGS_BUS = True
+
+    def test_nobody_is_allowed(self):
+        pids = self.worker_pids()
+        r = self.call("SetWorkers", "u", "3", as_nobody=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.prop("Workers"), 3)
+        r = self.gdbus_call("SetPolicy", "web", "ip_hash", as_nobody=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.prop("Policy", SERVICE_PATH, SERVICE_IFACE), "ip_hash")
+        r = self.call("Reload", as_nobody=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.prop("Policy", SERVICE_PATH, SERVICE_IFACE), "round_robin")
+        lbdtest.wait_until(lambda: not set(self.worker_pids()) & set(pids), 20,
+                           what="the workers to be replaced")
+
+    def test_many_calls_at_once(self):
+        # Queries overlap: each call is answered, in whatever order.
+        procs = [subprocess.Popen(
+            NOBODY + ["busctl", f"--address={self.bus.address}", "call", BUS_NAME, ROOT,
+                      IFACE, "SetWorkers", "u", str(n)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for n in (3, 4, 5, 3, 4, 5, 3, 4)]
+        for p in procs:
+            out, err = p.communicate(timeout=30)
+            self.assertEqual(p.returncode, 0, err)
+        self.assertIn(self.prop("Workers"), (3, 4, 5))
+
+
+class Challenge(PolkitCase):
+    """polkit answers auth_admin for nobody: without the interactive flag the
+    caller is told that interactive authorization is required."""
+
+    RULES = AUTH_ADMIN_FOR_NOBODY
+
+    def test_interactive_authorization_required(self):
+        before = self.snapshot()
+        for method, sig, args in MUTATING_CALLS:
+            with self.subTest(method=method):
+                gargs = [f"uint32 {a}" if sig == "u" else a for a in args]
+                r = self.gdbus_call(method, *gargs, as_nobody=True)
+                self.assertNotEqual(r.returncode, 0, r.stdout)
+                self.assertIn(INTERACTIVE, r.stderr)
+        self.assertEqual(self.snapshot(), before)
+
+
+class WithoutPolkitd(PolkitCase):
+    """No polkitd on the bus: root still may, nobody is refused saying so."""
+
+    WITH_POLKITD = False
+
+    def test_nobody_is_refused(self):
+        before = self.snapshot()
+        r = self.gdbus_call("SetWorkers", "uint32 3", as_nobody=True)
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertIn(ACCESS_DENIED, r.stderr)
+        self.assertIn("polkit is not available", r.stderr)
+        self.assertEqual(self.snapshot(), before)
+
+    def test_root_is_allowed(self):
+        self.root_call("SetWorkers", "u", "3")
+        self.assertEqual(self.prop("Workers"), 3)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
