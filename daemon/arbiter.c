@@ -230,6 +230,7 @@ static int spawn_worker(struct lbd_arbiter *a, struct generation *g, pid_t *ret_
                 .model = g->model,
                 .plugins = g->plugins,
                 .slot = ws,
+                .scoreboard = a->scoreboard,
                 .slot_index = (unsigned)slot,
                 .listeners = listeners,
                 .n_listeners = n_listeners,
@@ -247,6 +248,8 @@ static int spawn_worker(struct lbd_arbiter *a, struct generation *g, pid_t *ret_
         atomic_store(&ws->connections, 0);
         atomic_store(&ws->accepted, 0);
         atomic_store(&ws->heartbeat_ms, now);
+        if (atomic_load(&a->scoreboard->high) < (unsigned)slot + 1)
+                atomic_store(&a->scoreboard->high, (unsigned)slot + 1);
 
         pid_t pid = fork();
         if (pid < 0)

@@ -29,6 +29,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -153,6 +154,12 @@ struct lbd_worker_host {
         unsigned (*threads)(struct lbd_worker *w);
         /* CLOCK_MONOTONIC in milliseconds, as deadline_ms uses. */
         uint64_t (*now_ms)(void);
+        /* Whether this worker holds no more than its share of the daemon's
+         * client connections. A model that accepts many connections per
+         * wake-up should stop accepting while this is false, so that the
+         * other workers take the new ones (an even spread, which accept
+         * wake-ups alone do not give). Cheap: reads the scoreboard. */
+        bool (*fair_share)(struct lbd_worker *w);
         void *reserved[8];
 };
 

@@ -17,6 +17,30 @@ void lbd_scoreboard_free(struct lbd_scoreboard *sb) {
                 munmap(sb, sizeof(*sb));
 }
 
+bool lbd_scoreboard_fair_share(const struct lbd_scoreboard *sb, unsigned mine, uint64_t now_ms) {
+        unsigned high = atomic_load_explicit(&sb->high, memory_order_relaxed);
+        if (high > LBD_SCOREBOARD_SLOTS)
+                high = LBD_SCOREBOARD_SLOTS;
+        uint64_t total = 0;
+        unsigned live = 0;
+        for (unsigned i = 0; i < high; i++) {
+                const struct lbd_worker_slot *s = &sb->slots[i];
+                uint64_t hb = atomic_load_explicit(&s->heartbeat_ms, memory_order_relaxed);
+                if (hb + 3000 < now_ms)
+                        continue; /* an empty slot, or a worker gone */
+                total += atomic_load_explicit(&s->connections, memory_order_relaxed);
+                live++;
+        }
+        if (live <= 1)
+                return true;
+        uint64_t own = atomic_load_explicit(&sb->slots[mine].connections, memory_order_relaxed);
+        /* Up to a sixteenth over the average, and two connections of
+         * slack so that a quiet daemon does not ping-pong accepting on and
+         * off. */
+        uint64_t avg = total / live;
+        return own <= avg + avg / 16 + 2;
+}
+
 uint64_t lbd_now_ms(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);

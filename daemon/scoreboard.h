@@ -12,6 +12,7 @@
 #pragma once
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -26,8 +27,17 @@ struct lbd_worker_slot {
 };
 
 struct lbd_scoreboard {
+        /* One more than the highest slot ever given to a worker (the master
+         * raises it before the fork): workers scan slots below it only. */
+        _Atomic uint32_t high;
+        char pad[60];
         struct lbd_worker_slot slots[LBD_SCOREBOARD_SLOTS];
 };
+
+/* Whether the worker in slot `mine` holds no more than its fair share of
+ * the client connections of all live workers (those with a heartbeat in the
+ * last 3 s), with some slack. Reads a few cache lines. */
+bool lbd_scoreboard_fair_share(const struct lbd_scoreboard *sb, unsigned mine, uint64_t now_ms);
 
 /* Map a zeroed scoreboard shared with future children. NULL on failure (errno). */
 struct lbd_scoreboard *lbd_scoreboard_new(void);

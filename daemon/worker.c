@@ -54,6 +54,12 @@ static unsigned host_max_connections(struct lbd_worker *w) {
 
 static unsigned host_threads(struct lbd_worker *w) { return w->config->daemon.threads; }
 
+static bool host_fair_share(struct lbd_worker *w) {
+        return !w->params->scoreboard ||
+               lbd_scoreboard_fair_share(w->params->scoreboard, w->params->slot_index,
+                                         lbd_now_ms());
+}
+
 static struct lbd_session *host_accept(struct lbd_worker *w, size_t listener) {
         return lbd_session_accept(w, listener);
 }
@@ -161,6 +167,7 @@ _Noreturn void lbd_worker_main(const struct lbd_worker_params *p) {
                 .max_connections = host_max_connections,
                 .threads = host_threads,
                 .now_ms = lbd_now_ms,
+                .fair_share = host_fair_share,
         };
         const struct lbd_plugin *model = p->model;
         log_debug("worker %d (slot %u) serving with the %s model", (int)getpid(), p->slot_index,

@@ -31,6 +31,7 @@ struct lbd_worker_params {
         const struct lbd_plugin *model;       /* the worker plugin to run */
         const struct lbd_plugin_set *plugins; /* for policies */
         struct lbd_worker_slot *slot;         /* this worker's scoreboard slot */
+        const struct lbd_scoreboard *scoreboard; /* everybody's, for the fair share */
         unsigned slot_index;
         const struct lbd_listener *listeners;
         size_t n_listeners;

@@ -20,7 +20,9 @@
 #include "lbd-plugin.h"
 
 #define MAX_EVENTS 256
-#define ACCEPT_BATCH 64
+/* Small, so that one worker does not swallow a burst of connections
+ * before the fair-share check sends the rest to the others. */
+#define ACCEPT_BATCH 8
 /* Listener entries carry their index with the low bit set; connection
  * entries carry a pointer, whose low bit is clear. */
 #define LISTENER_TAG 1u
@@ -119,7 +121,9 @@ static int set_accepting(struct loop *l, bool on) {
 }
 
 static void accept_some(struct loop *l, size_t listener) {
-        for (int k = 0; k < ACCEPT_BATCH && l->n_conns < l->max_conns; k++) {
+        for (int k = 0; k < ACCEPT_BATCH && l->n_conns < l->max_conns &&
+                        l->host->fair_share(l->worker);
+             k++) {
                 struct lbd_session *s = l->host->accept(l->worker, listener);
                 if (!s)
                         return; /* EAGAIN (another worker was faster), or logged */
@@ -183,8 +187,11 @@ static int event_run(void *data, const struct lbd_worker_host *host, struct lbd_
                 }
                 if (st != LBD_WORKER_RUNNING && l.n_conns == 0)
                         break;
+                /* Out of the accept queue while full or over this
+                 * worker's share: the connections go to the others. */
                 if (st == LBD_WORKER_RUNNING)
-                        (void)set_accepting(&l, l.n_conns < l.max_conns);
+                        (void)set_accepting(&l, l.n_conns < l.max_conns &&
+                                                        host->fair_share(worker));
 
                 int n = epoll_wait(l.epfd, events, MAX_EVENTS, 1000);
                 host->heartbeat(worker);
