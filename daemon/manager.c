@@ -10,6 +10,7 @@
 
 #include "lbd-build-config.h"
 #include "log.h"
+#include "state.h"
 
 /* Is `name` a loaded plugin of `kind`? If not, or if it is a placeholder,
  * say so naming where the configuration set it. Returns -ENOENT when the
@@ -71,13 +72,25 @@ int lbd_manager_load_configuration(const struct lbd_options *options,
                         *ret_reason = g_strdup(error->message);
                 return -EINVAL;
         }
+        /* What was changed over D-Bus goes over the files (state.h); lbd -t
+         * reports an unusable state file and moves nothing. */
+        struct lbd_config *merged = NULL;
+        int r = lbd_state_load(options->state_dir, g_steal_pointer(&config), options->check_config,
+                               &merged, &error);
+        if (r < 0) {
+                log_error("%s", error->message);
+                if (ret_reason)
+                        *ret_reason = g_strdup(error->message);
+                return r;
+        }
+        config = merged;
 
         struct lbd_plugin_loader_options lo = {
                 .allow_insecure = options->allow_unowned_plugins,
         };
         _cleanup_plugin_set_ struct lbd_plugin_set *plugins = NULL;
-        int r = lbd_plugin_set_load((const char *const *)options->plugin_dirs,
-                                    g_strv_length(options->plugin_dirs), &lo, &plugins);
+        r = lbd_plugin_set_load((const char *const *)options->plugin_dirs,
+                                g_strv_length(options->plugin_dirs), &lo, &plugins);
         if (r < 0) {
                 log_error("cannot load plugins: %s", g_strerror(-r));
                 if (ret_reason)
@@ -85,6 +98,18 @@ int lbd_manager_load_configuration(const struct lbd_options *options,
                 return r;
         }
         r = check_config_against_plugins(config, plugins, &reason);
+        /* A plugin the state file names may be gone (the files' own
+         * references are checked, and logged once more, only then). */
+        g_autofree char *base_reason = NULL;
+        if (r < 0 && lbd_state_applied(config) && !options->check_config &&
+            check_config_against_plugins(config->base, plugins, &base_reason) >= 0) {
+                r = lbd_state_reject(options->state_dir, &config, reason, &error);
+                if (r < 0) {
+                        log_error("%s", error->message);
+                        g_free(reason);
+                        reason = g_strdup(error->message);
+                }
+        }
         if (r < 0) {
                 if (ret_reason)
                         *ret_reason = g_steal_pointer(&reason);

@@ -111,23 +111,44 @@ int lbd_state_load(const char *state_dir, struct lbd_config *files, bool check_o
                 return r;
         }
 
+        struct lbd_config *c = lbd_config_copy(base);
+        c->base = g_steal_pointer(&base);
+        r = lbd_state_reject(state_dir, &c, state_error->message, error);
+        if (r < 0) {
+                lbd_config_free(c);
+                return r;
+        }
+        *ret = c;
+        return 1;
+}
+
+bool lbd_state_applied(const struct lbd_config *config) {
+        return config->base && config->sources->len > config->base->sources->len;
+}
+
+int lbd_state_reject(const char *state_dir, struct lbd_config **config, const char *reason,
+                     GError **error) {
         g_autofree char *aside = NULL;
         g_autoptr(GError) move_error = NULL;
         if (lbd_state_move_aside(state_dir, &aside, &move_error) < 0) {
-                g_set_error(error, LBD_CONFIG_ERROR, state_error->code,
+                g_set_error(error, LBD_CONFIG_ERROR, LBD_CONFIG_ERROR_IO,
                             "%s; the state file is unusable and cannot be moved aside (%s): "
                             "lbd does not start, so that nothing overwrites it",
-                            state_error->message, move_error->message);
+                            reason, move_error->message);
                 return -EIO;
         }
         log_error("%s; the state file is unusable: moved it to %s; lbd starts from the "
                   "configuration without the changes it held",
-                  state_error->message, aside);
+                  reason, aside);
 
-        struct lbd_config *c = lbd_config_copy(base);
-        c->base = g_steal_pointer(&base);
-        *ret = c;
-        return 1;
+        if (lbd_state_applied(*config)) {
+                struct lbd_config *c = *config;
+                struct lbd_config *files = g_steal_pointer(&c->base);
+                *config = lbd_config_copy(files);
+                (*config)->base = files;
+                lbd_config_free(c);
+        }
+        return 0;
 }
 
 /* ---- saving ------------------------------------------------------------------- */

@@ -44,6 +44,17 @@
 int lbd_state_load(const char *state_dir, struct lbd_config *files, bool check_only,
                    struct lbd_config **ret, GError **error);
 
+/* Whether config (from lbd_state_load()) has a state file merged in. */
+bool lbd_state_applied(const struct lbd_config *config);
+
+/* The state file turned out unusable after lbd_state_load() merged it
+ * (reason, e.g. it names a plugin that is not loaded, starts with the file's
+ * name): move it aside and log as lbd_state_load() does, and replace
+ * *config with the files alone (*config->base). A negative errno with *error
+ * set when it cannot be moved aside (*config unchanged). */
+int lbd_state_reject(const char *state_dir, struct lbd_config **config, const char *reason,
+                     GError **error);
+
 /* Persist config, the configuration now in effect: its difference from
  * config->base (the whole configuration when base is NULL) goes to
  * STATE_DIR/state.conf atomically, as described above; STATE_DIR is created
