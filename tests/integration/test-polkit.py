@@ -92,7 +92,7 @@ class PolkitCase(unittest.TestCase):
             cls.addClassCleanup(cls.polkitd.stop)
             if cls.RULES:
                 cls.polkitd.set_rules("50-test.rules", cls.RULES)
-        config = cls.tmp.join("lbd.conf")
+        config = cls.config = cls.tmp.join("lbd.conf")
         with open(config, "w") as f:
             f.write(config_text(lbdtest.free_port()))
         args = ["--bus-address", cls.bus.address] if cls.LBD_ARGS_BUS else []
@@ -258,6 +258,23 @@ class Refused(PolkitCase):
             r = self.call("SetWorkers", "u", "0")
             self.assertNotEqual(r.returncode, 0)
             self.assertIn("1..1024", r.stderr)
+        self.assertEqual(self.snapshot(), before)
+        self.assertTrue(self.lbd.running())
+
+    def test_failed_reload_changes_nothing(self):
+        with open(self.config) as f:
+            good = f.read()
+        def restore():
+            with open(self.config, "w") as f:
+                f.write(good)
+        self.addCleanup(restore)
+        with open(self.config, "w") as f:
+            f.write(good.replace("workers=2", "workers=banana"))
+        before = self.snapshot()
+        r = self.gdbus_call("Reload")
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertIn("org.example.LoadBalancer.Error.Failed", r.stderr)
+        self.assertIn("workers", r.stderr)  # the reason names the key
         self.assertEqual(self.snapshot(), before)
         self.assertTrue(self.lbd.running())
 
