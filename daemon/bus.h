@@ -4,9 +4,9 @@
  *
  * Built so far: the root object's properties and ListPlugins, one object
  * per service and per backend with their configuration, and the
- * ObjectManager; the mutating methods Reload() and SetWorkers(), authorized
- * by polkit (polkit.h). The other mutating methods and persistence are
- * still to come (the control-plane issue).
+ * ObjectManager; the mutating methods Reload(), SetWorkers() and
+ * SetPolicy(), authorized by polkit (polkit.h). The other mutating methods
+ * and persistence are still to come (the control-plane issue).
  */
 #pragma once
 
