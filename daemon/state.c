@@ -166,6 +166,13 @@ static int write_all(int fd, const char *data, size_t len) {
         return 0;
 }
 
+/* close() now, checked; the cleanup attribute then has nothing left. */
+static int close_now(int *fd) {
+        int f = *fd;
+        *fd = -1;
+        return close(f);
+}
+
 int lbd_state_save(const char *state_dir, const struct lbd_config *config, GError **error) {
         g_autoptr(GKeyFile) kf = lbd_config_to_keyfile(config, config->base);
         g_key_file_set_comment(kf, NULL, NULL, state_file_comment, NULL);
@@ -190,28 +197,19 @@ int lbd_state_save(const char *state_dir, const struct lbd_config *config, GErro
                 return set_errno_error(error, errno, "%s: cannot create", tmp);
 
         int r = write_all(fd, data, len);
-        if (r < 0) {
+        if (r < 0)
                 set_errno_error(error, -r, "%s: cannot write", tmp);
-                goto fail;
-        }
-        if (fsync(fd) < 0) {
+        else if (fsync(fd) < 0)
                 r = set_errno_error(error, errno, "%s: cannot sync", tmp);
-                goto fail;
-        }
-        int cfd = fd;
-        fd = -1;
-        if (close(cfd) < 0) {
+        /* close() reports what a file system defers (NFS, quota). */
+        else if (close_now(&fd) < 0)
                 r = set_errno_error(error, errno, "%s: cannot write", tmp);
-                goto fail;
-        }
-        if (rename(tmp, path) < 0) {
+        else if (rename(tmp, path) < 0)
                 r = set_errno_error(error, errno, "%s: cannot rename it to %s", tmp, path);
-                goto fail;
+        if (r < 0) {
+                (void)unlink(tmp);
+                return r;
         }
         /* The rename is durable once the directory is. */
         return fsync_directory(state_dir, error);
-
-fail:
-        (void)unlink(tmp);
-        return r;
 }
