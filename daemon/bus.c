@@ -10,6 +10,7 @@
 #include "arbiter.h"
 #include "lbd-build-config.h"
 #include "log.h"
+#include "state.h"
 #include "polkit.h"
 #include "util.h"
 
@@ -193,6 +194,29 @@ static int method_list_plugins(sd_bus_message *message, void *userdata, sd_bus_e
         return sd_bus_send(NULL, reply, NULL);
 }
 
+/* Persist `next` (what a method is about to make effective) under the
+ * state directory, atomically. On failure the method changes nothing and
+ * replies Failed. */
+static int save_state(struct lbd_manager *m, const struct lbd_config *next,
+                      sd_bus_error *error) {
+        g_autoptr(GError) e = NULL;
+        if (lbd_state_save(m->options.state_dir, next, &e) < 0)
+                return sd_bus_error_setf(error, LBD_BUS_ERROR_FAILED,
+                                         "Cannot save the change, so it was not made: %s",
+                                         e->message);
+        return 0;
+}
+
+/* The change was saved but could not be applied: save what is in effect
+ * again, so that a restart does not bring back what the caller was told
+ * failed. */
+static void restore_state(struct lbd_manager *m) {
+        g_autoptr(GError) e = NULL;
+        if (lbd_state_save(m->options.state_dir, m->config, &e) < 0)
+                log_error("cannot restore the state file after a failed change: %s",
+                          e->message);
+}
+
 /* Every mutating method, in the same order: read the arguments, validate
  * them (a named error saying what is wrong), return early if nothing would
  * change, ask polkit (returning 1 without a reply while it is pending: the
@@ -214,8 +238,9 @@ static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *
                                          "effect: %s",
                                          reason ? reason : g_strerror(-r));
         /* PropertiesChanged: lbd_arbiter_apply() signalled the new
-         * configuration. TODO(persistence): what was set over D-Bus must
-         * survive a reload; the state layer merges it in when it lands. */
+         * configuration. What was set over D-Bus survives: the reload
+         * merges the state file over the files (lbd_manager_load_
+         * configuration). */
         return sd_bus_reply_method_return(message, NULL);
 }
 
@@ -239,14 +264,22 @@ static int method_set_workers(sd_bus_message *message, void *userdata, sd_bus_er
         if (r == 0)
                 return 1; /* polkit will answer; then this runs again */
 
-        r = lbd_arbiter_set_workers(m, count);
+        /* Saved before it takes effect: what the reply confirms survives a
+         * crash (docs/state.md). */
+        g_autoptr(lbd_config) next = lbd_config_copy(m->config);
+        next->daemon.workers = count;
+        r = save_state(m, next, error);
         if (r < 0)
+                return r;
+        r = lbd_arbiter_set_workers(m, count);
+        if (r < 0) {
+                restore_state(m);
                 return sd_bus_error_setf(error, LBD_BUS_ERROR_FAILED,
                                          "Cannot change the worker count: %s",
                                          r == -ESHUTDOWN ? "lbd is stopping" : g_strerror(-r));
-        /* TODO(persistence): save the new count atomically under the state
-         * directory here, before the reply; if that fails, put the count
-         * back and reply Failed. */
+        }
+        /* A reload without changes keeps this count. */
+        m->config->daemon.workers = count;
         /* PropertiesChanged(Workers): lbd_arbiter_set_workers() signalled
          * it, as it does for TTIN/TTOU. */
         return sd_bus_reply_method_return(message, NULL);
@@ -290,9 +323,6 @@ static int method_set_policy(sd_bus_message *message, void *userdata, sd_bus_err
          * differs in this one policy; the plugins stay. The old workers
          * finish their connections. */
         g_autoptr(lbd_config) config = lbd_config_copy(m->config);
-        /* A new generation starts with the configuration's worker count:
-         * keep the one running (SetWorkers, TTIN/TTOU). */
-        config->daemon.workers = lbd_arbiter_get_workers(m);
         for (guint i = 0; i < config->services->len; i++) {
                 struct lbd_service_config *c = config->services->pdata[i];
                 if (g_str_equal(c->name, service)) {
@@ -301,16 +331,21 @@ static int method_set_policy(sd_bus_message *message, void *userdata, sd_bus_err
                 }
         }
         g_autofree char *old_policy = g_strdup(s->policy);
-        r = lbd_arbiter_apply(m, g_steal_pointer(&config), m->plugins);
+        r = save_state(m, config, error);
         if (r < 0)
+                return r;
+        /* A new generation starts with the configuration's worker count:
+         * keep the one running (TTIN/TTOU), which is not saved. */
+        config->daemon.workers = lbd_arbiter_get_workers(m);
+        r = lbd_arbiter_apply(m, g_steal_pointer(&config), m->plugins);
+        if (r < 0) {
+                restore_state(m);
                 return sd_bus_error_setf(error, LBD_BUS_ERROR_FAILED,
                                          "Cannot apply policy %s to service %s: %s", policy,
                                          service,
                                          r == -ESHUTDOWN ? "lbd is stopping" : g_strerror(-r));
+        }
         log_info("service %s: policy %s -> %s (over D-Bus)", service, old_policy, policy);
-        /* TODO(persistence): lbd_state_save() the new configuration here,
-         * before the reply; if that fails, apply the previous one again and
-         * reply Failed. */
         _cleanup_free_ char *path = NULL;
         r = sd_bus_path_encode(SERVICE_PREFIX, service, &path);
         if (r >= 0)

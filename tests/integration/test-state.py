@@ -14,6 +14,7 @@ Run by meson (tests/integration/meson.build) or directly after a build:
 """
 import os
 import re
+import signal
 import sys
 import unittest
 
@@ -107,6 +108,33 @@ class StateFile(unittest.TestCase):
         self.bus.busctl("call", lbdtest.BUS_NAME, ROOT, IFACE, "Reload")
         self.assertEqual(self.workers(), 3)
         self.assertEqual(self.weight(0), 7)
+
+    def test_dbus_changes_survive_kill_9(self):
+        # What SetWorkers and SetPolicy confirmed is saved before the reply:
+        # after kill -9 of the master and a restart, it is all back.
+        lbd = self.start_lbd()
+        name = lbdtest.BUS_NAME
+        self.bus.busctl("call", name, ROOT, IFACE, "SetWorkers", "u", "3")
+        self.bus.busctl("call", name, ROOT, IFACE, "SetPolicy", "ss", "web", "least_conn")
+        state = os.path.join(self.state_dir, "state.conf")
+        self.assertEqual(os.stat(state).st_mode & 0o777, 0o600)
+        with open(state) as f:
+            text = f.read()
+        self.assertIn("workers=3", text)
+        self.assertIn("policy=least_conn", text)
+        os.kill(lbd.pid, signal.SIGKILL)
+        lbd.process.proc.wait(timeout=10)
+        lbdtest.wait_until(lambda: not self.bus.name_has_owner(lbdtest.BUS_NAME), 10,
+                           what="the bus name to be released")
+        # The orphaned workers stop on their own (PR_SET_PDEATHSIG) and let
+        # go of the listening socket.
+        lbdtest.wait_until(lambda: lbdtest.port_is_free(self.port), 15,
+                           what="the old workers to exit")
+        self.start_lbd()
+        self.assertEqual(self.workers(), 3)
+        self.assertEqual(self.bus.get_property(ROOT + "/service/web", IFACE + ".Service",
+                                               "Policy"), "least_conn")
+        self.assertEqual(self.weight(0), 2)  # the configuration's, untouched
 
     def test_without_state_file(self):
         self.start_lbd()
