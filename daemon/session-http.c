@@ -48,6 +48,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "access-log.h"
@@ -109,6 +110,15 @@ struct http_txn {
         bool upstream_keep;
         bool tunnel;
         bool up_broken;    /* the upstream stopped reading our body */
+        /* ufd was found empty (recv or the pool's peek: EAGAIN) during the
+         * current http_session_run(). Anything arriving on it after that
+         * point raises a new readiness event (edge-triggered: the fd is
+         * registered, or its registration after we return reports it; poll
+         * models: we ask READ on it), so another recv in the same run is a
+         * syscall that cannot find data. Cleared at each run's start and
+         * whenever ufd changes. Never set by a short read: data and a FIN
+         * may arrive together, with no edge after. */
+        bool up_empty;
 
         struct lbd_http_parser p;
         struct lbd_http_header headers[HTTP_MAX_HEADERS];
@@ -158,6 +168,7 @@ static struct http_txn *txn_get(void) {
         t->ostart = t->oend = 0;
         t->head_deadline = 0;
         t->resp_sent_any = false;
+        t->up_empty = false;
         return t;
 }
 
@@ -642,6 +653,7 @@ static int phase_connect(struct lbd_session *s) {
                         log_full(LOG_WARNING, s->service->name,
                                  "connect timed out; trying another backend");
                 } else if (err == 0) {
+                        t->up_empty = false; /* never read yet */
                         goto connected;
                 } else {
                         log_full(LOG_WARNING, s->service->name,
@@ -660,6 +672,7 @@ static int phase_connect(struct lbd_session *s) {
                                 s->ufd_new = true;
                                 s->backend = (uint32_t)i;
                                 t->reused = true;
+                                t->up_empty = true; /* pool_take peeked: EAGAIN */
                                 goto connected;
                         }
                         s->tries++;
@@ -693,6 +706,7 @@ static int upstream_failed(struct lbd_session *s, const char *why) {
         if (t->reused && !t->resp_byte && body_intact &&
             (idempotent(t->method) || !t->wrote_up)) {
                 session_close_fd(&s->ufd);
+                t->up_empty = false;
                 t->no_pool = true;
                 t->reused = false;
                 t->ostart = 0;
@@ -876,7 +890,8 @@ static int exchange_pass(struct lbd_session *s) {
 
         /* 4. response from upstream */
         if (!t->resp_done) {
-                if (!t->resp_head || (t->ubody == t->uend && !lbd_http_body_done(&t->sbody))) {
+                if ((!t->resp_head || (t->ubody == t->uend && !lbd_http_body_done(&t->sbody))) &&
+                    !t->up_empty) {
                         if (t->resp_head && t->ustart == t->uend)
                                 t->ustart = t->uend = t->ubody = 0;
                         while (t->uend < t->ucap) {
@@ -890,8 +905,10 @@ static int exchange_pass(struct lbd_session *s) {
                                                 break; /* send it on first */
                                         continue;
                                 }
-                                if (n < 0 && is_again())
+                                if (n < 0 && is_again()) {
+                                        t->up_empty = true;
                                         break;
+                                }
                                 /* EOF or error */
                                 if (!t->resp_head) {
                                         if (t->uend == 0)
@@ -937,20 +954,35 @@ static int exchange_pass(struct lbd_session *s) {
                         t->upstream_keep = false; /* bytes after the response */
         }
 
-        /* 5. response down: our head, then the body */
+        bool client_full = false;
+        /* 5. response down: our head, then the body. The head and the
+         * body bytes already here go in one sendmsg() (a tunnel's bytes
+         * after a 101 head are the relay's, not sent here). */
         if (t->resp_head && t->o_to_client && t->ostart < t->oend) {
-                ssize_t n = send(s->cfd, t->obuf + t->ostart, t->oend - t->ostart,
-                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+                uint32_t hlen = t->oend - t->ostart;
+                struct iovec iov[2] = {
+                        { t->obuf + t->ostart, hlen },
+                        { t->ubuf + t->ustart, t->ubody - t->ustart },
+                };
+                struct msghdr mh = { .msg_iov = iov,
+                                     .msg_iovlen = !t->tunnel && t->ustart < t->ubody ? 2 : 1 };
+                ssize_t n = sendmsg(s->cfd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
                 if (n < 0 && !is_again())
                         return -2;
+                if (n < (ssize_t)(hlen + (mh.msg_iovlen == 2 ? iov[1].iov_len : 0)))
+                        client_full = true; /* no second try in this pass */
                 if (n > 0) {
-                        t->ostart += (uint32_t)n;
+                        uint32_t h = (size_t)n < hlen ? (uint32_t)n : hlen;
+                        uint32_t body = (uint32_t)((size_t)n - h);
+                        t->ostart += h;
+                        t->ustart += body;
+                        t->log.body_bytes += body;
                         t->resp_sent_any = true;
                         progress = 1;
                 }
         }
         if (t->resp_head && t->ostart == t->oend && !t->tunnel) {
-                if (t->ustart < t->ubody) {
+                if (t->ustart < t->ubody && !client_full) {
                         ssize_t n = send(s->cfd, t->ubuf + t->ustart, t->ubody - t->ustart,
                                          MSG_NOSIGNAL | MSG_DONTWAIT);
                         if (n < 0 && !is_again())
@@ -1074,6 +1106,8 @@ int http_session_run(struct lbd_session *s, struct lbd_wait *wait) {
                 pool_put(s->service, s->backend, s->detach_fd);
                 s->detach_fd = -1;
         }
+        if (s->txn)
+                s->txn->up_empty = false; /* a new run: events may have come */
         for (;;) {
                 int r;
                 switch (s->http_phase) {
