@@ -805,6 +805,18 @@ def _owned_by_root(directory):
 # --- gunicorn backends ---------------------------------------------------------------
 
 
+def stop_clean(lbd, extra_log=""):
+    """Stop lbd and fail unless it exited 0 without a sanitizer report in its
+    log (or in extra_log: an error-log file, say). For test cleanups: a
+    worker that aborts under ASan is respawned by the master, so the exit
+    status alone would not show it."""
+    status = lbd.stop()
+    log = lbd.log_text() + extra_log
+    if status not in (0, None) or "Sanitizer" in log or "runtime error" in log:
+        print(f"--- lbd log (exit status {status}) ---\n{log[-6000:]}", file=sys.stderr)
+        raise AssertionError(f"lbd exited with status {status} or logged a sanitizer report")
+
+
 class GunicornBackends:
     """count gunicorn servers running app.py, named b1..bN (LBD_BACKEND_NAME).
 

@@ -100,13 +100,8 @@ class LogsBase:
 
     @classmethod
     def _stop_lbd(cls):
-        status = cls.lbd.stop()
         # stderr is the error log file: sanitizer reports land there too.
-        log = cls.lbd.log_text() + "\n".join(read_lines(cls.error))
-        if status not in (0, None) or "Sanitizer" in log or "runtime error" in log:
-            print(f"--- lbd log (exit status {status}) ---\n{log[-6000:]}", file=sys.stderr)
-            raise AssertionError(f"lbd exited with status {status} or logged a sanitizer "
-                                 "report")
+        lbdtest.stop_clean(cls.lbd, "\n".join(read_lines(cls.error)))
 
     def addr(self, service):
         return f"127.0.0.1:{self.ports[service]}"

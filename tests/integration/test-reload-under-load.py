@@ -55,7 +55,7 @@ class ReloadUnderLoad(unittest.TestCase):
                 "[service web]", f"listen=127.0.0.1:{self.port}", "mode=http",
                 "backends=" + ";".join(self.backends.addresses), ""]))
         self.lbd = lbdtest.Lbd(self.bus, config=self.config, log_level="info").start()
-        self.addCleanup(self.lbd.stop)
+        self.addCleanup(lbdtest.stop_clean, self.lbd)
         lbdtest.wait_until(lambda: not lbdtest.port_is_free(self.port), 10,
                            what="lbd to listen", alive=self.lbd.process)
         lbdtest.wait_until(lambda: len(worker_pids(self.lbd.pid)) == 2, 10,

@@ -101,7 +101,7 @@ class TcpProxyBase:
         with open(config, "w") as f:
             f.write("\n".join(lines))
         cls.lbd = lbdtest.Lbd(cls.bus, config=config, log_level="info").start()
-        cls.addClassCleanup(cls.lbd.stop)
+        cls.addClassCleanup(lbdtest.stop_clean, cls.lbd)
         for name in cls.ports:
             lbdtest.wait_until(lambda n=name: not lbdtest.port_is_free(cls.ports[n]), 10,
                                what=f"lbd to listen for {name}", alive=cls.lbd.process)
