@@ -457,7 +457,7 @@ static const struct uint_option backend_options[] = {
 };
 #undef B
 static const char *const backend_words[] = {
-        "weight", "max-fails", "fail-timeout", "max-conns", "slow-start", "backup", "down",
+        "weight", "max-fails", "fail-timeout", "max-conns", "slow-start", "backup", "down", "drain",
 };
 
 static bool parse_backend(const char *item, struct lbd_backend_config *ret, char **detail) {
@@ -486,6 +486,8 @@ static bool parse_backend(const char *item, struct lbd_backend_config *ret, char
                         flag = &b.backup, flag_name = "backup";
                 else if (g_str_has_prefix(*w, "down") && ((*w)[4] == '\0' || (*w)[4] == '='))
                         flag = &b.down, flag_name = "down";
+                else if (g_str_has_prefix(*w, "drain") && ((*w)[5] == '\0' || (*w)[5] == '='))
+                        flag = &b.drain, flag_name = "drain";
                 if (flag) {
                         if (strchr(*w, '=')) {
                                 *detail = g_strdup_printf("'%s': %s takes no value; expected "
@@ -508,7 +510,8 @@ static bool parse_backend(const char *item, struct lbd_backend_config *ret, char
                         did_you_mean(name, backend_words, G_N_ELEMENTS(backend_words));
                 *detail = g_strdup_printf("'%s': unknown option '%s'%s; expected ADDRESS "
                                           "[weight=N] [max-fails=N] [fail-timeout=N] "
-                                          "[max-conns=N] [slow-start=N] [backup] [down]",
+                                          "[max-conns=N] [slow-start=N] [backup] [down] "
+                                          "[drain]",
                                           item, *w, hint);
                 return false;
         }
@@ -1562,6 +1565,8 @@ static void format_backend(GString *out, const struct lbd_backend_config *b) {
                 g_string_append(out, " backup");
         if (b->down)
                 g_string_append(out, " down");
+        if (b->drain)
+                g_string_append(out, " drain");
 }
 
 static void format_health_check(GString *out, const struct lbd_health_check_config *h) {

@@ -64,7 +64,10 @@ struct lbd_backend_config {
         unsigned max_conns;    /* 0..1000000, 0 = unlimited */
         unsigned slow_start;   /* seconds, 0..3600, 0 = off */
         bool backup;
-        bool down;
+        bool down;             /* administratively disabled: no traffic at all
+                                * (nginx's "down"; D-Bus Disable()) */
+        bool drain;            /* no new connections, open ones finish
+                                * (HAProxy's drain; D-Bus Drain()) */
 };
 
 struct lbd_health_check_config {

@@ -175,26 +175,77 @@ struct lbd_worker_ops {
 
 /* ---- policy plugins ---------------------------------------------------- */
 
+/*
+ * A policy picks one backend of a service's pool for a new connection (tcp)
+ * or request (http). It runs in the workers, on the hot path, and sees the
+ * daemon's whole state: the pool lives in the shared backend table, so
+ * active() counts the connections of every worker, and the policy's own
+ * state (scratch(), pool_word()) is shared by all workers too, which gives
+ * one round-robin sequence for the daemon, not one per worker.
+ *
+ * The host narrows the candidates before asking: usable() is false for a
+ * backend that is disabled, draining, down (active or passive health), at
+ * max_conns, already tried by this request, or not in the tier being picked.
+ * The host asks first for a primary; only when the policy answers -EAGAIN
+ * (no usable primary) does it ask again with the backups as the tier.
+ */
+
 /* Opaque: one service's pool of backends in the shared backend table. */
 struct lbd_pool;
+struct lbd_pick;
 
-/* One pick. The host fills it in; the policy answers with an index. */
+/* What the host offers a policy during pick(). Every function is cheap
+ * (reads of shared memory, no system calls) and takes the pick being made.
+ * Positions are 0 .. pick->count - 1; they are stable during one pick only
+ * (the host retries the pick if the master changed the pool meanwhile). */
+struct lbd_pool_host {
+        uint32_t struct_size;
+        /* Whether position i may take this pick (see above). */
+        bool (*usable)(const struct lbd_pick *pick, uint32_t i);
+        /* Effective weight, >= 1: the configured weight, ramped up during
+         * slow start. */
+        uint32_t (*weight)(const struct lbd_pick *pick, uint32_t i);
+        /* Open connections to the backend, from all workers. */
+        uint32_t (*active)(const struct lbd_pick *pick, uint32_t i);
+        /* A 64-bit hash of the backend's identity (its address), the same in
+         * every process and across restarts: for consistent hashing. */
+        uint64_t (*key)(const struct lbd_pick *pick, uint32_t i);
+        /* One shared signed 64-bit word per backend for the policy's state,
+         * zero when the backend joins the pool. Change it only between
+         * lock() and unlock(). */
+        int64_t *(*scratch)(const struct lbd_pick *pick, uint32_t i);
+        /* One shared word per pool, zero at first; for lock-free use with
+         * __atomic builtins (a rotating start, for instance). */
+        uint64_t *(*pool_word)(const struct lbd_pick *pick);
+        /* The pool's lock, shared by every worker process and thread.
+         * Hold it only for the length of a pick. */
+        void (*lock)(const struct lbd_pick *pick);
+        void (*unlock)(const struct lbd_pick *pick);
+        void *reserved[8];
+};
+
+/* One pick. The host fills it in; the policy answers with a position. */
 struct lbd_pick {
         uint32_t struct_size;
+        uint32_t count;                    /* positions 0 .. count - 1 */
+        const struct lbd_pool_host *host;
         struct lbd_pool *pool;
-        /* Client address (network byte order, as in sockaddr), for affinity. */
+        /* Client address (struct sockaddr), for affinity; client_hash is a
+         * 64-bit hash of its IP address alone (not the port; 0 for unix
+         * sockets), the same in every process. */
         const void *client_addr;
         uint32_t client_addr_len;
-        /* Bitmap of backends already tried for this request (retries). */
-        const uint64_t *tried;
-        uint32_t tried_words;
+        uint64_t client_hash;
+        bool backup_tier;                  /* picking among the backups */
+        void *reserved[4];
 };
 
 struct lbd_policy_ops {
         uint32_t struct_size;
-        /* Return the index of the chosen backend in pick->pool, or a
-         * negative errno (-EAGAIN: no usable backend). Called in workers on
-         * the hot path: it must not block or allocate. */
+        /* Return the position of the chosen backend, which must be usable,
+         * or -EAGAIN when no position is usable. Called in workers on the
+         * hot path, from several threads at once: it must not block (beyond
+         * lock()), allocate or log. */
         int (*pick)(void *plugin_data, const struct lbd_pick *pick);
         void *reserved[4];
 };
