@@ -504,6 +504,32 @@ void lbd_bus_configuration_changed(struct lbd_manager *m) {
                 log_warning("cannot signal the new configuration: %s", g_strerror(-r));
 }
 
+int lbd_bus_backend_path(const char *service, const char *address, char **ret) {
+        _cleanup_free_ char *sp = NULL;
+        int r = sd_bus_path_encode(SERVICE_PREFIX, service, &sp);
+        if (r < 0)
+                return r;
+        g_autofree char *prefix = g_strconcat(sp, "/backend", NULL);
+        return sd_bus_path_encode(prefix, address, ret);
+}
+
+void lbd_bus_backend_state_changed(struct lbd_manager *m, const char *service,
+                                   const char *address, const char *state, const char *reason) {
+        if (!m->bus || !m->root_slot)
+                return;
+        _cleanup_free_ char *path = NULL;
+        int r = lbd_bus_backend_path(service, address, &path);
+        if (r >= 0)
+                r = sd_bus_emit_signal(m->bus, LBD_BUS_PATH, LBD_BUS_INTERFACE,
+                                       "BackendStateChanged", "oss", path, state, reason);
+        if (r >= 0)
+                r = sd_bus_emit_properties_changed(m->bus, path, BACKEND_INTERFACE, "State",
+                                                   NULL);
+        if (r < 0)
+                log_warning("cannot signal the state of backend %s of %s: %s", address, service,
+                            g_strerror(-r));
+}
+
 /* ---- connection -------------------------------------------------------- */
 
 static const sd_bus_error_map lbd_bus_errors[] = {

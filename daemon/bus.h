@@ -41,3 +41,14 @@ void lbd_bus_stop(struct lbd_manager *m);
  * TTIN/TTOU, HUP). No-ops without a bus. */
 void lbd_bus_workers_changed(struct lbd_manager *m);       /* Workers */
 void lbd_bus_configuration_changed(struct lbd_manager *m); /* a new configuration */
+
+/* A backend's object path: .../service/SERVICE/backend/ADDRESS, both
+ * elements escaped with sd_bus_path_encode(), so that a backend's path is
+ * the same across restarts and says which backend it is. */
+int lbd_bus_backend_path(const char *service, const char *address, char **ret);
+
+/* BackendStateChanged(o backend, s state, s reason) and PropertiesChanged
+ * of the backend's State: what the shared table's tick reports
+ * (backend-table.h). No-op without a bus. */
+void lbd_bus_backend_state_changed(struct lbd_manager *m, const char *service,
+                                   const char *address, const char *state, const char *reason);
