@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * round_robin: smooth weighted round robin, nginx's algorithm.
+ *
+ * Every backend has a "current" weight. For each pick, every usable backend
+ * adds its effective weight to its current; the one with the largest
+ * current wins (the first of equals, in pool order) and gives back the sum
+ * of the weights added. Weights 5,1,1 give a a b a c a a: the heavy backend
+ * gets its share spread out, never five in a row.
+ *
+ * The current weights live in the pool's shared scratch words (one per
+ * backend) and change only under the pool's lock, so every worker process
+ * and thread advances one sequence for the whole daemon.
+ *
+ * A backend that is not usable for a pick (down, draining, full, already
+ * tried by this request, or of the other tier) is skipped and its current
+ * weight is left as it was: the usable ones go on with their own sequence
+ * (their currents still sum to minus the frozen values, so their shares
+ * stay exact), and when it comes back it resumes from where it stopped,
+ * which is less than the pool's total weight away from zero: it gets at
+ * most about one pick early or late, not a burst. The backup tier has its
+ * own backends, hence its own currents.
+ */
+#include <errno.h>
+
+#include "lbd-plugin.h"
+
+static int round_robin_pick(void *data, const struct lbd_pick *pick) {
+        const struct lbd_pool_host *h = pick->host;
+        int64_t total = 0;
+        int64_t *best_current = NULL;
+        int best = -EAGAIN;
+
+        h->lock(pick);
+        for (uint32_t i = 0; i < pick->count; i++) {
+                if (!h->usable(pick, i))
+                        continue;
+                int64_t weight = h->weight(pick, i);
+                int64_t *current = h->scratch(pick, i);
+                *current += weight;
+                total += weight;
+                if (!best_current || *current > *best_current) {
+                        best_current = current;
+                        best = (int)i;
+                }
+        }
+        if (best_current)
+                *best_current -= total;
+        h->unlock(pick);
+        return best;
+}
+
+static const struct lbd_policy_ops ops = {
+        .struct_size = sizeof(struct lbd_policy_ops),
+        .pick = round_robin_pick,
+};
+
+static const struct lbd_plugin_descriptor descriptor = {
+        .abi_version = LBD_PLUGIN_ABI_VERSION,
+        .struct_size = sizeof(struct lbd_plugin_descriptor),
+        .kind = LBD_PLUGIN_KIND_POLICY,
+        .name = "round_robin",
+        .description = "Smooth weighted round robin over the whole daemon",
+        .ops = { .policy = &ops },
+};
+
+LBD_PLUGIN_DEFINE(descriptor);
