@@ -23,7 +23,9 @@
  * only once it meets a different weight. The logarithm is our own
  * (exponent + a short odd series in (m-1)/(m+1), error < 1e-10), not libm's:
  * no libm dependency and no errno, and the same bits in every process. The
- * comparison multiplies instead of dividing: L_i * w_best < L_best * w_i.
+ * comparison multiplies instead of dividing: L_i * w_best < L_best * w_i,
+ * and a cheap bound (-ln(u) >= 1 - u) rules most backends out before any
+ * logarithm is computed.
  */
 #include <errno.h>
 #include <string.h>
@@ -45,6 +47,9 @@ static inline uint64_t mix64(uint64_t x) {
 static inline uint64_t score(uint64_t client, uint64_t key) {
         return mix64(client ^ mix64(key + UINT64_C(0x9e3779b97f4a7c15)));
 }
+
+/* 1 - u, exactly (u as below). */
+static inline double one_minus_u(uint64_t s) { return ((double)(~s >> 11) + 0.5) * 0x1p-53; }
 
 /* -ln(u) for u = (top 53 bits of s + 1/2) / 2^53, in (0, 1): larger s,
  * smaller result. */
@@ -104,6 +109,11 @@ static int ip_hash_pick(void *data, const struct lbd_pick *pick) {
                         weighted = true;
                         best_ln = neg_ln_of_score(best_score);
                 }
+                /* -ln(u) >= 1 - u: most backends lose already on that
+                 * bound, and the logarithm is needed only for the few
+                 * that come close (a dozen of 1,000, in the benchmark). */
+                if (one_minus_u(s) * best_weight >= best_ln * w)
+                        continue;
                 double ln = neg_ln_of_score(s);
                 if (ln * best_weight < best_ln * w) {
                         best = (int)i;
