@@ -219,6 +219,52 @@ static void rr_down_and_back(void **state) {
         fake_pool_free(p);
 }
 
+/* Random weights and outages (a fixed seed): once all are back, every
+ * backend's count stays within two picks of its exact share, and no
+ * current weight ever strays a whole total weight from zero. */
+static void rr_random_outages(void **state) {
+        uint64_t seed = 0x2545f4914f6cdd1dU;
+#define NEXT() (seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17, seed)
+        for (int trial = 0; trial < 300; trial++) {
+                uint32_t n = 3 + (uint32_t)(NEXT() % 6), total = 0;
+                struct lbd_pool *p = fake_pool_new(n, NULL);
+                for (uint32_t i = 0; i < n; i++) {
+                        p->backends[i].weight = 1 + (uint32_t)(NEXT() % 20);
+                        total += p->backends[i].weight;
+                }
+                for (int phase = 0; phase < 6; phase++) {
+                        bool any = false;
+                        for (uint32_t i = 0; i < n; i++) {
+                                if (NEXT() % 10 < 3)
+                                        p->backends[i].down = !p->backends[i].down;
+                                any |= !p->backends[i].down;
+                        }
+                        if (!any)
+                                p->backends[0].down = false;
+                        for (uint64_t k = NEXT() % 100; k > 0; k--)
+                                assert_true(fake_pick(ROUND_ROBIN, p, false, 0) >= 0);
+                        for (uint32_t i = 0; i < n; i++)
+                                assert_true(llabs(p->backends[i].scratch) < total);
+                }
+                for (uint32_t i = 0; i < n; i++)
+                        p->backends[i].down = false;
+                unsigned counts[8] = { 0 };
+                for (uint32_t k = 1; k <= 4 * total; k++) {
+                        counts[fake_pick(ROUND_ROBIN, p, false, 0)]++;
+                        for (uint32_t i = 0; i < n; i++) {
+                                double ideal = (double)k * p->backends[i].weight / total;
+                                if (counts[i] > ideal + 2 || counts[i] + 2 < ideal)
+                                        fail_msg("trial %d: backend %u has %u picks of %u, "
+                                                 "its share is %.1f", trial, i, counts[i], k,
+                                                 ideal);
+                        }
+                }
+                assert_contract_kept(p);
+                fake_pool_free(p);
+        }
+#undef NEXT
+}
+
 /* Draining, full and already-tried backends are just as unusable. */
 static void rr_skips_full_and_tried(void **state) {
         struct lbd_pool *p = pool_with("abc", NULL);
@@ -763,6 +809,7 @@ int main(void) {
                 cmocka_unit_test(rr_proportions_5_1_1),
                 cmocka_unit_test(rr_proportions_any_weights),
                 cmocka_unit_test(rr_down_and_back),
+                cmocka_unit_test(rr_random_outages),
                 cmocka_unit_test(rr_skips_full_and_tried),
                 cmocka_unit_test(rr_backup_tier),
                 cmocka_unit_test(rr_nothing_usable),
