@@ -670,6 +670,16 @@ unsigned lbd_arbiter_get_workers(const struct lbd_manager *m) {
         return m->arbiter ? m->arbiter->target : lbd_config_worker_count(m->config);
 }
 
+void lbd_arbiter_foreach_worker(const struct lbd_manager *m, lbd_arbiter_worker_fn fn,
+                                void *userdata) {
+        struct lbd_arbiter *a = m->arbiter;
+        if (!a)
+                return;
+        for (unsigned i = 0; i < LBD_SCOREBOARD_SLOTS; i++)
+                if (a->slots[i])
+                        fn(userdata, a->slots[i]->pid, worker_slot(a, a->slots[i]));
+}
+
 /* ---- signals ----------------------------------------------------------- */
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {

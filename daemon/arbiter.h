@@ -33,6 +33,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "manager.h"
 
@@ -75,6 +76,14 @@ int lbd_arbiter_set_workers(struct lbd_manager *m, unsigned n);
 /* How many workers the arbiter keeps running (the configuration's count,
  * changed by TTIN/TTOU and lbd_arbiter_set_workers until the next reload). */
 unsigned lbd_arbiter_get_workers(const struct lbd_manager *m);
+
+/* Call fn for every running worker, of every generation, with its
+ * scoreboard slot (counters for GetStatistics). */
+struct lbd_worker_slot;
+typedef void (*lbd_arbiter_worker_fn)(void *userdata, pid_t pid,
+                                      const struct lbd_worker_slot *slot);
+void lbd_arbiter_foreach_worker(const struct lbd_manager *m, lbd_arbiter_worker_fn fn,
+                                void *userdata);
 
 /* Stop every worker, gracefully (SIGTERM, SIGKILL after graceful-timeout)
  * or at once (SIGQUIT), then quit m->loop. What TERM and INT/QUIT do. */
