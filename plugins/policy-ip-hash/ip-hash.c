@@ -71,8 +71,11 @@ static double neg_ln_of_score(uint64_t s) {
          * so the result is accurate relative to itself near u = 1, where
          * the winners are. */
         double t = (m - 1.0) / (m + 1.0), t2 = t * t;
-        double ln_m = 2.0 * t *
-                      (1.0 + t2 * (1.0 / 3 + t2 * (1.0 / 5 + t2 * (1.0 / 7 + t2 * (1.0 / 9 + t2 / 11)))));
+        double series = 1.0 / 9 + t2 / 11;
+        series = 1.0 / 7 + t2 * series;
+        series = 1.0 / 5 + t2 * series;
+        series = 1.0 / 3 + t2 * series;
+        double ln_m = 2.0 * t * (1.0 + t2 * series);
         return -((double)e * ln2 + ln_m);
 }
 

@@ -48,7 +48,8 @@ static int load_policies(void **state) {
                 p->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
                 if (!p->dl)
                         fail_msg("dlopen %s: %s", path, dlerror());
-                lbd_plugin_entry_fn entry = (lbd_plugin_entry_fn)dlsym(p->dl, LBD_PLUGIN_ENTRY_SYMBOL);
+                lbd_plugin_entry_fn entry =
+                        (lbd_plugin_entry_fn)dlsym(p->dl, LBD_PLUGIN_ENTRY_SYMBOL);
                 assert_non_null(entry);
                 p->desc = entry();
                 assert_int_equal(p->desc->abi_version, LBD_PLUGIN_ABI_VERSION);
@@ -402,18 +403,19 @@ static int lc_pick_with(const uint32_t *active, const uint32_t *weights, uint32_
         return r;
 }
 
+#define U32(...) ((const uint32_t[]){ __VA_ARGS__ })
+
 static void lc_choices(void **state) {
-        assert_int_equal(lc_pick_with((const uint32_t[]){ 5, 2, 7 }, NULL, 3), 1);
-        assert_int_equal(lc_pick_with((const uint32_t[]){ 9, 8, 7, 0 }, NULL, 4), 3);
+        assert_int_equal(lc_pick_with(U32(5, 2, 7), NULL, 3), 1);
+        assert_int_equal(lc_pick_with(U32(9, 8, 7, 0), NULL, 4), 3);
         /* 5/3 < 2/1 < 3/1 */
-        assert_int_equal(lc_pick_with((const uint32_t[]){ 5, 2, 3 }, (const uint32_t[]){ 3, 1, 1 }, 3), 0);
+        assert_int_equal(lc_pick_with(U32(5, 2, 3), U32(3, 1, 1), 3), 0);
         /* 7/3 > 2/1 */
-        assert_int_equal(lc_pick_with((const uint32_t[]){ 7, 2, 3 }, (const uint32_t[]){ 3, 1, 1 }, 3), 1);
+        assert_int_equal(lc_pick_with(U32(7, 2, 3), U32(3, 1, 1), 3), 1);
         /* big numbers: 1000 conns at weight 1000 beat 2 at weight 1 */
-        assert_int_equal(lc_pick_with((const uint32_t[]){ 2, 1000 }, (const uint32_t[]){ 1, 1000 }, 2), 1);
+        assert_int_equal(lc_pick_with(U32(2, 1000), U32(1, 1000), 2), 1);
         /* products beyond 32 bits */
-        assert_int_equal(lc_pick_with((const uint32_t[]){ 4000000000u, 3999999999u },
-                                      (const uint32_t[]){ 1000, 1000 }, 2), 1);
+        assert_int_equal(lc_pick_with(U32(4000000000u, 3999999999u), U32(1000, 1000), 2), 1);
 }
 
 static void lc_ties_rotate(void **state) {
@@ -737,8 +739,8 @@ static void one_scan(void **state) {
                 for (int j = 0; j < 10; j++)
                         assert_true(fake_pick(policies[k].ops, p, false, (uint64_t)j) >= 0);
                 if (p->usable_calls > 10 * 1000)
-                        fail_msg("%s: %llu calls of usable() for 10 picks of 1000", policies[k].name,
-                                 (unsigned long long)p->usable_calls);
+                        fail_msg("%s: %llu calls of usable() for 10 picks of 1000",
+                                 policies[k].name, (unsigned long long)p->usable_calls);
                 assert_contract_kept(p);
                 fake_pool_free(p);
         }
