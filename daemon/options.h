@@ -3,7 +3,7 @@
  * and the demo run from the build tree without installing anything. */
 #pragma once
 
-#include <stdbool.h>
+#include <glib.h>
 
 struct lbd_options {
         char *config_file;     /* --config; NULL: the default path, optional */
@@ -12,10 +12,10 @@ struct lbd_options {
         char **plugin_dirs;    /* --plugin-dir, NULL-terminated, lowest priority first */
         char *bus_address;     /* --bus-address; NULL: DBUS_SYSTEM_BUS_ADDRESS or the system bus */
         int log_level;         /* --log-level, syslog priority */
-        bool allow_unowned_plugins;
-        bool check_config;
-        bool dump_default_config;
-        bool version;
+        gboolean allow_unowned_plugins; /* gboolean: GOption writes an int */
+        gboolean check_config;
+        gboolean dump_default_config;
+        gboolean version;
 };
 
 enum {

@@ -333,6 +333,15 @@ class CheckConfig(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("configuration OK", r.stdout)
 
+    def test_flags_in_any_order(self):
+        # Each flag is a separate option: one given after -t must not clear
+        # it (GOption writes an int; a bool field next to it was overwritten).
+        default = self.write("default.conf",
+                             lbdtest.run([lbdtest.lbd_path(), "--dump-default-config"]).stdout)
+        r = self.lbd("-t", "--allow-unowned-plugins", config=default)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("configuration OK", r.stdout)
+
     def test_valid_config_with_dropin(self):
         main = self.write("lbd.conf", "[daemon]\nworkers=3\nworker-model=thread\n\n"
                                       "[service web]\nlisten=127.0.0.1:18080\n"
