@@ -8,120 +8,12 @@
 #include <systemd/sd-daemon.h>
 
 #include "arbiter.h"
+#include "bus-private.h"
 #include "lbd-build-config.h"
 #include "log.h"
 #include "state.h"
 #include "polkit.h"
 #include "util.h"
-
-#define SERVICE_PREFIX LBD_BUS_PATH "/service"
-#define SERVICE_INTERFACE LBD_BUS_INTERFACE ".Service"
-#define BACKEND_INTERFACE LBD_BUS_INTERFACE ".Backend"
-
-
-/* ---- object paths ------------------------------------------------------ */
-
-/* Backend IDs are positions in the service's backend list for now; they
- * become stable numbers when backends can be added and removed at run time
- * (the control-plane issue). */
-
-static int service_path(const struct lbd_service_config *s, char **ret) {
-        return sd_bus_path_encode(SERVICE_PREFIX, s->name, ret);
-}
-
-static int backend_path(const struct lbd_service_config *s, size_t i, char **ret) {
-        _cleanup_free_ char *sp = NULL;
-        int r = service_path(s, &sp);
-        if (r < 0)
-                return r;
-        if (asprintf(ret, "%s/backend/%zu", sp, i) < 0)
-                return -ENOMEM;
-        return 0;
-}
-
-/* Split PATH under SERVICE_PREFIX into the service and, for a backend path,
- * the backend index. Returns 0 if the path names neither. */
-static int parse_path(struct lbd_manager *m, const char *path,
-                      const struct lbd_service_config **ret_service, long *ret_backend) {
-        size_t n = strlen(SERVICE_PREFIX);
-        if (strncmp(path, SERVICE_PREFIX "/", n + 1) != 0)
-                return 0;
-        const char *elem = path + n + 1;
-        const char *slash = strchr(elem, '/');
-        g_autofree char *encoded = slash ? g_strndup(elem, slash - elem) : g_strdup(elem);
-        g_autofree char *service_only = g_strconcat(SERVICE_PREFIX "/", encoded, NULL);
-        _cleanup_free_ char *name = NULL;
-        if (sd_bus_path_decode(service_only, SERVICE_PREFIX, &name) <= 0)
-                return 0;
-        const struct lbd_service_config *s = lbd_config_find_service(m->config, name);
-        if (!s)
-                return 0;
-
-        long backend = -1;
-        if (slash) {
-                const char *rest = slash + 1;
-                if (strncmp(rest, "backend/", 8) != 0)
-                        return 0;
-                char *end;
-                errno = 0;
-                unsigned long v = strtoul(rest + 8, &end, 10);
-                if (errno || end == rest + 8 || *end || v >= s->backends->len)
-                        return 0;
-                backend = (long)v;
-        }
-        *ret_service = s;
-        *ret_backend = backend;
-        return 1;
-}
-
-static int service_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
-                        void **found, sd_bus_error *error) {
-        const struct lbd_service_config *s;
-        long b;
-        if (parse_path(userdata, path, &s, &b) <= 0 || b >= 0)
-                return 0;
-        *found = (void *)s;
-        return 1;
-}
-
-static int backend_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
-                        void **found, sd_bus_error *error) {
-        const struct lbd_service_config *s;
-        long b;
-        if (parse_path(userdata, path, &s, &b) <= 0 || b < 0)
-                return 0;
-        *found = &g_array_index(s->backends, struct lbd_backend_config, b);
-        return 1;
-}
-
-static int enumerate_objects(sd_bus *bus, const char *path, void *userdata, char ***nodes,
-                             sd_bus_error *error) {
-        struct lbd_manager *m = userdata;
-        g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(free);
-        for (guint i = 0; i < m->config->services->len; i++) {
-                const struct lbd_service_config *s = m->config->services->pdata[i];
-                char *p;
-                int r = service_path(s, &p);
-                if (r < 0)
-                        return r;
-                g_ptr_array_add(paths, p);
-                for (guint b = 0; b < s->backends->len; b++) {
-                        r = backend_path(s, b, &p);
-                        if (r < 0)
-                                return r;
-                        g_ptr_array_add(paths, p);
-                }
-        }
-        /* sd-bus frees the strv with free(): hand over malloc()ed strings. */
-        char **strv = calloc(paths->len + 1, sizeof(char *));
-        if (!strv)
-                return -ENOMEM;
-        for (guint i = 0; i < paths->len; i++)
-                strv[i] = paths->pdata[i];
-        g_ptr_array_set_free_func(paths, NULL);
-        *nodes = strv;
-        return 0;
-}
 
 /* ---- root object ------------------------------------------------------- */
 
@@ -136,6 +28,16 @@ static int property_worker_model(sd_bus *bus, const char *path, const char *inte
                                  sd_bus_error *error) {
         struct lbd_manager *m = userdata;
         return sd_bus_message_append(reply, "s", m->config->daemon.worker_model);
+}
+
+static int property_daemon_uint(sd_bus *bus, const char *path, const char *interface,
+                                const char *property, sd_bus_message *reply, void *userdata,
+                                sd_bus_error *error) {
+        struct lbd_manager *m = userdata;
+        return sd_bus_message_append(reply, "u",
+                                     g_str_equal(property, "Threads")
+                                             ? m->config->daemon.threads
+                                             : m->config->daemon.worker_connections);
 }
 
 static int property_workers(sd_bus *bus, const char *path, const char *interface,
@@ -154,7 +56,9 @@ static int property_services(sd_bus *bus, const char *path, const char *interfac
                 return r;
         for (guint i = 0; i < m->config->services->len; i++) {
                 _cleanup_free_ char *p = NULL;
-                r = service_path(m->config->services->pdata[i], &p);
+                r = lbd_bus_service_path(
+                        ((const struct lbd_service_config *)m->config->services->pdata[i])->name,
+                        &p);
                 if (r < 0)
                         return r;
                 r = sd_bus_message_append(reply, "o", p);
@@ -285,75 +189,82 @@ static int method_set_workers(sd_bus_message *message, void *userdata, sd_bus_er
         return sd_bus_reply_method_return(message, NULL);
 }
 
-static int method_set_policy(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        struct lbd_manager *m = userdata;
-        const char *service, *policy;
-        int r = sd_bus_message_read(message, "ss", &service, &policy);
+int lbd_bus_commit(struct lbd_manager *m, struct lbd_config *next, enum lbd_bus_apply how,
+                   const char *what, sd_bus_error *error) {
+        g_autoptr(lbd_config) config = next;
+        /* Saved before it takes effect: what the reply confirms survives a
+         * crash (docs/state.md). */
+        int r = save_state(m, config, error);
         if (r < 0)
                 return r;
-        if (!lbd_service_name_is_valid(service))
-                return sd_bus_error_setf(error, LBD_BUS_ERROR_INVALID_ARGUMENT,
-                                         "Invalid service name '%.80s': expected 1 to 64 of "
-                                         "A-Z a-z 0-9 _ -",
-                                         service);
-        const struct lbd_service_config *s = lbd_config_find_service(m->config, service);
-        if (!s)
-                return sd_bus_error_setf(error, LBD_BUS_ERROR_NOT_FOUND, "No service '%s'",
-                                         service);
-        const struct lbd_plugin *p = lbd_plugin_set_find(m->plugins, LBD_PLUGIN_KIND_POLICY,
-                                                         policy);
-        if (!p) {
-                g_autofree char *loaded = lbd_plugin_set_names(m->plugins,
-                                                               LBD_PLUGIN_KIND_POLICY);
-                return sd_bus_error_setf(error, LBD_BUS_ERROR_INVALID_ARGUMENT,
-                                         "Unknown policy '%.80s'; loaded policy plugins: %s",
-                                         policy, loaded && *loaded ? loaded : "none");
+        /* A new generation starts with the configuration's worker count:
+         * keep the one running (TTIN/TTOU), which is not saved, and put the
+         * configured one back afterwards so that later saves do not pick
+         * up the running one. */
+        unsigned configured = config->daemon.workers;
+        config->daemon.workers = lbd_arbiter_get_workers(m);
+        /* LBD_BUS_APPLY_UPDATE becomes lbd_arbiter_update() (the running
+         * workers see the change through the shared backend table) once
+         * the table is in; until then it is a new generation as well,
+         * which is graceful too. */
+        (void)how;
+        r = lbd_arbiter_apply(m, g_steal_pointer(&config), m->plugins);
+        if (r < 0) {
+                restore_state(m);
+                return sd_bus_error_setf(error, LBD_BUS_ERROR_FAILED,
+                                         "Cannot %s; nothing was changed: %s", what,
+                                         r == -ESHUTDOWN ? "lbd is stopping" : g_strerror(-r));
         }
-        if (g_str_equal(s->policy, policy))
+        m->config->daemon.workers = configured;
+        /* Signals: lbd_arbiter_apply() called lbd_bus_configuration_changed(). */
+        return 0;
+}
+
+static int method_set_worker_model(sd_bus_message *message, void *userdata,
+                                   sd_bus_error *error) {
+        struct lbd_manager *m = userdata;
+        const char *model;
+        int r = sd_bus_message_read(message, "s", &model);
+        if (r < 0)
+                return r;
+        unsigned threads = m->config->daemon.threads;
+        unsigned connections = m->config->daemon.worker_connections;
+        struct lbd_bus_key keys[] = {
+                { "Threads", "u", &threads, 1, LBD_THREADS_MAX, false },
+                { "WorkerConnections", "u", &connections, 1, LBD_WORKER_CONNECTIONS_MAX, false },
+        };
+        r = lbd_bus_read_options(message, keys, G_N_ELEMENTS(keys), error);
+        if (r < 0)
+                return r;
+        if (!lbd_plugin_set_find(m->plugins, LBD_PLUGIN_KIND_WORKER, model)) {
+                g_autofree char *loaded = lbd_plugin_set_names(m->plugins, LBD_PLUGIN_KIND_WORKER);
+                return sd_bus_error_setf(error, LBD_BUS_ERROR_INVALID_ARGUMENT,
+                                         "Unknown worker model '%.80s'; loaded worker plugins: %s",
+                                         model, loaded && *loaded ? loaded : "none");
+        }
+        if (g_str_equal(model, m->config->daemon.worker_model) &&
+            threads == m->config->daemon.threads &&
+            connections == m->config->daemon.worker_connections)
                 return sd_bus_reply_method_return(message, NULL);
 
-        r = lbd_polkit_check_async(m->polkit, message, LBD_POLKIT_ACTION_MANAGE_SERVICES,
+        r = lbd_polkit_check_async(m->polkit, message, LBD_POLKIT_ACTION_CONFIGURE_WORKERS,
                                    error);
         if (r < 0)
                 return r;
         if (r == 0)
                 return 1; /* polkit will answer; then this runs again */
 
-        /* A new generation of workers with a copy of the configuration that
-         * differs in this one policy; the plugins stay. The old workers
-         * finish their connections. */
-        g_autoptr(lbd_config) config = lbd_config_copy(m->config);
-        for (guint i = 0; i < config->services->len; i++) {
-                struct lbd_service_config *c = config->services->pdata[i];
-                if (g_str_equal(c->name, service)) {
-                        g_free(c->policy);
-                        c->policy = g_strdup(policy);
-                }
-        }
-        g_autofree char *old_policy = g_strdup(s->policy);
-        r = save_state(m, config, error);
+        struct lbd_config *next = lbd_config_copy(m->config);
+        g_free(next->daemon.worker_model);
+        next->daemon.worker_model = g_strdup(model);
+        next->daemon.threads = threads;
+        next->daemon.worker_connections = connections;
+        g_autofree char *what = g_strdup_printf("change the worker model to %s", model);
+        r = lbd_bus_commit(m, next, LBD_BUS_APPLY_GENERATION, what, error);
         if (r < 0)
                 return r;
-        /* A new generation starts with the configuration's worker count:
-         * keep the one running (TTIN/TTOU), which is not saved. */
-        config->daemon.workers = lbd_arbiter_get_workers(m);
-        r = lbd_arbiter_apply(m, g_steal_pointer(&config), m->plugins);
-        if (r < 0) {
-                restore_state(m);
-                return sd_bus_error_setf(error, LBD_BUS_ERROR_FAILED,
-                                         "Cannot apply policy %s to service %s: %s", policy,
-                                         service,
-                                         r == -ESHUTDOWN ? "lbd is stopping" : g_strerror(-r));
-        }
-        log_info("service %s: policy %s -> %s (over D-Bus)", service, old_policy, policy);
-        _cleanup_free_ char *path = NULL;
-        r = sd_bus_path_encode(SERVICE_PREFIX, service, &path);
-        if (r >= 0)
-                r = sd_bus_emit_properties_changed(m->bus, path, SERVICE_INTERFACE, "Policy",
-                                                   NULL);
-        if (r < 0)
-                log_warning("cannot signal the new policy of service %s: %s", service,
-                            g_strerror(-r));
+        log_info("worker model %s, threads %u, worker-connections %u (over D-Bus)", model,
+                 threads, connections);
         return sd_bus_reply_method_return(message, NULL);
 }
 
@@ -363,122 +274,43 @@ static const sd_bus_vtable root_vtable[] = {
         SD_BUS_PROPERTY("WorkerModel", "s", property_worker_model, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Workers", "u", property_workers, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Threads", "u", property_daemon_uint, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("WorkerConnections", "u", property_daemon_uint, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Services", "ao", property_services, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Links", "ao", property_links, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("ListPlugins", SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("a(ssss)", plugins), method_list_plugins,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("AddService", SD_BUS_ARGS("s", name, "a{sv}", settings),
+                                SD_BUS_RESULT("o", service), lbd_bus_method_add_service,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RemoveService", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT,
+                                lbd_bus_method_remove_service, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("AddBackend",
+                                SD_BUS_ARGS("s", service, "s", address, "a{sv}", options),
+                                SD_BUS_RESULT("o", backend), lbd_bus_method_add_backend,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RemoveBackend", SD_BUS_ARGS("s", service, "s", address),
+                                SD_BUS_NO_RESULT, lbd_bus_method_remove_backend,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SetPolicy", SD_BUS_ARGS("s", service, "s", policy),
-                                SD_BUS_NO_RESULT, method_set_policy,
+                                SD_BUS_NO_RESULT, lbd_bus_method_set_policy,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SetWorkers", SD_BUS_ARGS("u", count), SD_BUS_NO_RESULT,
                                 method_set_workers, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetWorkerModel", SD_BUS_ARGS("s", model, "a{sv}", options),
+                                SD_BUS_NO_RESULT, method_set_worker_model,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reload,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_VTABLE_END,
-};
-
-/* ---- services ---------------------------------------------------------- */
-
-static int service_property_name(sd_bus *bus, const char *path, const char *interface,
-                                 const char *property, sd_bus_message *reply, void *userdata,
-                                 sd_bus_error *error) {
-        const struct lbd_service_config *s = userdata;
-        return sd_bus_message_append(reply, "s", s->name);
-}
-
-static int service_property_listen(sd_bus *bus, const char *path, const char *interface,
-                                   const char *property, sd_bus_message *reply, void *userdata,
-                                   sd_bus_error *error) {
-        const struct lbd_service_config *s = userdata;
-        int r = sd_bus_message_open_container(reply, 'a', "s");
-        if (r < 0)
-                return r;
-        for (guint i = 0; i < s->listen->len; i++) {
-                r = sd_bus_message_append(
-                        reply, "s", g_array_index(s->listen, struct lbd_address, i).text);
-                if (r < 0)
-                        return r;
-        }
-        return sd_bus_message_close_container(reply);
-}
-
-static int service_property_mode(sd_bus *bus, const char *path, const char *interface,
-                                 const char *property, sd_bus_message *reply, void *userdata,
-                                 sd_bus_error *error) {
-        const struct lbd_service_config *s = userdata;
-        return sd_bus_message_append(reply, "s", lbd_service_mode_to_string(s->mode));
-}
-
-static int service_property_policy(sd_bus *bus, const char *path, const char *interface,
-                                   const char *property, sd_bus_message *reply, void *userdata,
-                                   sd_bus_error *error) {
-        const struct lbd_service_config *s = userdata;
-        return sd_bus_message_append(reply, "s", s->policy);
-}
-
-static int service_property_backends(sd_bus *bus, const char *path, const char *interface,
-                                     const char *property, sd_bus_message *reply,
-                                     void *userdata, sd_bus_error *error) {
-        const struct lbd_service_config *s = userdata;
-        int r = sd_bus_message_open_container(reply, 'a', "o");
-        if (r < 0)
-                return r;
-        for (guint i = 0; i < s->backends->len; i++) {
-                _cleanup_free_ char *p = NULL;
-                r = backend_path(s, i, &p);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_append(reply, "o", p);
-                if (r < 0)
-                        return r;
-        }
-        return sd_bus_message_close_container(reply);
-}
-
-static const sd_bus_vtable service_vtable[] = {
-        SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("Name", "s", service_property_name, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Listen", "as", service_property_listen, 0,
-                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Mode", "s", service_property_mode, 0,
-                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Policy", "s", service_property_policy, 0,
-                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Backends", "ao", service_property_backends, 0,
-                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_VTABLE_END,
-};
-
-/* ---- backends ---------------------------------------------------------- */
-
-static int backend_property_address(sd_bus *bus, const char *path, const char *interface,
-                                    const char *property, sd_bus_message *reply, void *userdata,
-                                    sd_bus_error *error) {
-        const struct lbd_backend_config *b = userdata;
-        return sd_bus_message_append(reply, "s", b->address.text);
-}
-
-static int backend_property_state(sd_bus *bus, const char *path, const char *interface,
-                                  const char *property, sd_bus_message *reply, void *userdata,
-                                  sd_bus_error *error) {
-        const struct lbd_backend_config *b = userdata;
-        /* Administrative state from the configuration; health checks (the
-         * balancing issue) will add "down" and "draining". */
-        return sd_bus_message_append(reply, "s", b->down ? "disabled" : "up");
-}
-
-static const sd_bus_vtable backend_vtable[] = {
-        SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("Address", "s", backend_property_address, 0,
-                        SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Weight", "u", NULL, offsetof(struct lbd_backend_config, weight),
-                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("State", "s", backend_property_state, 0,
-                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Backup", "b", NULL, offsetof(struct lbd_backend_config, backup),
-                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("GetStatistics", SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("a{sv}", statistics),
+                                lbd_bus_method_get_statistics, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("BackendStateChanged",
+                                SD_BUS_ARGS("o", backend, "s", state, "s", reason), 0),
         SD_BUS_VTABLE_END,
 };
 
@@ -496,17 +328,18 @@ void lbd_bus_workers_changed(struct lbd_manager *m) {
 void lbd_bus_configuration_changed(struct lbd_manager *m) {
         if (!m->bus || !m->root_slot)
                 return;
-        /* TODO(control plane): InterfacesAdded/Removed for the service and
-         * backend objects a new configuration adds or removes. */
         int r = sd_bus_emit_properties_changed(m->bus, LBD_BUS_PATH, LBD_BUS_INTERFACE,
-                                               "WorkerModel", "Workers", "Services", NULL);
+                                               "WorkerModel", "Workers", "Threads",
+                                               "WorkerConnections", "Services", NULL);
         if (r < 0)
                 log_warning("cannot signal the new configuration: %s", g_strerror(-r));
+        /* Services and backends that came, went or changed. */
+        lbd_bus_objects_changed(m);
 }
 
 int lbd_bus_backend_path(const char *service, const char *address, char **ret) {
         _cleanup_free_ char *sp = NULL;
-        int r = sd_bus_path_encode(SERVICE_PREFIX, service, &sp);
+        int r = lbd_bus_service_path(service, &sp);
         if (r < 0)
                 return r;
         g_autofree char *prefix = g_strconcat(sp, "/backend", NULL);
@@ -523,7 +356,7 @@ void lbd_bus_backend_state_changed(struct lbd_manager *m, const char *service,
                 r = sd_bus_emit_signal(m->bus, LBD_BUS_PATH, LBD_BUS_INTERFACE,
                                        "BackendStateChanged", "oss", path, state, reason);
         if (r >= 0)
-                r = sd_bus_emit_properties_changed(m->bus, path, BACKEND_INTERFACE, "State",
+                r = sd_bus_emit_properties_changed(m->bus, path, LBD_BUS_BACKEND_INTERFACE, "State",
                                                    NULL);
         if (r < 0)
                 log_warning("cannot signal the state of backend %s of %s: %s", address, service,
@@ -611,16 +444,7 @@ int lbd_bus_start(struct lbd_manager *m) {
         r = sd_bus_add_object_vtable(m->bus, &m->root_slot, LBD_BUS_PATH, LBD_BUS_INTERFACE,
                                      root_vtable, m);
         if (r >= 0)
-                r = sd_bus_add_fallback_vtable(m->bus, &m->service_slot, SERVICE_PREFIX,
-                                               SERVICE_INTERFACE, service_vtable, service_find,
-                                               m);
-        if (r >= 0)
-                r = sd_bus_add_fallback_vtable(m->bus, &m->backend_slot, SERVICE_PREFIX,
-                                               BACKEND_INTERFACE, backend_vtable, backend_find,
-                                               m);
-        if (r >= 0)
-                r = sd_bus_add_node_enumerator(m->bus, &m->enumerator_slot, SERVICE_PREFIX,
-                                               enumerate_objects, m);
+                r = lbd_bus_objects_publish(m);
         if (r >= 0)
                 r = sd_bus_add_object_manager(m->bus, &m->object_manager_slot, LBD_BUS_PATH);
         if (r >= 0)
@@ -654,9 +478,7 @@ void lbd_bus_stop(struct lbd_manager *m) {
          * event sources of the bus and its loop. */
         m->polkit = lbd_polkit_free(m->polkit);
         m->object_manager_slot = sd_bus_slot_unref(m->object_manager_slot);
-        m->enumerator_slot = sd_bus_slot_unref(m->enumerator_slot);
-        m->backend_slot = sd_bus_slot_unref(m->backend_slot);
-        m->service_slot = sd_bus_slot_unref(m->service_slot);
+        lbd_bus_objects_unpublish(m);
         m->root_slot = sd_bus_slot_unref(m->root_slot);
         if (m->bus) {
                 sd_bus_flush(m->bus);

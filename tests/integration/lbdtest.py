@@ -50,6 +50,26 @@ BUS_NAME = "org.example.LoadBalancer"
 ROOT_PATH = "/org/example/LoadBalancer"
 ROOT_IFACE = "org.example.LoadBalancer"
 
+
+def path_encode(prefix, element):
+    """sd_bus_path_encode(): every byte of element outside [A-Za-z0-9], and
+    a leading digit, becomes _XX (lower-case hex); "" becomes "_"."""
+    if not element:
+        return prefix + "/_"
+    out = "".join(f"_{b:02x}" if not (chr(b).isascii() and chr(b).isalnum()) or
+                  (i == 0 and chr(b).isdigit()) else chr(b)
+                  for i, b in enumerate(element.encode()))
+    return f"{prefix}/{out}"
+
+
+def service_path(name):
+    return path_encode(ROOT_PATH + "/service", name)
+
+
+def backend_path(service, address):
+    """The object of a backend: named by its address (stable across restarts)."""
+    return path_encode(service_path(service) + "/backend", address)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.environ.get("LBD_SOURCE_ROOT") or os.path.dirname(os.path.dirname(HERE))
 BUILD_ROOT = os.environ.get("LBD_BUILD_ROOT") or os.path.join(SOURCE_ROOT, "build")

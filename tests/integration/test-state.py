@@ -24,7 +24,6 @@ import lbdtest  # noqa: E402
 ROOT = lbdtest.ROOT_PATH
 IFACE = lbdtest.ROOT_IFACE
 BACKEND_IFACE = IFACE + ".Backend"
-WEB_BACKEND = ROOT + "/service/web/backend/{}"
 CORRUPT_NAME = re.compile(r"^state\.conf\.corrupt-\d{8}-\d{6}(-\d+)?$")
 CORRUPT_STATE = "[daemon]\nworkers=5\n[service web\n"
 
@@ -43,7 +42,7 @@ class StateFile(unittest.TestCase):
         self.conf_dir = self.tmp.join("conf.d")
         os.mkdir(self.conf_dir)
         self.port = lbdtest.free_port()
-        self.backends = [f"127.0.0.1:{lbdtest.free_port()}" for _ in range(2)]
+        self.backends = [f"127.0.0.1:{lbdtest.free_port()}" for _ in range(3)]
         self.config = self.tmp.join("lbd.conf")
         with open(self.config, "w") as f:
             f.write("[daemon]\n"
@@ -52,7 +51,8 @@ class StateFile(unittest.TestCase):
                     "graceful-timeout=1\n"
                     "[service web]\n"
                     f"listen=127.0.0.1:{self.port}\n"
-                    f"backends={self.backends[0]} weight=2;{self.backends[1]}\n")
+                    f"backends={self.backends[0]} weight=2;{self.backends[1]};"
+                    f"{self.backends[2]}\n")
 
     # --- helpers ---------------------------------------------------------------
 
@@ -75,7 +75,7 @@ class StateFile(unittest.TestCase):
         return self.bus.get_property(ROOT, IFACE, "Workers")
 
     def weight(self, i):
-        return self.bus.get_property(WEB_BACKEND.format(i), BACKEND_IFACE, "Weight")
+        return self.bus.get_property(lbdtest.backend_path("web", self.backends[i]), BACKEND_IFACE, "Weight")
 
     def corrupt_files(self):
         return sorted(n for n in os.listdir(self.state_dir) if n.startswith("state.conf.corrupt"))
@@ -109,32 +109,63 @@ class StateFile(unittest.TestCase):
         self.assertEqual(self.workers(), 3)
         self.assertEqual(self.weight(0), 7)
 
+    def backend(self, address, prop, service="web"):
+        return self.bus.get_property(lbdtest.backend_path(service, address), BACKEND_IFACE, prop)
+
     def test_dbus_changes_survive_kill_9(self):
-        # What SetWorkers and SetPolicy confirmed is saved before the reply:
+        # What every mutating method confirmed is saved before the reply:
         # after kill -9 of the master and a restart, it is all back.
         lbd = self.start_lbd()
         name = lbdtest.BUS_NAME
+        b0, b1, b2 = self.backends
+        new = f"127.0.0.1:{lbdtest.free_port()}"
+        api_port = lbdtest.free_port()
         self.bus.busctl("call", name, ROOT, IFACE, "SetWorkers", "u", "3")
         self.bus.busctl("call", name, ROOT, IFACE, "SetPolicy", "ss", "web", "least_conn")
+        self.bus.busctl("call", name, ROOT, IFACE, "AddService", "sa{sv}", "api", "3",
+                        "Listen", "as", "1", f"127.0.0.1:{api_port}", "Mode", "s", "tcp",
+                        "Backends", "as", "1", b0)
+        self.bus.busctl("call", name, ROOT, IFACE, "AddBackend", "ssa{sv}", "web", new, "2",
+                        "Weight", "u", "5", "Backup", "b", "true")
+        self.bus.busctl("call", name, lbdtest.backend_path("web", b0), BACKEND_IFACE,
+                        "SetWeight", "u", "9")
+        self.bus.busctl("call", name, lbdtest.backend_path("web", b1), BACKEND_IFACE, "Drain")
+        self.bus.busctl("call", name, ROOT, IFACE, "RemoveBackend", "ss", "web", b2)
+        self.bus.busctl("call", name, ROOT, IFACE, "SetWorkerModel", "sa{sv}", "thread", "1",
+                        "Threads", "u", "8")
         state = os.path.join(self.state_dir, "state.conf")
         self.assertEqual(os.stat(state).st_mode & 0o777, 0o600)
         with open(state) as f:
             text = f.read()
         self.assertIn("workers=3", text)
         self.assertIn("policy=least_conn", text)
+        self.assertIn("[service api]", text)
         os.kill(lbd.pid, signal.SIGKILL)
         lbd.process.proc.wait(timeout=10)
         lbdtest.wait_until(lambda: not self.bus.name_has_owner(lbdtest.BUS_NAME), 10,
                            what="the bus name to be released")
         # The orphaned workers stop on their own (PR_SET_PDEATHSIG) and let
-        # go of the listening socket.
-        lbdtest.wait_until(lambda: lbdtest.port_is_free(self.port), 15,
+        # go of the listening sockets.
+        lbdtest.wait_until(lambda: lbdtest.port_is_free(self.port) and
+                           lbdtest.port_is_free(api_port), 15,
                            what="the old workers to exit")
         self.start_lbd()
         self.assertEqual(self.workers(), 3)
-        self.assertEqual(self.bus.get_property(ROOT + "/service/web", IFACE + ".Service",
-                                               "Policy"), "least_conn")
-        self.assertEqual(self.weight(0), 2)  # the configuration's, untouched
+        self.assertEqual(self.bus.get_property(ROOT, IFACE, "WorkerModel"), "thread")
+        self.assertEqual(self.bus.get_property(ROOT, IFACE, "Threads"), 8)
+        web = lbdtest.service_path("web")
+        api = lbdtest.service_path("api")
+        self.assertEqual(self.bus.get_property(ROOT, IFACE, "Services"), [web, api])
+        self.assertEqual(self.bus.get_property(web, IFACE + ".Service", "Policy"), "least_conn")
+        self.assertEqual(self.bus.get_property(api, IFACE + ".Service", "Mode"), "tcp")
+        self.assertEqual(self.bus.get_property(api, IFACE + ".Service", "Listen"),
+                         [f"127.0.0.1:{api_port}"])
+        self.assertEqual(self.bus.get_property(web, IFACE + ".Service", "Backends"),
+                         [lbdtest.backend_path("web", a) for a in (b0, b1, new)])
+        self.assertEqual(self.backend(b0, "Weight"), 9)
+        self.assertEqual(self.backend(b1, "State"), "draining")
+        self.assertEqual(self.backend(new, "Weight"), 5)
+        self.assertIs(self.backend(new, "Backup"), True)
 
     def test_without_state_file(self):
         self.start_lbd()
