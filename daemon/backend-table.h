@@ -110,6 +110,10 @@ int lbd_table_backend_stats(const struct lbd_table *t, const char *service, cons
 int lbd_table_service_stats(const struct lbd_table *t, const char *service,
                             uint64_t *ret_active, uint64_t *ret_requests);
 
+/* The slot of a backend (draining ones too), or -ENOENT. For the master
+ * and tests: a worker gets its slots from lbd_table_pick(). */
+int lbd_table_find_slot(const struct lbd_table *t, const char *service, const char *address);
+
 /* ---- workers ----------------------------------------------------------- */
 
 /* The pool of service `name`, or -ENOENT. Stable for the life of the
@@ -132,7 +136,16 @@ const struct lbd_address *lbd_table_address(const struct lbd_table *t, uint32_t 
 /* Identifies what a slot holds now: changes when a slot is reused for
  * another backend (keys of pooled upstream connections). */
 uint64_t lbd_table_slot_generation(const struct lbd_table *t, uint32_t slot);
+/* Whether slot still holds the backend of that generation and may take
+ * new work (not removed, disabled, draining or down by the health check):
+ * a worker's pooled idle upstream connection is reused only then. */
+bool lbd_table_slot_pickable(const struct lbd_table *t, uint32_t slot, uint64_t generation);
 /* Per-backend connect timeout and such stay in the service config. */
+
+/* The client hash a pick gives policies (struct lbd_pick.client_hash):
+ * FNV-1a of the IP address alone (an IPv4-mapped IPv6 address hashes as
+ * its IPv4 address), 0 for unix sockets and NULL. */
+uint64_t lbd_table_client_hash(const struct sockaddr *client, socklen_t client_len);
 
 /* Report how a use of the backend went: success with the response time,
  * or a failure (counts towards max_fails within fail_timeout; reaching it
@@ -143,5 +156,9 @@ void lbd_table_report_failure(struct lbd_table *t, uint32_t slot, uint64_t now_m
                               const char *reason);
 /* One request (http) or connection (tcp) sent. */
 void lbd_table_count_request(struct lbd_table *t, uint32_t slot);
+/* Take and give back the pool's lock, as a policy's lock()/unlock() do
+ * (robust: a holder that dies does not block the next taker). */
+void lbd_table_pool_lock(struct lbd_table *t, int pool);
+void lbd_table_pool_unlock(struct lbd_table *t, int pool);
 /* Lower the active count raised by lbd_table_pick(). */
 void lbd_table_release(struct lbd_table *t, uint32_t slot);
