@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "access-log.h"
+#include "backend-table.h"
 #include "bus.h"
 #include "listeners.h"
 #include "log.h"
@@ -25,6 +26,10 @@
 /* How long a fast stop (INT/QUIT) waits before SIGKILL. */
 #define FAST_STOP_MS 1000u
 #define TICK_USEC (1000u * 1000u)
+/* How often the shared backend table is looked at (state changes, drained
+ * slots): passive-health marks made by workers reach the log and the bus
+ * within this. */
+#define TABLE_TICK_USEC (250u * 1000u)
 
 enum stop_mode {
         RUNNING,
@@ -43,6 +48,7 @@ struct generation {
         bool owns_plugins; /* plugins: the same, unless the next generation shares them */
         const struct lbd_plugin *model;
         struct lbd_listener_set *listeners;
+        struct lbd_table *table; /* holds its services' pools while set */
         bool drop_privileges;
         uid_t uid;
         gid_t gid;
@@ -69,6 +75,7 @@ static const int handled_signals[] = {
 struct lbd_arbiter {
         struct lbd_manager *m;
         struct lbd_scoreboard *scoreboard;
+        struct lbd_table *table; /* the shared backend table */
         struct lbd_listeners *listeners;
         struct generation *current;
         GPtrArray *retired; /* of struct generation *: draining */
@@ -80,6 +87,7 @@ struct lbd_arbiter {
 
         sd_event_source *signal_sources[N_SIGNALS];
         sd_event_source *tick;    /* every second: heartbeats, kill deadlines */
+        sd_event_source *table_tick; /* 4 times a second: lbd_table_tick() */
         sd_event_source *backoff; /* one-shot: start the next worker after a crash loop */
 
         unsigned quick_deaths; /* in a row */
@@ -101,6 +109,8 @@ static struct lbd_worker_slot *worker_slot(struct lbd_arbiter *a, const struct w
 static void generation_free(struct generation *g) {
         if (!g)
                 return;
+        if (g->table)
+                lbd_table_pool_release(g->table, g->config);
         lbd_listener_set_free(g->listeners);
         if (g->owns_plugins)
                 lbd_plugin_set_free(g->plugins);
@@ -180,6 +190,10 @@ static int generation_new(struct lbd_arbiter *a, struct lbd_config *config,
                 return r;
         }
         g->id = ++a->next_generation;
+        /* Its services' pools stay while its workers may pick from them
+         * (the configuration was synced to the table before). */
+        lbd_table_pool_hold(a->table, config);
+        g->table = a->table;
         *ret = g;
         return 0;
 }
@@ -229,6 +243,7 @@ static int spawn_worker(struct lbd_arbiter *a, struct generation *g, pid_t *ret_
                 .config = g->config,
                 .model = g->model,
                 .plugins = g->plugins,
+                .table = a->table,
                 .slot = ws,
                 .scoreboard = a->scoreboard,
                 .slot_index = (unsigned)slot,
@@ -531,6 +546,75 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* ---- the shared backend table ------------------------------------------ */
+
+static void on_backend_state(void *userdata, const char *service, const char *address,
+                             enum lbd_backend_state old_state, enum lbd_backend_state new_state,
+                             const char *reason) {
+        struct lbd_arbiter *a = userdata;
+        const char *state = lbd_backend_state_to_string(new_state);
+        log_full(new_state == LBD_BACKEND_DOWN ? LOG_WARNING : LOG_NOTICE, service,
+                 "backend %s is %s: %s", address, state, reason);
+        lbd_bus_backend_state_changed(a->m, service, address, state, reason);
+}
+
+static int on_table_tick(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct lbd_arbiter *a = userdata;
+        lbd_table_tick(a->table, lbd_now_ms(), on_backend_state, a);
+        sd_event_source_set_time(s, usec + TABLE_TICK_USEC);
+        return 0;
+}
+
+struct lbd_table *lbd_arbiter_table(struct lbd_manager *m) {
+        return m->arbiter ? m->arbiter->table : NULL;
+}
+
+/* config as the text the file would have, without what the running
+ * workers read from the shared table (a service's backends and policy)
+ * and without the worker count (not a generation matter either). */
+static char *text_without_table_keys(const struct lbd_config *config) {
+        g_autoptr(GKeyFile) kf = lbd_config_to_keyfile(config, NULL);
+        g_key_file_remove_key(kf, "daemon", "workers", NULL);
+        for (guint i = 0; i < config->services->len; i++) {
+                const struct lbd_service_config *svc = config->services->pdata[i];
+                g_autofree char *group = g_strconcat("service ", svc->name, NULL);
+                g_key_file_remove_key(kf, group, "backends", NULL);
+                g_key_file_remove_key(kf, group, "policy", NULL);
+        }
+        return g_key_file_to_data(kf, NULL, NULL);
+}
+
+int lbd_arbiter_update(struct lbd_manager *m, struct lbd_config *config, char **ret_reason) {
+        struct lbd_arbiter *a = m->arbiter;
+        if (!a || !a->current || a->stop != RUNNING) {
+                if (ret_reason)
+                        *ret_reason = g_strdup("lbd is stopping");
+                return -ESHUTDOWN;
+        }
+        g_autofree char *now = text_without_table_keys(m->config);
+        g_autofree char *next = text_without_table_keys(config);
+        if (strcmp(now, next) != 0) {
+                if (ret_reason)
+                        *ret_reason = g_strdup("the change needs new workers");
+                return -EINVAL;
+        }
+        int r = lbd_table_sync(a->table, config, ret_reason);
+        if (r < 0)
+                return r;
+        /* The running generation goes on with config: its workers (and
+         * the ones respawned for it) read the table, not their copy. */
+        unsigned running = a->target;
+        struct lbd_config *old = m->config;
+        m->config = config;
+        a->current->config = config;
+        lbd_config_free(old);
+        a->target = running;
+        log_info("configuration updated in the running workers (generation %u)",
+                 a->current->id);
+        lbd_bus_configuration_changed(m);
+        return 0;
+}
+
 /* ---- stopping, reloading, resizing ------------------------------------- */
 
 void lbd_arbiter_stop(struct lbd_manager *m, bool graceful) {
@@ -574,9 +658,19 @@ int lbd_arbiter_apply(struct lbd_manager *m, struct lbd_config *config,
                 lbd_config_free(config);
                 return -ESHUTDOWN;
         }
-        struct generation *g;
-        int r = generation_new(a, config, plugins, &g);
+        /* The table first: the new workers find their pools there, and
+         * the running ones see the new backends at once. */
+        g_autofree char *reason = NULL;
+        int r = lbd_table_sync(a->table, config, &reason);
+        if (r < 0)
+                log_error("cannot apply the configuration: %s", reason);
+        struct generation *g = NULL;
+        if (r >= 0)
+                r = generation_new(a, config, plugins, &g);
         if (r < 0) {
+                /* Back to the configuration in effect (it fitted before). */
+                if (lbd_table_sync(a->table, m->config, NULL) < 0)
+                        log_error("cannot restore the backend table");
                 if (!same_plugins)
                         lbd_plugin_set_free(plugins);
                 lbd_config_free(config);
@@ -757,6 +851,11 @@ static int setup_event_sources(struct lbd_arbiter *a) {
         if (r >= 0)
                 r = sd_event_source_set_enabled(a->tick, SD_EVENT_ON);
         if (r >= 0)
+                r = sd_event_add_time(e, &a->table_tick, CLOCK_MONOTONIC, now + TABLE_TICK_USEC,
+                                      0, on_table_tick, a);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(a->table_tick, SD_EVENT_ON);
+        if (r >= 0)
                 r = sd_event_add_time(e, &a->backoff, CLOCK_MONOTONIC, 0, 0, on_backoff, a);
         if (r >= 0)
                 r = sd_event_source_set_enabled(a->backoff, SD_EVENT_OFF);
@@ -779,6 +878,19 @@ int lbd_arbiter_start(struct lbd_manager *m) {
         if (!a->scoreboard) {
                 r = -errno;
                 log_error("cannot map the scoreboard: %s", strerror(-r));
+                return r;
+        }
+        /* Before the first fork: every worker shares this mapping. */
+        a->table = lbd_table_new();
+        if (!a->table) {
+                r = -errno;
+                log_error("cannot map the backend table: %s", strerror(-r));
+                return r;
+        }
+        g_autofree char *reason = NULL;
+        r = lbd_table_sync(a->table, m->config, &reason);
+        if (r < 0) {
+                log_error("%s", reason);
                 return r;
         }
         r = generation_new(a, m->config, m->plugins, &a->current);
@@ -810,9 +922,11 @@ void lbd_arbiter_free(struct lbd_arbiter *a) {
         generation_free(a->current); /* does not own m->config */
         lbd_listeners_free(a->listeners);
         lbd_scoreboard_free(a->scoreboard);
+        lbd_table_free(a->table); /* after the generations: they release their pools */
         for (size_t i = 0; i < N_SIGNALS; i++)
                 sd_event_source_disable_unref(a->signal_sources[i]);
         sd_event_source_disable_unref(a->tick);
+        sd_event_source_disable_unref(a->table_tick);
         sd_event_source_disable_unref(a->backoff);
         g_free(a);
 }

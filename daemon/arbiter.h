@@ -37,6 +37,8 @@
 
 #include "manager.h"
 
+struct lbd_table;
+
 /* Take over the signals, bind the listeners of m->config, resolve its
  * user, create the scoreboard and fork the workers. Call after the bus is
  * connected: workers close the bus and event loop fds, which must exist.
@@ -62,11 +64,44 @@ int lbd_arbiter_reload(struct lbd_manager *m, char **ret_reason);
  * plugins may be m->plugins, to keep the plugins in effect (a run-time
  * change of the configuration alone, such as SetPolicy()).
  * The worker count goes back to the configuration's. On failure (logged)
- * nothing changes. For reloads and for run-time changes that need new
- * workers (a new worker model). Tells bus clients what changed
+ * nothing changes (a configuration whose backends do not fit the shared
+ * backend table fails with -ENOSPC). The table is synced with config before
+ * the new workers start, so the old ones see the new backends too. For
+ * reloads and for run-time changes that need new workers (a new worker
+ * model). Tells bus clients what changed
  * (lbd_bus_configuration_changed). */
 int lbd_arbiter_apply(struct lbd_manager *m, struct lbd_config *config,
                       struct lbd_plugin_set *plugins);
+
+/* Make config the configuration in effect WITHOUT new workers, when it
+ * differs from m->config only in what the running workers read from the
+ * shared backend table (backend-table.h): the backends of a service (added,
+ * removed, any parameter: weight, max_fails, fail_timeout, max_conns,
+ * slow_start, backup, down, drain) and a service's policy. The [daemon]
+ * workers count is not compared either (the running count is kept, as
+ * lbd_arbiter_apply() does not).
+ *
+ *  - 0: done. config is owned by the manager (m->config) from now on; the
+ *    table was synced, so the next pick of every running worker sees the
+ *    change; a removed backend drains (open connections finish). Bus
+ *    clients were told (lbd_bus_configuration_changed).
+ *  - -EINVAL: the change needs new workers (a service added or removed, its
+ *    listen, mode, timeouts or health check, any [daemon] key but workers,
+ *    a different order of services). Nothing changed and config is NOT
+ *    taken: pass it on to lbd_arbiter_apply(m, config, m->plugins).
+ *  - -ENOSPC: the backend table would be full; nothing changed, config
+ *    not taken.
+ *  - -ESHUTDOWN: lbd is stopping; config not taken.
+ * On failure *ret_reason (if not NULL) gets a sentence (g_free() it).
+ * For the D-Bus methods AddBackend, RemoveBackend, SetWeight, Drain,
+ * Enable, Disable and SetPolicy: try this first, and lbd_arbiter_apply()
+ * on -EINVAL. */
+int lbd_arbiter_update(struct lbd_manager *m, struct lbd_config *config, char **ret_reason);
+
+/* The shared backend table (counters and state for statistics), or NULL
+ * before the arbiter started. Read it with lbd_table_backend_stats() and
+ * lbd_table_service_stats(). */
+struct lbd_table *lbd_arbiter_table(struct lbd_manager *m);
 
 /* Run n workers (1..LBD_WORKERS_MAX; -EINVAL otherwise, not logged): start
  * more, or stop the highest slots gracefully. -ESHUTDOWN while stopping.

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "backend-table.h"
 #include "config.h"
 #include "plugin-loader.h"
 #include "scoreboard.h"
@@ -30,6 +31,7 @@ struct lbd_worker_params {
         const struct lbd_config *config;
         const struct lbd_plugin *model;       /* the worker plugin to run */
         const struct lbd_plugin_set *plugins; /* for policies */
+        struct lbd_table *table;              /* the shared backend table */
         struct lbd_worker_slot *slot;         /* this worker's scoreboard slot */
         const struct lbd_scoreboard *scoreboard; /* everybody's, for the fair share */
         unsigned slot_index;
