@@ -5,12 +5,16 @@ private system bus, the real polkitd on it seeing the project's actions
 file (polkit/org.example.LoadBalancer.policy) and the test's rules, and
 callers as root and as uid 65534 (nobody) through busctl and gdbus.
 
-- nobody reads every root property;
-- nobody's SetWorkers, Reload and SetPolicy are refused (AccessDenied or
-  InteractiveAuthorizationRequired) and change nothing: the Workers and
-  Policy properties and the worker PIDs stay;
+- nobody reads every property of every object, ListPlugins, GetStatistics
+  and GetManagedObjects, and introspects (busctl and gdbus);
+- nobody's call of every mutating method (root: SetWorkers, SetWorkerModel,
+  Reload, AddService, RemoveService, AddBackend, RemoveBackend, SetPolicy;
+  backend: SetWeight, Drain, Enable, Disable) is refused (AccessDenied or
+  InteractiveAuthorizationRequired) and changes nothing: every property,
+  the worker PIDs and the state file stay;
 - root's calls succeed without polkit being asked;
-- with a rules file granting nobody the actions, nobody's calls succeed;
+- with a rules file granting nobody the actions, nobody's calls of every
+  mutating method succeed and take effect;
 - with a rules file answering auth_admin, a non-interactive call gets
   InteractiveAuthorizationRequired;
 - without polkitd, nobody is refused saying polkit is not available;
@@ -42,6 +46,7 @@ ACCESS_DENIED = "org.freedesktop.DBus.Error.AccessDenied"
 INTERACTIVE = "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"
 INVALID_ARGUMENT = "org.example.LoadBalancer.Error.InvalidArgument"
 NOT_FOUND = "org.example.LoadBalancer.Error.NotFound"
+EXISTS = "org.example.LoadBalancer.Error.Exists"
 
 GRANT_NOBODY = """polkit.addRule(function(action, subject) {
     if (action.id.indexOf("org.example.LoadBalancer.") == 0 && subject.user == "nobody")
@@ -54,18 +59,52 @@ AUTH_ADMIN_FOR_NOBODY = """polkit.addRule(function(action, subject) {
 });
 """
 
-# (method, signature, args) that change something from the test config
-# (2 workers, service web with round_robin).
-MUTATING_CALLS = [
-    ("SetWorkers", "u", ["3"]),
-    ("Reload", "", []),
-    ("SetPolicy", "ss", ["web", "least_conn"]),
+BACKEND_IFACE = IFACE + ".Backend"
+B9 = "127.0.0.1:9"     # a backend of web in the test config
+B10 = "127.0.0.1:10"   # another, configured down (so that Enable changes it)
+NEW_BACKEND = "127.0.0.1:11"
+API_PORT = lbdtest.free_port()
+
+
+def b_path(address):
+    return lbdtest.backend_path("web", address)
+
+
+# Every mutating method, with arguments that change something from the test
+# config (2 workers, event, service web with round_robin over B9 and B10,
+# B10 down), in an order in which all of them succeed one after the other:
+# (path, interface, method, busctl signature, busctl args, gdbus args, action).
+MUTATING = [
+    (ROOT, IFACE, "SetWorkers", "u", ["3"], ["uint32 3"], "configure-workers"),
+    (ROOT, IFACE, "Reload", "", [], [], "reload"),
+    (ROOT, IFACE, "SetPolicy", "ss", ["web", "least_conn"], ["web", "least_conn"],
+     "manage-services"),
+    (ROOT, IFACE, "SetWorkerModel", "sa{sv}", ["sync", "1", "Threads", "u", "2"],
+     ["sync", "{'Threads': <uint32 2>}"], "configure-workers"),
+    (ROOT, IFACE, "AddService", "sa{sv}",
+     ["api", "2", "Listen", "as", "1", f"127.0.0.1:{API_PORT}", "Mode", "s", "tcp"],
+     ["api", f"{{'Listen': <['127.0.0.1:{API_PORT}']>, 'Mode': <'tcp'>}}"],
+     "manage-services"),
+    (ROOT, IFACE, "AddBackend", "ssa{sv}", ["web", NEW_BACKEND, "1", "Weight", "u", "3"],
+     ["web", NEW_BACKEND, "{'Weight': <uint32 3>}"], "manage-services"),
+    (b_path(B9), BACKEND_IFACE, "SetWeight", "u", ["4"], ["uint32 4"], "manage-services"),
+    (b_path(B9), BACKEND_IFACE, "Drain", "", [], [], "manage-services"),
+    (b_path(B10), BACKEND_IFACE, "Enable", "", [], [], "manage-services"),
+    (b_path(NEW_BACKEND), BACKEND_IFACE, "Disable", "", [], [], "manage-services"),
+    (ROOT, IFACE, "RemoveBackend", "ss", ["web", B9], ["web", B9], "manage-services"),
+    (ROOT, IFACE, "RemoveService", "s", ["api"], ["api"], "manage-services"),
 ]
+# Those that need no object created by an earlier call (for the refusals).
+MUTATING_ALONE = [c for c in MUTATING if c[2] not in ("Disable", "RemoveService")] + [
+    (ROOT, IFACE, "RemoveService", "s", ["web"], ["web"], "manage-services"),
+    (b_path(B9), BACKEND_IFACE, "Disable", "", [], [], "manage-services"),
+]
+MUTATING_CALLS = [(c[2], c[3], c[4]) for c in MUTATING_ALONE if c[0] == ROOT][:3]
 
 
 def config_text(port):
     return ("[daemon]\nworkers=2\nworker-model=event\ngraceful-timeout=5\n\n"
-            f"[service web]\nlisten=127.0.0.1:{port}\nbackends=127.0.0.1:9\n"
+            f"[service web]\nlisten=127.0.0.1:{port}\nbackends={B9};{B10} down\n"
             "policy=round_robin\n")
 
 
@@ -110,9 +149,16 @@ class PolkitCase(unittest.TestCase):
             raise AssertionError(f"lbd exited with status {status}")
 
     def setUp(self):
-        # Every test starts from the configuration: 2 workers, round_robin.
+        # Every test starts from the configuration: no state file, then a
+        # reload (root's) puts the files' configuration back.
+        state = os.path.join(self.lbd.state_dir, "state.conf")
+        if os.path.exists(state):
+            os.unlink(state)
+        # sd_notify() blocks once 10 datagrams wait unread (max_dgram_qlen):
+        # read them, as systemd would.
+        self.lbd.poll_notifications()
+        self.root_call("Reload")
         self.root_call("SetWorkers", "u", "2")
-        self.root_call("SetPolicy", "ss", "web", "round_robin")
         self.wait_workers(2)
 
     # --- helpers ------------------------------------------------------------------
@@ -152,10 +198,48 @@ class PolkitCase(unittest.TestCase):
         lbdtest.wait_until(lambda: len(self.worker_pids()) == n, timeout,
                            what=f"{n} worker processes", alive=self.lbd.process)
 
+    def get_all(self, path, iface, as_nobody=False):
+        r = self.busctl("call", BUS_NAME, path, "org.freedesktop.DBus.Properties", "GetAll",
+                        "s", iface, as_nobody=as_nobody)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return {k: v["data"] for k, v in json.loads(r.stdout)["data"][0].items()}
+
+    def everything(self, as_nobody=False):
+        """Every object's properties (path -> interface -> name -> value)."""
+        r = self.busctl("call", BUS_NAME, ROOT, "org.freedesktop.DBus.ObjectManager",
+                        "GetManagedObjects", as_nobody=as_nobody)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        objects = {path: {i: {k: v["data"] for k, v in props.items()}
+                          for i, props in ifaces.items()}
+                   for path, ifaces in json.loads(r.stdout)["data"][0].items()}
+        objects[ROOT] = {IFACE: self.get_all(ROOT, IFACE, as_nobody)}
+        for ifaces in objects.values():  # counters move on their own
+            for props in ifaces.values():
+                for k in ("ActiveConnections", "Requests", "Failures"):
+                    props.pop(k, None)
+        return objects
+
+    def state_file(self):
+        try:
+            with open(os.path.join(self.lbd.state_dir, "state.conf")) as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
     def snapshot(self):
-        return {"Workers": self.prop("Workers"), "Policy": self.prop("Policy", SERVICE_PATH,
-                                                                      SERVICE_IFACE),
-                "pids": self.worker_pids()}
+        return {"objects": self.everything(), "pids": self.worker_pids(),
+                "state": self.state_file()}
+
+    def busctl_call(self, call, as_nobody=False, interactive=False):
+        path, iface, method, sig, args = call[:5]
+        argv = ["call", BUS_NAME, path, iface, method] + ([sig, *args] if sig else [])
+        return self.busctl(*argv, as_nobody=as_nobody, interactive=interactive)
+
+    def gdbus_full(self, call, as_nobody=False):
+        path, iface, method, _sig, _args, gargs = call[:6]
+        argv = ["gdbus", "call", "--address", self.bus.address, "--dest", BUS_NAME,
+                "--object-path", path, "--method", f"{iface}.{method}", *gargs]
+        return lbdtest.run((NOBODY if as_nobody else []) + argv)
 
 
 class Refused(PolkitCase):
@@ -177,29 +261,61 @@ class Refused(PolkitCase):
         with self.subTest(how="ListPlugins"):
             r = self.call("ListPlugins", as_nobody=True)
             self.assertEqual(r.returncode, 0, r.stderr)
+        with self.subTest(how="every object"):
+            mine = self.everything(as_nobody=True)
+            self.assertEqual(mine, self.everything())
+            self.assertEqual(set(mine), {ROOT, SERVICE_PATH, b_path(B9), b_path(B10)})
+            self.assertEqual(mine[b_path(B10)][BACKEND_IFACE]["State"], "disabled")
+            for path in (SERVICE_PATH, b_path(B9)):
+                iface = SERVICE_IFACE if path == SERVICE_PATH else BACKEND_IFACE
+                props = self.get_all(path, iface, as_nobody=True)
+                self.assertIn("ActiveConnections", props)
+                self.assertIn("Requests", props)
+        with self.subTest(how="GetStatistics"):
+            r = self.call("GetStatistics", as_nobody=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            stats = json.loads(r.stdout)["data"][0]
+            self.assertEqual(stats["Workers"]["data"], 2)
+            self.assertEqual(len(stats["WorkerProcesses"]["data"]), 2)
+            self.assertEqual(sorted(w[0] for w in stats["WorkerProcesses"]["data"]),
+                             self.worker_pids())
+            web = stats["Services"]["data"]["web"]
+            self.assertEqual(set(web["Backends"]["data"]), {B9, B10})
+            self.assertEqual(web["Backends"]["data"][B10]["State"]["data"], "disabled")
+
+    def test_nobody_introspects(self):
+        for path, iface, member in ((ROOT, IFACE, "AddService"),
+                                    (SERVICE_PATH, SERVICE_IFACE, "Backends"),
+                                    (b_path(B9), BACKEND_IFACE, "SetWeight")):
+            with self.subTest(path=path, how="busctl"):
+                r = lbdtest.run(NOBODY + ["busctl", f"--address={self.bus.address}",
+                                          "introspect", BUS_NAME, path])
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertIn(iface, r.stdout)
+                self.assertIn("." + member, r.stdout)
+            with self.subTest(path=path, how="gdbus"):
+                r = lbdtest.run(NOBODY + ["gdbus", "introspect", "--address", self.bus.address,
+                                          "--dest", BUS_NAME, "--object-path", path])
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertIn(f"interface {iface}", r.stdout)
+                self.assertIn(member, r.stdout)
 
     def test_nobody_is_refused_and_nothing_changes(self):
         before = self.snapshot()
-        for method, sig, args in MUTATING_CALLS:
+        for call in MUTATING_ALONE:
+            method, action = call[2], call[6]
             for interactive in (False, True):
                 with self.subTest(method=method, how="busctl", interactive=interactive):
-                    r = self.call(method, sig, *args, as_nobody=True, interactive=interactive)
+                    r = self.busctl_call(call, as_nobody=True, interactive=interactive)
                     self.assertNotEqual(r.returncode, 0, r.stdout)
                     # busctl shows the errno's text for these well-known
                     # errors (gdbus below shows name and message).
                     self.assertRegex(r.stderr, "(?i)access denied|interactive")
             with self.subTest(method=method, how="gdbus"):
-                gargs = [a if sig != "u" else f"uint32 {a}" for a in args]
-                r = self.gdbus_call(method, *gargs, as_nobody=True)
+                r = self.gdbus_full(call, as_nobody=True)
                 self.assertNotEqual(r.returncode, 0, r.stdout)
                 self.assertRegex(r.stderr, f"({ACCESS_DENIED}|{INTERACTIVE})")
-        with self.subTest(what="action named"):
-            r = self.gdbus_call("SetWorkers", "uint32 3", as_nobody=True)
-            self.assertIn("org.example.LoadBalancer.configure-workers", r.stderr)
-            r = self.gdbus_call("SetPolicy", "web", "least_conn", as_nobody=True)
-            self.assertIn("org.example.LoadBalancer.manage-services", r.stderr)
-            r = self.gdbus_call("Reload", as_nobody=True)
-            self.assertIn("org.example.LoadBalancer.reload", r.stderr)
+                self.assertIn(f"org.example.LoadBalancer.{action}", r.stderr)
         time.sleep(0.5)  # a wrongly started worker would show by now
         self.assertEqual(self.snapshot(), before)
         self.assertTrue(self.lbd.running())
@@ -259,6 +375,98 @@ class Refused(PolkitCase):
             r = self.call("SetWorkers", "u", "0")
             self.assertNotEqual(r.returncode, 0)
             self.assertIn("1..1024", r.stderr)
+        self.assertEqual(self.snapshot(), before)
+        self.assertTrue(self.lbd.running())
+
+    def test_bad_arguments_of_every_method(self):
+        before = self.snapshot()
+        web_listen = self.prop("Listen", SERVICE_PATH, SERVICE_IFACE)[0]
+        listen = f"127.0.0.1:{lbdtest.free_port()}"
+
+        def svc(name, settings):
+            return (ROOT, IFACE, "AddService", None, None, [name, settings])
+
+        def backend(service, address, options="{}"):
+            return (ROOT, IFACE, "AddBackend", None, None, [service, address, options])
+
+        cases = [
+            # (what, call, error, texts the message must have)
+            ("bad name", svc("no/such", f"{{'Listen': <['{listen}']>}}"),
+             INVALID_ARGUMENT, ["no/such"]),
+            ("service exists", svc("web", f"{{'Listen': <['{listen}']>}}"),
+             EXISTS, ["web"]),
+            ("no Listen", svc("api", "{'Mode': <'tcp'>}"), INVALID_ARGUMENT, ["Listen"]),
+            ("bad Listen", svc("api", "{'Listen': <['127.0.0.1:99999']>}"),
+             INVALID_ARGUMENT, ["127.0.0.1:99999", "port"]),
+            ("Listen taken", svc("api", f"{{'Listen': <['{web_listen}']>}}"),
+             INVALID_ARGUMENT, [web_listen]),
+            ("unknown key", svc("api", f"{{'Listen': <['{listen}']>, 'Colour': <'red'>}}"),
+             INVALID_ARGUMENT, ["Colour", "Listen (as)"]),
+            ("wrong type", svc("api", f"{{'Listen': <'{listen}'>}}"),
+             INVALID_ARGUMENT, ["Listen", "'as'"]),
+            ("bad Mode", svc("api", f"{{'Listen': <['{listen}']>, 'Mode': <'udp'>}}"),
+             INVALID_ARGUMENT, ["udp", "http or tcp"]),
+            ("bad Policy", svc("api", f"{{'Listen': <['{listen}']>, 'Policy': <'dice'>}}"),
+             INVALID_ARGUMENT, ["dice", "least_conn"]),
+            ("timeout range",
+             svc("api", f"{{'Listen': <['{listen}']>, 'ProxyReadTimeout': <uint32 0>}}"),
+             INVALID_ARGUMENT, ["ProxyReadTimeout", "1..86400"]),
+            ("bad HealthCheck",
+             svc("api", f"{{'Listen': <['{listen}']>, 'HealthCheck': <'ping'>}}"),
+             INVALID_ARGUMENT, ["health-check"]),
+            ("bad Backends entry",
+             svc("api", f"{{'Listen': <['{listen}']>, 'Backends': <['127.0.0.1:1 weight=0']>}}"),
+             INVALID_ARGUMENT, ["weight"]),
+            ("Backends entry with ;",
+             svc("api", f"{{'Listen': <['{listen}']>, 'Backends': <['127.0.0.1:1;x']>}}"),
+             INVALID_ARGUMENT, ["';'"]),
+            ("remove unknown service", (ROOT, IFACE, "RemoveService", None, None, ["nosuch"]),
+             NOT_FOUND, ["nosuch"]),
+            ("backend of unknown service", backend("nosuch", "127.0.0.1:12"), NOT_FOUND,
+             ["nosuch"]),
+            ("bad backend address", backend("web", "localhost:abc"), INVALID_ARGUMENT,
+             ["localhost:abc"]),
+            ("backend exists", backend("web", B9), EXISTS, [B9]),
+            ("Weight range", backend("web", "127.0.0.1:12", "{'Weight': <uint32 0>}"),
+             INVALID_ARGUMENT, ["Weight", "1..1000"]),
+            ("Weight type", backend("web", "127.0.0.1:12", "{'Weight': <'heavy'>}"),
+             INVALID_ARGUMENT, ["Weight", "'u'"]),
+            ("MaxConns range", backend("web", "127.0.0.1:12", "{'MaxConns': <uint32 2000000>}"),
+             INVALID_ARGUMENT, ["MaxConns", "0..1000000"]),
+            ("unknown backend option", backend("web", "127.0.0.1:12", "{'Down': <true>}"),
+             INVALID_ARGUMENT, ["Down", "Weight (u)"]),
+            ("remove unknown backend",
+             (ROOT, IFACE, "RemoveBackend", None, None, ["web", "127.0.0.1:12"]),
+             NOT_FOUND, ["127.0.0.1:12"]),
+            ("SetWeight 0", (b_path(B9), BACKEND_IFACE, "SetWeight", None, None, ["uint32 0"]),
+             INVALID_ARGUMENT, ["1..1000"]),
+            ("SetWeight 1001",
+             (b_path(B9), BACKEND_IFACE, "SetWeight", None, None, ["uint32 1001"]),
+             INVALID_ARGUMENT, ["1001"]),
+            ("no such backend object",
+             (b_path("127.0.0.1:12"), BACKEND_IFACE, "Drain", None, None, []),
+             "org.freedesktop.DBus.Error.UnknownObject", []),
+            ("unknown worker model",
+             (ROOT, IFACE, "SetWorkerModel", None, None, ["turbo", "{}"]),
+             INVALID_ARGUMENT, ["turbo", "event", "sync", "thread"]),
+            ("Threads range",
+             (ROOT, IFACE, "SetWorkerModel", None, None, ["thread", "{'Threads': <uint32 0>}"]),
+             INVALID_ARGUMENT, ["Threads", "1..1024"]),
+            ("WorkerConnections type",
+             (ROOT, IFACE, "SetWorkerModel", None, None,
+              ["event", "{'WorkerConnections': <'many'>}"]),
+             INVALID_ARGUMENT, ["WorkerConnections", "'u'"]),
+        ]
+        for what, call, name, texts in cases:
+            for who in ("root", "nobody"):
+                # Arguments are checked before polkit is asked: nobody gets
+                # the same named error.
+                with self.subTest(what, who=who):
+                    r = self.gdbus_full(call, as_nobody=who == "nobody")
+                    self.assertNotEqual(r.returncode, 0, r.stdout)
+                    self.assertIn(name, r.stderr)
+                    for text in texts:
+                        self.assertIn(text, r.stderr)
         self.assertEqual(self.snapshot(), before)
         self.assertTrue(self.lbd.running())
 
@@ -329,6 +537,28 @@ class Granted(PolkitCase):
         self.assertEqual(self.prop("Policy", SERVICE_PATH, SERVICE_IFACE), "ip_hash")
         lbdtest.wait_until(lambda: not set(self.worker_pids()) & set(pids), 20,
                            what="the workers to be replaced")
+
+    def test_nobody_may_call_every_method(self):
+        for call in MUTATING:
+            with self.subTest(method=call[2]):
+                r = self.gdbus_full(call, as_nobody=True)
+                self.assertEqual(r.returncode, 0, r.stderr)
+        # Every change took effect, in order.
+        objects = self.everything()
+        root = objects[ROOT][IFACE]
+        self.assertEqual((root["Workers"], root["WorkerModel"], root["Threads"]), (3, "sync", 2))
+        self.assertEqual(root["Services"], [SERVICE_PATH])  # api added, then removed
+        web = objects[SERVICE_PATH][SERVICE_IFACE]
+        self.assertEqual(web["Policy"], "least_conn")
+        self.assertEqual(web["Backends"], [b_path(B10), b_path(NEW_BACKEND)])  # B9 removed
+        self.assertNotIn(b_path(B9), objects)
+        self.assertEqual(objects[b_path(B10)][BACKEND_IFACE]["State"], "up")
+        new = objects[b_path(NEW_BACKEND)][BACKEND_IFACE]
+        self.assertEqual((new["Weight"], new["State"]), (3, "disabled"))
+        with open(os.path.join(self.lbd.state_dir, "state.conf")) as f:
+            state = f.read()
+        self.assertIn("worker-model=sync", state)
+        self.assertIn(NEW_BACKEND, state)
 
     def test_many_calls_at_once(self):
         # Queries overlap: each call is answered, in whatever order.
