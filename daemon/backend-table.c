@@ -255,7 +255,7 @@ static void slot_init(struct lbd_table *t, uint32_t i, uint32_t pool,
                       const struct lbd_backend_config *b) {
         struct slot *s = &t->slots[i];
         STORE(s->flags, SLOT_IN_USE);
-        s->pool = pool;
+        STORE(s->pool, pool);
         STORE(s->generation, ++t->generations);
         s->address = b->address;
         STORE(s->key, fnv1a(b->address.text, strlen(b->address.text)));
@@ -893,6 +893,11 @@ void lbd_table_report_failure(struct lbd_table *t, uint32_t slot, uint64_t now,
         uint32_t max_fails = LOAD(s->max_fails);
         if (max_fails == 0)
                 return; /* passive health off */
+        /* The only backend of its pool is never held down (as nginx's
+         * single-server upstream): there is nowhere else to go, and a 502
+         * for every request of the next fail_timeout seconds helps no one. */
+        if (atomic_load_explicit(&t->pools[LOAD(s->pool)].count, memory_order_relaxed) <= 1)
+                return;
         uint64_t window = LOAD(s->fail_timeout_ms);
         uint64_t start = atomic_load(&s->window_start_ms);
         if (start == 0 || now - start >= window) {

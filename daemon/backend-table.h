@@ -149,8 +149,10 @@ uint64_t lbd_table_client_hash(const struct sockaddr *client, socklen_t client_l
 
 /* Report how a use of the backend went: success with the response time,
  * or a failure (counts towards max_fails within fail_timeout; reaching it
- * marks the backend down for fail_timeout, passive health). reason is
- * kept for the master's log line ("connection refused"). */
+ * marks the backend down for fail_timeout, passive health; a success ends
+ * a run of failures; the only member of a pool is never marked, as nginx's
+ * single-server upstream). reason is kept for the master's log line
+ * ("connection refused"). */
 void lbd_table_report_success(struct lbd_table *t, uint32_t slot, uint32_t latency_us);
 void lbd_table_report_failure(struct lbd_table *t, uint32_t slot, uint64_t now_ms,
                               const char *reason);

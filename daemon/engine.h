@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "backend-table.h"
 #include "lbd-plugin.h"
 #include "worker.h"
 
@@ -27,10 +28,10 @@ struct lbd_worker {
          * state a signal handler must reach, hence a pointer to a
          * sig_atomic_t there. */
         volatile sig_atomic_t *stop_request;
-        /* Per-worker round robin for services whose policy plugin is a
-         * placeholder (the balancing issue replaces it with the shared
-         * table): thread-safe for the thread model. */
-        _Atomic uint32_t fallback_rr;
+        /* The shared backend table and, per listener, the pool of its
+         * service there (resolved once: a generation holds its pools). */
+        struct lbd_table *table;
+        int *listener_pool;
         uint64_t max_requests; /* 0: never recycle; else this worker's count incl. jitter */
 };
 

@@ -110,6 +110,12 @@ struct http_txn {
         bool upstream_keep;
         bool tunnel;
         bool up_broken;    /* the upstream stopped reading our body */
+        /* Request body bytes already sent were dropped from cbuf: the
+         * request can no longer be sent again (to another backend). */
+        bool body_lost;
+        uint32_t body_origin; /* cbuf offset of the body's first byte */
+        uint64_t pick_us;     /* this attempt's backend choice (latency) */
+        uint64_t up_gen;      /* generation of s->backend's slot (pool key) */
         /* ufd was found empty (recv or the pool's peek: EAGAIN) during the
          * current http_session_run(). Anything arriving on it after that
          * point raises a new readiness event (edge-triggered: the fd is
@@ -127,10 +133,13 @@ struct http_txn {
 
 /* ---- per-thread caches ------------------------------------------------- */
 
+/* An idle upstream connection, keyed by the backend's table slot and the
+ * slot's generation: a slot reused for another backend has another
+ * generation, so its old connections are never handed out for it. */
 struct pooled {
-        const struct lbd_service_config *service;
-        uint32_t backend;
+        uint32_t slot;
         int fd;
+        uint64_t generation;
         uint64_t since_ms;
 };
 
@@ -188,12 +197,12 @@ static void txn_put(struct http_txn *t) {
 
 /* An idle upstream connection to this backend, checked for EOF or stray
  * bytes (a backend that closed it while it sat here); -1 if none. */
-static int pool_take(const struct lbd_service_config *service, uint32_t backend) {
+static int pool_take(uint32_t slot, uint64_t generation) {
         uint64_t now = lbd_now_ms();
         for (unsigned i = pool_len; i-- > 0;) {
                 struct pooled *e = &pool[i];
                 bool expired = now - e->since_ms > HTTP_POOL_MAX_IDLE_MS;
-                if (!expired && (e->service != service || e->backend != backend))
+                if (!expired && (e->slot != slot || e->generation != generation))
                         continue;
                 int fd = e->fd;
                 *e = pool[--pool_len];
@@ -210,14 +219,14 @@ static int pool_take(const struct lbd_service_config *service, uint32_t backend)
         return -1;
 }
 
-static void pool_put(const struct lbd_service_config *service, uint32_t backend, int fd) {
+static void pool_put(uint32_t slot, uint64_t generation, int fd) {
         if (pool_len == HTTP_POOL_SIZE) {
                 /* Full: the oldest goes. */
                 close(pool[0].fd);
                 memmove(pool, pool + 1, (HTTP_POOL_SIZE - 1) * sizeof pool[0]);
                 pool_len--;
         }
-        pool[pool_len++] = (struct pooled){ service, backend, fd, lbd_now_ms() };
+        pool[pool_len++] = (struct pooled){ slot, fd, generation, lbd_now_ms() };
 }
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -330,10 +339,7 @@ static void log_request(struct lbd_session *s, unsigned status, uint64_t body_by
         t->log.logged = true;
         uint64_t now = lbd_now_ms();
         bool tried = s->tries > 0 && t->log.upstream_ms;
-        const struct lbd_backend_config *b =
-                tried ? &g_array_index(s->service->backends, struct lbd_backend_config,
-                                       s->backend)
-                      : NULL;
+        const char *upstream = tried ? session_backend_text(s) : NULL;
         struct lbd_access_entry e = {
                 .client_family = s->peer_family,
                 .client_addr = s->peer_addr,
@@ -346,8 +352,8 @@ static void log_request(struct lbd_session *s, unsigned status, uint64_t body_by
                 .user_agent_len = t->log.user_agent_len,
                 .status = status,
                 .bytes_sent = body_bytes,
-                .upstream = b ? b->address.text : NULL,
-                .upstream_ms = b ? (int64_t)(now - t->log.upstream_ms) : -1,
+                .upstream = upstream,
+                .upstream_ms = upstream ? (int64_t)(now - t->log.upstream_ms) : -1,
                 .request_ms = now - t->log.start_ms,
         };
         lbd_access_log_write(&e);
@@ -364,6 +370,7 @@ static void local_response(struct lbd_session *s, int status, const char *why) {
                         log_request(s, t->log.status, t->log.body_bytes);
                 else
                         log_request(s, (unsigned)status, 0);
+                session_release_backend(s);
                 s->http_phase = H_LINGER;
                 (void)shutdown(s->cfd, SHUT_WR);
                 s->deadline_ms = lbd_now_ms() + HTTP_LINGER_MS;
@@ -380,6 +387,7 @@ static void local_response(struct lbd_session *s, int status, const char *why) {
         t->oend = (uint32_t)n;
         t->o_to_client = true;
         log_request(s, (unsigned)status, (uint64_t)blen);
+        session_release_backend(s);
         s->http_phase = H_LOCAL;
         s->deadline_ms = lbd_now_ms() + 5000;
         if (status >= 500)
@@ -616,7 +624,7 @@ static int phase_head(struct lbd_session *s) {
         t->req_done = false;
         t->head_up = t->wrote_up = t->resp_byte = t->resp_head = t->resp_done = false;
         t->resp_sent_any = t->tunnel = false;
-        t->reused = t->no_pool = t->up_broken = false;
+        t->reused = t->no_pool = t->up_broken = t->body_lost = false;
         t->body_sent = 0;
         t->cont_off = (m->flags & LBD_HTTP_F_EXPECT_CONTINUE) && m->body != LBD_HTTP_BODY_NONE
                               ? 0 : 0xff;
@@ -625,6 +633,7 @@ static int phase_head(struct lbd_session *s) {
         lbd_http_body_init(&t->rbody, m->body, m->content_length, NULL);
         t->cstart += m->head_len;
         t->cbody = t->cstart;
+        t->body_origin = t->cstart;
         if (m->body == LBD_HTTP_BODY_NONE)
                 t->req_done = true;
         int be = scan_request_body(t);
@@ -651,31 +660,35 @@ static int phase_connect(struct lbd_session *s) {
                         if (lbd_now_ms() < s->deadline_ms)
                                 return 0;
                         log_full(LOG_WARNING, s->service->name,
-                                 "connect timed out; trying another backend");
+                                 "connect to %s timed out; trying another backend",
+                                 session_backend_text(s));
+                        session_backend_failed(s, "connect timed out");
                 } else if (err == 0) {
                         t->up_empty = false; /* never read yet */
                         goto connected;
                 } else {
                         log_full(LOG_WARNING, s->service->name,
-                                 "connect failed: %s; trying another backend", strerror(err));
+                                 "connect to %s failed: %s; trying another backend",
+                                 session_backend_text(s), strerror(err));
+                        session_backend_failed(s, strerror(err));
                 }
                 session_close_fd(&s->ufd);
         }
+        t->pick_us = session_now_us();
         /* The first pick may use a pooled connection. */
         if (s->tries == 0 && !t->no_pool) {
                 long i = session_pick_backend(s);
                 if (i >= 0) {
-                        int fd = pool_take(s->service, (uint32_t)i);
+                        s->tries++;
+                        t->up_gen = lbd_table_slot_generation(s->worker->table, (uint32_t)i);
+                        int fd = pool_take((uint32_t)i, t->up_gen);
                         if (fd >= 0) {
-                                s->tries++;
                                 s->ufd = fd;
                                 s->ufd_new = true;
-                                s->backend = (uint32_t)i;
                                 t->reused = true;
                                 t->up_empty = true; /* pool_take peeked: EAGAIN */
                                 goto connected;
                         }
-                        s->tries++;
                         if (session_connect_to(s, i) == 0) {
                                 t->reused = false;
                                 return 0;
@@ -686,9 +699,11 @@ static int phase_connect(struct lbd_session *s) {
                 local_response(s, 502, "no backend reachable");
                 return 1;
         }
+        t->up_gen = lbd_table_slot_generation(s->worker->table, s->backend);
         t->reused = false;
         return 0;
 connected:
+        lbd_table_count_request(s->worker->table, s->backend);
         lbd_http_parser_init_response(&t->p, NULL, t->headers, HTTP_MAX_HEADERS, t->method);
         t->ustart = t->uend = t->ubody = 0;
         t->resp_byte = t->resp_head = t->resp_done = false;
@@ -697,25 +712,60 @@ connected:
         return 1;
 }
 
-/* The upstream connection failed before any response byte. Retry on a
- * fresh connection when it was a pooled one that the backend had closed
- * and the request can be sent again; else 502. */
-static int upstream_failed(struct lbd_session *s, const char *why) {
+/* Whether the request can be sent again from the start: nothing of the
+ * response came, the body bytes sent are still in cbuf, and the backend
+ * cannot have acted on it already, or it may do so twice (idempotent). */
+static bool can_resend(const struct http_txn *t) {
+        return !t->resp_byte && (t->body_sent == 0 || !t->body_lost) &&
+               (idempotent(t->method) || !t->wrote_up);
+}
+
+/* Make the request ready to go out again, from its head. */
+static void rewind_request(struct lbd_session *s) {
         struct http_txn *t = s->txn;
-        bool body_intact = t->body_sent == 0;
-        if (t->reused && !t->resp_byte && body_intact &&
-            (idempotent(t->method) || !t->wrote_up)) {
-                session_close_fd(&s->ufd);
-                t->up_empty = false;
+        session_close_fd(&s->ufd);
+        t->up_empty = false;
+        t->up_broken = false;
+        t->ostart = 0;
+        t->head_up = t->wrote_up = false;
+        t->cstart = t->body_origin;
+        t->body_sent = 0;
+}
+
+/* The upstream connection failed (reset, closed, or silent past
+ * proxy-read-timeout: status 504) before any response byte.
+ *  - A pooled connection the backend had closed (its keep-alive ran out):
+ *    not the backend's fault; again on a fresh connection.
+ *  - Else passive health counts a failure, and the request goes to
+ *    another backend if it can be sent again (can_resend) and tries are
+ *    left, as nginx's proxy_next_upstream error timeout; else status. */
+static int upstream_failed(struct lbd_session *s, int status, const char *why) {
+        struct http_txn *t = s->txn;
+        if (t->reused && status != 504 && can_resend(t)) {
+                rewind_request(s);
                 t->no_pool = true;
                 t->reused = false;
-                t->ostart = 0;
-                t->head_up = t->wrote_up = false;
                 s->tries = 0;
                 s->http_phase = H_CONNECT;
                 return 1;
         }
-        local_response(s, 502, why);
+        session_backend_failed(s, why);
+        if (can_resend(t) && s->tries < MAX_CONNECT_TRIES) {
+                const char *was = session_backend_text(s);
+                char failed[sizeof lbd_table_address(s->worker->table, 0)->text];
+                g_strlcpy(failed, was, sizeof failed);
+                rewind_request(s);
+                t->reused = false;
+                t->pick_us = session_now_us();
+                if (session_start_connect(s) == 0) {
+                        log_full(LOG_WARNING, s->service->name,
+                                 "%s: %s; trying %s", failed, why, session_backend_text(s));
+                        t->up_gen = lbd_table_slot_generation(s->worker->table, s->backend);
+                        s->http_phase = H_CONNECT;
+                        return 1;
+                }
+        }
+        local_response(s, status, why);
         return 1;
 }
 
@@ -810,11 +860,10 @@ static int exchange_pass(struct lbd_session *s) {
         if (!t->o_to_client && t->ostart < t->oend) {
                 ssize_t n = send(s->ufd, t->obuf + t->ostart, t->oend - t->ostart,
                                  MSG_NOSIGNAL | MSG_DONTWAIT);
-                if (n < 0 && !is_again())
-                        {
-                                upstream_failed(s, "cannot send to the backend");
-                                return -1;
-                        }
+                if (n < 0 && !is_again()) {
+                        upstream_failed(s, 502, "cannot send to the backend");
+                        return -1;
+                }
                 if (n > 0) {
                         t->ostart += (uint32_t)n;
                         t->wrote_up = true;
@@ -849,7 +898,8 @@ static int exchange_pass(struct lbd_session *s) {
                                          MSG_NOSIGNAL | MSG_DONTWAIT);
                         if (n < 0 && !is_again()) {
                                 if (!t->resp_head) {
-                                        upstream_failed(s, "cannot send to the backend");
+                                        upstream_failed(s, 502,
+                                                        "cannot send to the backend");
                                         return -1;
                                 }
                                 /* It answered already and stopped reading. */
@@ -863,13 +913,19 @@ static int exchange_pass(struct lbd_session *s) {
                         }
                 }
                 if (!t->req_done && t->cstart == t->cbody) {
+                        /* Room for more body: what was sent is dropped, so
+                         * the request can no longer be sent again. */
+                        if (t->cstart > t->body_origin &&
+                            (t->cstart == t->cend || (t->cend == t->ccap && t->cstart > 0)))
+                                t->body_lost = true;
                         if (t->cstart == t->cend)
-                                t->cstart = t->cend = t->cbody = 0;
+                                t->cstart = t->cend = t->cbody = t->body_origin = 0;
                         else if (t->cend == t->ccap && t->cstart > 0) {
                                 memmove(t->cbuf, t->cbuf + t->cstart, t->cend - t->cstart);
                                 t->cend -= t->cstart;
                                 t->cbody -= t->cstart;
                                 t->cstart = 0;
+                                t->body_origin = 0;
                         }
                         if (t->cbody == t->cend && t->cend < t->ccap) {
                                 int r = read_client(s);
@@ -899,6 +955,14 @@ static int exchange_pass(struct lbd_session *s) {
                                                  MSG_DONTWAIT);
                                 if (n > 0) {
                                         t->uend += (uint32_t)n;
+                                        if (!t->resp_byte)
+                                                /* http: the response time is to
+                                                 * the first byte (passive health,
+                                                 * statistics). */
+                                                lbd_table_report_success(
+                                                        s->worker->table, s->backend,
+                                                        (uint32_t)(session_now_us() -
+                                                                   t->pick_us));
                                         t->resp_byte = true;
                                         progress = 1;
                                         if (t->resp_head)
@@ -913,8 +977,12 @@ static int exchange_pass(struct lbd_session *s) {
                                 if (!t->resp_head) {
                                         if (t->uend == 0)
                                         {
-                                                upstream_failed(s, "the backend closed "
-                                                                   "the connection");
+                                                upstream_failed(
+                                                        s, 502,
+                                                        n == 0 ? "the backend closed the "
+                                                                 "connection"
+                                                               : "the backend reset the "
+                                                                 "connection");
                                                 return -1;
                                         }
                                         local_response(s, 502, "incomplete response head");
@@ -1004,6 +1072,7 @@ static int finish_exchange(struct lbd_session *s) {
         struct http_txn *t = s->txn;
         bool req_complete = t->req_done && t->cstart >= t->cbody;
         log_request(s, t->log.status, t->log.body_bytes);
+        session_release_backend(s);
         release_upstream(s, t->upstream_keep && req_complete && s->ufd >= 0);
         if (!t->client_keep || !req_complete) {
                 s->http_phase = H_LINGER;
@@ -1060,7 +1129,10 @@ static int phase_exchange(struct lbd_session *s) {
                 s->deadline_ms = now + 1000ull * s->service->proxy_read_timeout;
         else if (now >= s->deadline_ms) {
                 if (!t->resp_sent_any && !t->resp_head) {
-                        local_response(s, 504, "the backend did not answer in time");
+                        if (!t->resp_byte)
+                                upstream_failed(s, 504, "the backend did not answer in time");
+                        else
+                                local_response(s, 504, "the backend did not answer in time");
                         return 1;
                 }
                 log_request(s, t->resp_head ? t->log.status : 504, t->log.body_bytes);
@@ -1102,8 +1174,14 @@ static void fill_wait(struct lbd_session *s, struct lbd_wait *wait) {
 
 int http_session_run(struct lbd_session *s, struct lbd_wait *wait) {
         if (s->detach_fd >= 0) {
-                /* The model no longer watches it: into the pool. */
-                pool_put(s->service, s->backend, s->detach_fd);
+                /* The model no longer watches it: into the pool, unless
+                 * its backend may take no more work (removed, disabled,
+                 * draining, down by the health check). */
+                if (s->txn && lbd_table_slot_pickable(s->worker->table, s->backend,
+                                                      s->txn->up_gen))
+                        pool_put(s->backend, s->txn->up_gen, s->detach_fd);
+                else
+                        close(s->detach_fd);
                 s->detach_fd = -1;
         }
         if (s->txn)

@@ -12,6 +12,10 @@
 #include "engine.h"
 
 #define RELAY_BUFFER_SIZE (16u * 1024u)
+/* How many backends one request (http) or connection (tcp) tries before
+ * giving up; each retry goes to another backend, like nginx's
+ * proxy_next_upstream error timeout with proxy_next_upstream_tries. */
+#define MAX_CONNECT_TRIES 3u
 
 enum session_state {
         SESSION_CONNECTING, /* tcp: connecting to a backend */
@@ -36,6 +40,7 @@ struct direction {
  * for it. */
 struct session_tcp_stats {
         uint64_t start_ms;
+        uint64_t connect_start_us; /* this connect attempt began (latency) */
         uint64_t sent;          /* to the client */
         uint64_t received;      /* from the client */
         uint32_t connect_ms;    /* connect time + 1; 0: never connected */
@@ -62,11 +67,13 @@ struct lbd_session {
         uint8_t http_phase;     /* session-http.c's enum */
         uint8_t peer_family;    /* AF_INET, AF_INET6, AF_UNIX */
         uint8_t peer_addr[16];  /* the client's address, for X-Forwarded-For */
+        bool holding;           /* backend's active count raised (by the pick) */
         struct direction up;   /* client → upstream */
         struct direction down; /* upstream → client */
         unsigned tries;
-        uint32_t first_backend; /* where the rotation for this session started */
-        uint32_t backend;       /* index of ufd's backend in service->backends */
+        int pool;               /* the service's pool in the backend table */
+        uint32_t backend;       /* the table slot of the last backend picked */
+        uint32_t tried[MAX_CONNECT_TRIES]; /* slots this request tried, tries of them */
         uint64_t deadline_ms;
         struct session_tcp_stats tcp[]; /* tcp services only: one */
 };
@@ -76,9 +83,21 @@ void session_direction_release(struct direction *d);
 /* Pick a backend and start a non-blocking connect (s->ufd, s->backend).
  * Returns 0 when a connect is under way, -1 when no backend is left. */
 int session_start_connect(struct lbd_session *s);
-/* Pick the next backend to try (see session.c); -1 if none is usable. */
+/* Pick the next backend to try through the shared table (the service's
+ * policy), not one this request tried already; its slot, or -1 if none is
+ * usable or MAX_CONNECT_TRIES were made. Gives back the backend held
+ * before. The caller counts the try (s->tries++). */
 long session_pick_backend(struct lbd_session *s);
-/* Connect to backend i (s->ufd); 0 under way, -1 failed at once (logged). */
+/* Give back the backend this session holds (its active count), if any.
+ * After the access log line that names it. */
+void session_release_backend(struct lbd_session *s);
+/* Passive health: how the backend in s->backend did. */
+void session_backend_failed(struct lbd_session *s, const char *reason);
+/* The address text of s->backend (valid while it is held, and until the
+ * master reuses the slot after that). */
+const char *session_backend_text(const struct lbd_session *s);
+uint64_t session_now_us(void);
+/* Connect to backend slot i (s->ufd); 0 under way, -1 failed at once (logged). */
 int session_connect_to(struct lbd_session *s, long i);
 /* The result of a non-blocking connect of s->ufd: 0 connected, EINPROGRESS
  * not yet, else the error. */

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -28,10 +29,6 @@
 #include "engine.h"
 #include "log.h"
 #include "session-private.h"
-
-/* How many backends one connection tries before giving up (retries go to
- * another backend each time, like proxy_next_upstream). */
-#define MAX_CONNECT_TRIES 3u
 
 void session_close_fd(int *fd) {
         if (*fd >= 0) {
@@ -51,10 +48,6 @@ static void log_tcp_session(struct lbd_session *s) {
         if (!lbd_access_log_enabled())
                 return;
         uint64_t now = lbd_now_ms();
-        const struct lbd_backend_config *b =
-                s->tries > 0 ? &g_array_index(s->service->backends, struct lbd_backend_config,
-                                              s->backend)
-                             : NULL;
         struct lbd_access_entry e = {
                 .tcp = true,
                 .client_family = s->peer_family,
@@ -63,7 +56,7 @@ static void log_tcp_session(struct lbd_session *s) {
                 .status = s->tcp->connect_ms ? 200 : 502,
                 .bytes_sent = s->tcp->sent,
                 .bytes_received = s->tcp->received,
-                .upstream = b ? b->address.text : NULL,
+                .upstream = s->tries > 0 ? session_backend_text(s) : NULL,
                 .upstream_ms = s->tcp->connect_ms ? (int64_t)s->tcp->connect_ms - 1
                                                   : (int64_t)(now - s->tcp->start_ms),
                 .request_ms = now - s->tcp->start_ms,
@@ -76,6 +69,9 @@ void lbd_session_free(struct lbd_session *s) {
                 return;
         if (s->service->mode == LBD_SERVICE_MODE_TCP)
                 log_tcp_session(s);
+        if (s->service->mode == LBD_SERVICE_MODE_HTTP)
+                http_session_free(s);
+        session_release_backend(s); /* after the log lines that name it */
         session_close_fd(&s->cfd);
         session_close_fd(&s->ufd);
         session_direction_release(&s->up);
@@ -110,6 +106,7 @@ struct lbd_session *lbd_session_accept(struct lbd_worker *w, size_t listener) {
         s->cfd_new = true;
         s->ufd = -1;
         s->detach_fd = -1;
+        s->pool = w->listener_pool[listener];
         s->state = SESSION_CONNECTING;
         s->peer_family = (uint8_t)peer.ss_family;
         if (peer.ss_family == AF_INET)
@@ -127,67 +124,96 @@ struct lbd_session *lbd_session_accept(struct lbd_worker *w, size_t listener) {
 
 /* ---- backend choice ---------------------------------------------------- */
 
-/* The index of the next backend to try, or -1 if none is usable.
- * TODO(balancing issue): call the service's policy plugin through the
- * shared backend table; all policy plugins are placeholders today, so this
- * is a per-worker round robin over the backends not marked down, skipping
- * backup ones unless no primary exists. */
-long session_pick_backend(struct lbd_session *s) {
-        const GArray *backends = s->service->backends;
-        unsigned n = backends->len;
-        if (n == 0)
-                return -1;
-        if (s->tries == 0)
-                s->first_backend = atomic_fetch_add_explicit(&s->worker->fallback_rr, 1,
-                                                             memory_order_relaxed);
-        /* pass 0: primaries; pass 1: backups, only if no primary is
-         * usable. Each retry takes the next usable one along this
-         * session's rotation, so it lands on another backend. */
-        for (int pass = 0; pass < 2; pass++) {
-                unsigned usable = 0;
-                for (unsigned i = 0; i < n; i++) {
-                        const struct lbd_backend_config *b =
-                                &g_array_index(backends, struct lbd_backend_config, i);
-                        usable += !b->down && b->backup == (pass == 1);
-                }
-                if (usable == 0)
-                        continue;
-                unsigned want = s->tries % usable, seen = 0;
-                for (unsigned k = 0; k < n; k++) {
-                        unsigned i = (s->first_backend + k) % n;
-                        const struct lbd_backend_config *b =
-                                &g_array_index(backends, struct lbd_backend_config, i);
-                        if (b->down || b->backup != (pass == 1))
-                                continue;
-                        if (seen++ == want)
-                                return i;
-                }
+uint64_t session_now_us(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+const char *session_backend_text(const struct lbd_session *s) {
+        return lbd_table_address(s->worker->table, s->backend)->text;
+}
+
+void session_release_backend(struct lbd_session *s) {
+        if (s->holding) {
+                lbd_table_release(s->worker->table, s->backend);
+                s->holding = false;
         }
-        return -1;
+}
+
+void session_backend_failed(struct lbd_session *s, const char *reason) {
+        if (s->tries > 0)
+                lbd_table_report_failure(s->worker->table, s->backend, lbd_now_ms(), reason);
+}
+
+long session_pick_backend(struct lbd_session *s) {
+        session_release_backend(s);
+        if (s->pool < 0 || s->tries >= MAX_CONNECT_TRIES)
+                return -1;
+        /* The client's address as the policies want it (ip_hash). */
+        union {
+                struct sockaddr sa;
+                struct sockaddr_in in;
+                struct sockaddr_in6 in6;
+        } client = { 0 };
+        socklen_t client_len = 0;
+        if (s->peer_family == AF_INET) {
+                client.in.sin_family = AF_INET;
+                memcpy(&client.in.sin_addr, s->peer_addr, 4);
+                client_len = sizeof client.in;
+        } else if (s->peer_family == AF_INET6) {
+                client.in6.sin6_family = AF_INET6;
+                memcpy(&client.in6.sin6_addr, s->peer_addr, 16);
+                client_len = sizeof client.in6;
+        }
+        /* A retry skips what this request tried: a bitmap over the slots,
+         * only as long as the highest slot tried needs (none at first). */
+        uint64_t tried[LBD_TABLE_BACKENDS_MAX / 64];
+        uint32_t words = 0;
+        for (unsigned k = 0; k < s->tries; k++)
+                if (s->tried[k] / 64 + 1 > words)
+                        words = s->tried[k] / 64 + 1;
+        if (words)
+                memset(tried, 0, words * sizeof tried[0]);
+        for (unsigned k = 0; k < s->tries; k++)
+                tried[s->tried[k] / 64] |= UINT64_C(1) << (s->tried[k] % 64);
+        uint32_t slot;
+        int r = lbd_table_pick(s->worker->table, s->pool, s->worker->params->plugins,
+                               client_len ? &client.sa : NULL, client_len,
+                               words ? tried : NULL, words, &slot);
+        if (r < 0)
+                return -1;
+        s->holding = true;
+        s->backend = slot;
+        s->tried[s->tries] = slot;
+        return slot;
 }
 
 int session_connect_to(struct lbd_session *s, long i) {
-        const struct lbd_backend_config *b =
-                &g_array_index(s->service->backends, struct lbd_backend_config, i);
+        const struct lbd_address *a = lbd_table_address(s->worker->table, (uint32_t)i);
         s->backend = (uint32_t)i; /* the one tried, also if it fails (access log) */
-        int fd = socket(b->address.sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (s->service->mode == LBD_SERVICE_MODE_TCP)
+                s->tcp->connect_start_us = session_now_us();
+        int fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -1;
-        if (b->address.sa.ss_family != AF_UNIX) {
+        if (a->sa.ss_family != AF_UNIX) {
                 int one = 1;
                 (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         }
-        if (connect(fd, (const struct sockaddr *)&b->address.sa, b->address.len) == 0 ||
+        if (connect(fd, (const struct sockaddr *)&a->sa, a->len) == 0 ||
             errno == EINPROGRESS || errno == EAGAIN) {
                 /* EAGAIN: a unix socket whose backlog is full; treated as
                  * in progress, SO_ERROR tells. */
                 s->ufd = fd;
                 s->ufd_new = true;
-                s->backend = (uint32_t)i;
                 s->deadline_ms = lbd_now_ms() + 1000ull * s->service->proxy_connect_timeout;
                 return 0;
         }
-        log_full(LOG_WARNING, s->service->name, "connect to %s failed: %m", b->address.text);
+        int err = errno;
+        log_full(LOG_WARNING, s->service->name, "connect to %s failed: %s", a->text,
+                 strerror(err));
+        session_backend_failed(s, strerror(err));
         close(fd);
         return -1;
 }
@@ -349,16 +375,23 @@ static int finish_connect(struct lbd_session *s) {
                 uint64_t now = lbd_now_ms();
                 s->state = SESSION_RELAY;
                 s->deadline_ms = now + 1000ull * s->service->proxy_read_timeout;
-                if (s->service->mode == LBD_SERVICE_MODE_TCP)
+                if (s->service->mode == LBD_SERVICE_MODE_TCP) {
                         s->tcp->connect_ms = (uint32_t)(now - s->tcp->start_ms + 1);
+                        /* tcp: the connect time is the response time. */
+                        lbd_table_report_success(s->worker->table, s->backend,
+                                                 (uint32_t)(session_now_us() -
+                                                            s->tcp->connect_start_us));
+                }
                 /* A tcp connection counts as one request. */
+                lbd_table_count_request(s->worker->table, s->backend);
                 atomic_fetch_add_explicit(&s->worker->slot->requests, 1, memory_order_relaxed);
                 return 1;
         }
         if (err == EINPROGRESS || err == EALREADY)
                 return 0; /* not yet */
-        log_full(LOG_WARNING, s->service->name, "connect failed: %s; trying another backend",
-                 strerror(err));
+        log_full(LOG_WARNING, s->service->name, "connect to %s failed: %s; trying another backend",
+                 session_backend_text(s), strerror(err));
+        session_backend_failed(s, strerror(err));
         session_close_fd(&s->ufd);
         return session_start_connect(s) < 0 ? -1 : 0;
 }
@@ -392,7 +425,9 @@ int lbd_session_run(struct lbd_session *s, struct lbd_wait *wait) {
                                 now = lbd_now_ms();
                         if (s->deadline_ms && now >= s->deadline_ms) {
                                 log_full(LOG_WARNING, s->service->name,
-                                         "connect timed out; trying another backend");
+                                         "connect to %s timed out; trying another backend",
+                                         session_backend_text(s));
+                                session_backend_failed(s, "connect timed out");
                                 session_close_fd(&s->ufd);
                                 continue; /* start_connect picks the next */
                         }

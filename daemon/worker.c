@@ -134,10 +134,16 @@ _Noreturn void lbd_worker_main(const struct lbd_worker_params *p) {
                 _exit(1);
 
         int *fds = calloc(p->n_listeners ? p->n_listeners : 1, sizeof(int));
-        if (!fds)
+        int *pools = calloc(p->n_listeners ? p->n_listeners : 1, sizeof(int));
+        if (!fds || !pools)
                 _exit(1);
-        for (size_t i = 0; i < p->n_listeners; i++)
+        for (size_t i = 0; i < p->n_listeners; i++) {
                 fds[i] = p->listeners[i].fd;
+                /* -ENOENT (no pool: cannot happen, the master synced the
+                 * table before the fork) makes every pick fail: 502. */
+                pools[i] = p->table ? lbd_table_pool_find(p->table, p->listeners[i].service->name)
+                                    : -ENOENT;
+        }
 
         struct lbd_worker w = {
                 .params = p,
@@ -145,8 +151,8 @@ _Noreturn void lbd_worker_main(const struct lbd_worker_params *p) {
                 .slot = p->slot,
                 .listen_fds = fds,
                 .stop_request = &stop_request,
-                /* Workers start their rotations at different backends. */
-                .fallback_rr = p->slot_index,
+                .table = p->table,
+                .listener_pool = pools,
         };
         if (p->config->daemon.max_requests) {
                 /* Jitter spreads the recycling of workers started together. */
@@ -174,6 +180,7 @@ _Noreturn void lbd_worker_main(const struct lbd_worker_params *p) {
                   model->desc->name);
         r = model->desc->ops.worker->run(model->data, &host, &w);
         free(fds);
+        free(pools);
         if (r < 0) {
                 log_error("worker %d (slot %u): the %s worker model failed: %s", (int)getpid(),
                           p->slot_index, model->desc->name, strerror(-r));

@@ -347,6 +347,22 @@ static void test_passive_health(void **state) {
         lbd_table_free(t);
 }
 
+static void test_passive_single_backend(void **state) {
+        struct lbd_table *t = lbd_table_new();
+        sync_ok(t, "127.0.0.1:8001");
+        int s1 = lbd_table_find_slot(t, "web", "127.0.0.1:8001");
+        /* Nowhere else to go: failures count, the backend stays up. */
+        for (int k = 0; k < 3; k++)
+                lbd_table_report_failure(t, (uint32_t)s1, mono_ms(), "timed out");
+        assert_int_equal(state_of(t, "127.0.0.1:8001"), LBD_BACKEND_UP);
+        assert_non_null(pick_text(t, NULL, 0, NULL));
+        /* With a second one, the first failure marks it down. */
+        sync_ok(t, "127.0.0.1:8001;127.0.0.1:8002");
+        lbd_table_report_failure(t, (uint32_t)s1, mono_ms(), "timed out");
+        assert_int_equal(state_of(t, "127.0.0.1:8001"), LBD_BACKEND_DOWN);
+        lbd_table_free(t);
+}
+
 /* ---- slow start -------------------------------------------------------------- */
 
 static void test_slow_start(void **state) {
@@ -528,6 +544,7 @@ int main(void) {
                 cmocka_unit_test(test_sync_add_update_remove),
                 cmocka_unit_test(test_usable_rules),
                 cmocka_unit_test(test_passive_health),
+                cmocka_unit_test(test_passive_single_backend),
                 cmocka_unit_test(test_slow_start),
                 cmocka_unit_test(test_capacity),
                 cmocka_unit_test(test_concurrent_processes),
