@@ -127,9 +127,9 @@ struct lbd_bus_counters {
 };
 
 /* A backend's live state and counters from the shared table; without it
- * (not created yet, or no such backend) the state follows the
- * configuration (down → disabled, drain → draining) and the counters are 0
- * with known false. */
+ * (before the arbiter started, or a backend the table does not have) the
+ * state follows the configuration (down → disabled, drain → draining) and
+ * the counters are 0 with known false. */
 void lbd_bus_backend_counters(struct lbd_manager *m, const struct lbd_service_config *s,
                               const struct lbd_backend_config *b, struct lbd_bus_counters *ret);
 void lbd_bus_service_counters(struct lbd_manager *m, const struct lbd_service_config *s,

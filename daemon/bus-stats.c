@@ -7,6 +7,7 @@
 #include <inttypes.h>
 
 #include "arbiter.h"
+#include "backend-table.h"
 #include "bus-private.h"
 #include "polkit.h"
 #include "scoreboard.h"
@@ -24,24 +25,27 @@ void lbd_bus_backend_counters(struct lbd_manager *m, const struct lbd_service_co
                 .state = config_state(b),
                 .weight = b->weight,
         };
-        /* The shared backend table is not in the daemon yet: until it is,
-         * the state follows the configuration and the counters stay 0
-         * (known = false). See the balancing issue. */
-        (void)m;
-        (void)s;
+        const struct lbd_table *t = lbd_arbiter_table(m);
+        struct lbd_backend_stats st;
+        if (!t || lbd_table_backend_stats(t, s->name, b->address.text, &st) < 0)
+                return;
+        *ret = (struct lbd_bus_counters){
+                .known = true,
+                .state = lbd_backend_state_to_string(st.state),
+                .active = st.active,
+                .requests = st.requests,
+                .failures = st.failures,
+                .latency_us = st.latency_us,
+                .weight = st.weight,
+        };
 }
 
 void lbd_bus_service_counters(struct lbd_manager *m, const struct lbd_service_config *s,
                               uint64_t *ret_active, uint64_t *ret_requests) {
-        *ret_active = 0;
-        *ret_requests = 0;
-        for (guint i = 0; i < s->backends->len; i++) {
-                struct lbd_bus_counters c;
-                lbd_bus_backend_counters(m, s, &g_array_index(s->backends, struct lbd_backend_config, i),
-                                         &c);
-                *ret_active += c.active;
-                *ret_requests += c.requests;
-        }
+        /* The pool's sums include removed backends still draining. */
+        const struct lbd_table *t = lbd_arbiter_table(m);
+        if (!t || lbd_table_service_stats(t, s->name, ret_active, ret_requests) < 0)
+                *ret_active = *ret_requests = 0;
 }
 
 /* ---- GetStatistics ---------------------------------------------------- */

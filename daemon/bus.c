@@ -203,20 +203,31 @@ int lbd_bus_commit(struct lbd_manager *m, struct lbd_config *next, enum lbd_bus_
          * up the running one. */
         unsigned configured = config->daemon.workers;
         config->daemon.workers = lbd_arbiter_get_workers(m);
-        /* LBD_BUS_APPLY_UPDATE becomes lbd_arbiter_update() (the running
-         * workers see the change through the shared backend table) once
-         * the table is in; until then it is a new generation as well,
-         * which is graceful too. */
-        (void)how;
-        r = lbd_arbiter_apply(m, g_steal_pointer(&config), m->plugins);
+        g_autofree char *reason = NULL;
+        r = -EINVAL;
+        if (how == LBD_BUS_APPLY_UPDATE) {
+                /* The running workers see it through the shared backend
+                 * table: no new workers. -EINVAL: it needs new ones after
+                 * all (config not taken). */
+                r = lbd_arbiter_update(m, config, &reason);
+                if (r >= 0)
+                        config = NULL; /* m->config now */
+        }
+        if (r == -EINVAL) {
+                g_clear_pointer(&reason, g_free);
+                r = lbd_arbiter_apply(m, g_steal_pointer(&config), m->plugins);
+        }
         if (r < 0) {
                 restore_state(m);
                 return sd_bus_error_setf(error, LBD_BUS_ERROR_FAILED,
                                          "Cannot %s; nothing was changed: %s", what,
-                                         r == -ESHUTDOWN ? "lbd is stopping" : g_strerror(-r));
+                                         reason             ? reason
+                                         : r == -ESHUTDOWN ? "lbd is stopping"
+                                                           : g_strerror(-r));
         }
         m->config->daemon.workers = configured;
-        /* Signals: lbd_arbiter_apply() called lbd_bus_configuration_changed(). */
+        /* Signals: lbd_arbiter_update() and _apply() called
+         * lbd_bus_configuration_changed(). */
         return 0;
 }
 
