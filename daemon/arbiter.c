@@ -13,6 +13,7 @@
 #include "access-log.h"
 #include "backend-table.h"
 #include "bus.h"
+#include "health-check.h"
 #include "listeners.h"
 #include "log.h"
 #include "scoreboard.h"
@@ -611,6 +612,7 @@ int lbd_arbiter_update(struct lbd_manager *m, struct lbd_config *config, char **
         a->target = running;
         log_info("configuration updated in the running workers (generation %u)",
                  a->current->id);
+        lbd_health_apply(m); /* checks follow the backends */
         lbd_bus_configuration_changed(m);
         return 0;
 }
@@ -707,6 +709,7 @@ int lbd_arbiter_apply(struct lbd_manager *m, struct lbd_config *config,
                  g->id, config->services->len, a->target, g->model->desc->name, n_old);
         if (old->n_workers == 0)
                 retired_remove(a, old);
+        lbd_health_apply(m); /* checks follow the backends */
         lbd_bus_configuration_changed(m);
         return 0;
 }

@@ -12,12 +12,14 @@
 #include "arbiter.h"
 #include "bus.h"
 #include "event-glue.h"
+#include "health-check.h"
 #include "lbd-build-config.h"
 #include "log.h"
 #include "manager.h"
 #include "util.h"
 
 static void manager_done(struct lbd_manager *m) {
+        lbd_health_stop(m); /* before the arbiter: it owns the backend table */
         g_clear_pointer(&m->arbiter, lbd_arbiter_free);
         lbd_bus_stop(m);
         if (m->event_source) {
@@ -106,7 +108,7 @@ static int run(int argc, char **argv) {
         /* The arbiter comes after the bus: its workers close the bus and
          * event loop fds, so those must exist. It takes over the signals. */
         if (prepare_state_dir(&m) < 0 || setup_event_loop(&m) < 0 || lbd_bus_start(&m) < 0 ||
-            lbd_arbiter_start(&m) < 0)
+            lbd_arbiter_start(&m) < 0 || lbd_health_start(&m) < 0)
                 return LBD_EXIT_FAILURE;
 
         log_info("lbd %s started: %u service(s), %u worker(s)", LBD_VERSION,

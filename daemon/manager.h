@@ -20,6 +20,7 @@
 #include "plugin-loader.h"
 
 struct lbd_arbiter;
+struct lbd_health;
 struct lbd_polkit;
 
 struct lbd_manager {
@@ -40,6 +41,7 @@ struct lbd_manager {
         struct lbd_polkit *polkit; /* pending authorizations (polkit.h) */
 
         struct lbd_arbiter *arbiter;
+        struct lbd_health *health; /* active health checks (health-check.h) */
 
         int exit_code;
 };
