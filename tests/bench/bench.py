@@ -29,6 +29,13 @@ Then:
                (Pss after - Pss before) / N of the proxy's processes
   spread       lbd event with 3 workers under 500 wrk connections: the
                established client connections each worker holds, max/min
+  pool size    lbd event (1 worker, c=50) with a service of 2 backends and
+               with one of --pool-backends (default 1,000) backends, for
+               round_robin and least_conn; the req/s ratio large/2 (issue 4:
+               >= 0.90). Every backend works: two nginx "pool" servers that
+               listen on many loopback addresses (127.0.1.x, 127.0.2.x, ...,
+               250 per /24, one port), so the 2-backend service (one address of
+               each) and the large one reach the same two processes.
 
 Everything started is stopped by PID, also on Ctrl-C or failure
 (tests/integration/lbdtest.py's fixtures and atexit handler). Loopback only.
@@ -253,6 +260,32 @@ def nginx_backend(name, port):
     return Server(f"nginx backend {name}", nginx_argv, config, "nginx.conf", [port])
 
 
+def pool_addresses(n, port, first_octet):
+    """n loopback addresses 127.0.<first_octet + k // 250>.<k % 250 + 1>:port."""
+    return [f"127.0.{first_octet + k // 250}.{k % 250 + 1}:{port}" for k in range(n)]
+
+
+def nginx_pool_backend(name, addresses):
+    """One nginx answering like nginx_backend on every address given."""
+    listens = "".join(f"        listen {a};\n" for a in addresses)
+    port = int(addresses[0].rsplit(":", 1)[1])
+
+    def config(tmp):
+        return nginx_common(tmp, 4096 + len(addresses)) + f"""http {{
+{nginx_http_common(tmp)}
+    server {{
+{listens}        location / {{
+            default_type text/plain;
+            return 200 "{BODY.format(name=name)}";
+        }}
+    }}
+}}
+"""
+    server = Server(f"nginx pool backend {name}", nginx_argv, config, "nginx.conf", [])
+    server.probe = addresses[0].rsplit(":", 1)[0], port
+    return server
+
+
 def nginx_proxy(port, backends, worker_connections):
     servers = "".join(f"        server {b};\n" for b in backends)
 
@@ -327,13 +360,14 @@ backend be_tcp
 class LbdInstance:
     """A PrivateSystemBus and an lbd on it with the given services."""
 
-    def __init__(self, name, model, workers, services, backends, threads):
+    def __init__(self, name, model, workers, services, backends, threads, policy=None):
         self.name = name
         self.model = model
         self.workers = workers
         self.services = services  # [(name, mode, port)]
         self.backends = backends
         self.threads = threads
+        self.policy = policy
         self.bus = self.lbd = self.tmp = None
 
     def __repr__(self):
@@ -352,7 +386,10 @@ class LbdInstance:
                  "access-log=off", ""]
         for name, mode, port in self.services:
             lines += [f"[service {name}]", f"listen=127.0.0.1:{port}", f"mode={mode}",
-                      "backends=" + ";".join(self.backends), ""]
+                      "backends=" + ";".join(self.backends)]
+            if self.policy:
+                lines.append(f"policy={self.policy}")
+            lines.append("")
         config = self.tmp.join("lbd.conf")
         with open(config, "w") as f:
             f.write("\n".join(lines))
@@ -595,6 +632,11 @@ def main():
     ap.add_argument("--build-dir", default=None,
                     help="lbd build directory (default: $LBD_BUILD_ROOT or the checkout's "
                          "build/); its daemon/lbd and plugins/ are used")
+    ap.add_argument("--pool-backends", type=int, default=1000,
+                    help="backends of the large pool in the pool-size test; 0 skips it "
+                         "(default 1000)")
+    ap.add_argument("--pool-policies", default="round_robin,least_conn",
+                    help="policies of the pool-size test (default round_robin,least_conn)")
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: 1 s per run, 1 round, 500 idle connections")
     args = ap.parse_args()
@@ -786,7 +828,9 @@ def _bench(args, conn_counts, build_dir, failures, started):
                 sp.stop()
                 started.remove(sp)
 
-    report(args, conn_counts, systems, results, idle, spread)
+    pool = pool_size_test(args, start, started, failures) if args.pool_backends > 0 else None
+
+    report(args, conn_counts, systems, results, idle, spread, pool)
     print(f"\n(run took {time.monotonic() - t_start:.0f} s)")
     if failures:
         print("\nCould not run:")
@@ -796,7 +840,66 @@ def _bench(args, conn_counts, build_dir, failures, started):
     return 0
 
 
-def report(args, conn_counts, systems, results, idle, spread):
+def pool_size_test(args, start, started, failures):
+    """req/s of lbd event (1 worker, c=50) over 2 backends and over
+    args.pool_backends backends, per policy, interleaved over the rounds.
+    Returns {(policy, n): [req/s per round]}."""
+    big = args.pool_backends
+    half = (big + 1) // 2
+    port = distinct_free_ports(1)[0]
+    # Two nginx processes, each on half of the large pool's addresses
+    # (127.1.x.y for the first, 127.<after>.x.y for the second).
+    first = pool_addresses(half, port, 1)
+    second = pool_addresses(big - half, port, 1 + (half + 249) // 250)
+    servers = [start(nginx_pool_backend("p1", first)), start(nginx_pool_backend("p2", second))]
+    if not all(servers):
+        return None
+    def answers(host, p):
+        try:
+            socket.create_connection((host, p), timeout=0.5).close()
+            return True
+        except OSError:
+            return False
+    for srv in servers:
+        host, p = srv.probe
+        try:
+            lbdtest.wait_until(lambda: answers(host, p), 10, what=f"{srv.name} on {host}:{p}",
+                               alive=srv.process)
+        except lbdtest.FixtureError as e:
+            failures.append(str(e))
+            return None
+    pools = {2: [first[0], second[0]], big: first + second}
+    policies = [p for p in args.pool_policies.split(",") if p]
+    plan = [(pol, n) for pol in policies for n in (2, big)]
+    out = {}
+    for rnd in range(args.rounds):
+        for pol, n in (plan if rnd % 2 == 0 else list(reversed(plan))):
+            lport = distinct_free_ports(1)[0]
+            inst = start(LbdInstance(f"pool-{pol}-{n}", "event", 1, [("http", "http", lport)],
+                                     pools[n], args.threads, policy=pol))
+            if not inst:
+                continue
+            try:
+                run_wrk(lport, 50, 1)  # warm-up: upstream connections, caches
+                r = parse_wrk(run_wrk(lport, 50, args.duration))
+                if r["errors"] or r["non2xx"]:
+                    failures.append(f"pool {pol} x{n}: {r['errors']} errors, "
+                                    f"{r['non2xx']} non-2xx")
+                out.setdefault((pol, n), []).append(r["rps"])
+                print(f"  pool round {rnd + 1}: {pol:<12} {n:>5} backends "
+                      f"{r['rps']:9.0f} req/s", flush=True)
+            except (RuntimeError, ValueError, subprocess.TimeoutExpired) as e:
+                failures.append(f"pool {pol} x{n}: {e}")
+            finally:
+                inst.stop()
+                started.remove(inst)
+    for srv in servers:
+        srv.stop()
+        started.remove(srv)
+    return out
+
+
+def report(args, conn_counts, systems, results, idle, spread, pool=None):
     S = {}
     for (key, c), runs in results.items():
         S[(key, c)] = summarize(runs)
@@ -867,8 +970,20 @@ def report(args, conn_counts, systems, results, idle, spread):
         print(f"\nWorker spread: lbd event, 3 workers, 500 connections ({rps:.0f} req/s): "
               f"established client connections per worker {counts}, max/min {ratio_s:.2f}")
 
-    # Targets (issue 3). Measured value shown next to each; no assertions.
-    print("\nTargets (issue 3):")
+    pool_ratios = []
+    if pool:
+        big = args.pool_backends
+        print(f"\nPool size: lbd event, 1 worker, c=50, 2 vs {big} backends "
+              f"(median of {args.rounds} x {args.duration} s):")
+        for pol in [p for p in args.pool_policies.split(",") if p]:
+            two, many = median(pool.get((pol, 2), [])), median(pool.get((pol, big), []))
+            r = ratio(many, two)
+            pool_ratios.append((pol, r))
+            print(f"  {pol:<12} 2: {two or 0:9.0f} req/s   {big}: {many or 0:9.0f} req/s   "
+                  f"ratio {fr(r)}")
+
+    # Targets (issues 3, 4). Measured value shown next to each; no assertions.
+    print("\nTargets (issues 3 and 4):")
     checks = []
 
     def check(name, value, limit, ok, fmt=fr):
@@ -903,7 +1018,12 @@ def report(args, conn_counts, systems, results, idle, spread):
               "<= 1.25", lambda v: v <= 1.25, fmt=lambda v: f"{v:.2f}")
     else:
         check("spread, 3 workers c=500: max/min", None, "", None)
-    checks.append(("pool of 1,000 backends", "skipped: the balancing issue's", "-"))
+    if pool:
+        for pol, r in pool_ratios:
+            check(f"pool of {args.pool_backends} backends, {pol}: req/s vs 2", r, ">= 0.90x",
+                  lambda v: v >= 0.9)
+    else:
+        checks.append((f"pool of {args.pool_backends} backends", "not run", "-"))
     w = max(len(n) for n, _, _ in checks)
     for name, val, res in checks:
         print(f"  {name:<{w}}  {val:<32} {res}")
