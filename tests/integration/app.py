@@ -15,6 +15,9 @@ X-Backend: NAME header, except:
     /status/N       answers with status N (body "backend NAME\\n" where allowed)
     /bytes?n=N      N bytes of "x" (for throughput tests)
 
+$LBD_BACKEND_DELAY_MS, if set, delays every answer by that many milliseconds
+(a backend slower than its peers, for the balancing tests).
+
 Standard library only.
 """
 import json
@@ -25,6 +28,7 @@ from urllib.parse import parse_qs
 
 NAME = os.environ.get("LBD_BACKEND_NAME", "unnamed")
 BODY = f"backend {NAME}\n".encode()
+DELAY = int(os.environ.get("LBD_BACKEND_DELAY_MS", "0") or 0) / 1000.0
 
 
 def _status_line(code):
@@ -69,6 +73,8 @@ def application(environ, start_response):
     status = 200
     ctype = "text/plain"
     body = BODY
+    if DELAY > 0:
+        time.sleep(DELAY)
 
     if path == "/echo":
         body = _read_body(environ)

@@ -843,10 +843,11 @@ class GunicornBackends:
     ports: list of TCP ports on 127.0.0.1 (default: free ones);
     unix=True: unix sockets in a temporary directory instead.
     addresses: "127.0.0.1:PORT" or "unix:PATH", in the names' order.
+    env: extra environment for every backend (LBD_BACKEND_DELAY_MS, say).
     """
 
     def __init__(self, count=3, ports=None, unix=False, names=None, workers=1, threads=4,
-                 timeout=20.0):
+                 timeout=20.0, env=None):
         if ports is not None and len(ports) != count:
             raise ValueError("need one port per backend")
         self.count = count
@@ -856,6 +857,7 @@ class GunicornBackends:
         self.workers = workers
         self.threads = threads
         self.timeout = timeout
+        self.env = dict(env or {})
         self.tmp = None
         self.processes = []
         self.addresses = []
@@ -891,6 +893,7 @@ class GunicornBackends:
                 env = dict(os.environ)
                 env.pop("PYTHONHOME", None)
                 env.pop("PYTHONPATH", None)
+                env.update(self.env)
                 env["LBD_BACKEND_NAME"] = name
                 argv = [GUNICORN, "--bind", address, "--workers", str(self.workers),
                         "--threads", str(self.threads), "--chdir", HERE,
