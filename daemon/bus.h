@@ -2,11 +2,13 @@
 /*
  * The D-Bus face of the daemon: org.example.LoadBalancer on the system bus.
  *
- * Built so far: the root object's properties and ListPlugins, one object
- * per service and per backend with their configuration, and the
- * ObjectManager; the mutating methods Reload(), SetWorkers() and
- * SetPolicy(), authorized by polkit (polkit.h). The other mutating methods
- * and persistence are still to come (the control-plane issue).
+ * The contract is dbus/org.example.LoadBalancer.xml. The root object
+ * (bus.c), one object per service and per backend (bus-objects.c), the
+ * ObjectManager; every mutating method is authorized by polkit (polkit.h),
+ * saved to the state file before it replies and applied through the
+ * arbiter (lbd_bus_commit in bus-private.h). The files: bus.c (connection,
+ * root, workers, reload), bus-services.c, bus-backends.c, bus-stats.c,
+ * bus-args.c (a{sv} arguments), bus-objects.c (objects and change signals).
  */
 #pragma once
 
