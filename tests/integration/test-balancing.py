@@ -1,0 +1,365 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""Balancing end to end: the shared backend table, the policies, passive and
+active health, backups and draining, with real Gunicorn backends and wrk.
+
+One lbd (3 event workers, http mode) in front of real gunicorn backends
+serving app.py; each answer names its backend (X-Backend), which is what the
+tests count. One service per question, so the questions do not disturb each
+other; the tests run in the order of their names, and the ones that kill
+backends come last.
+
+  1. round_robin weights 5,1,1 over 700 sequential requests on fresh
+     connections (any of the 3 workers): exactly 500/100/100 — one sequence
+     for the daemon, not one per worker.
+  2. one backend 10x slower (50 ms against 5 ms): under least_conn its share
+     of wrk's requests is well below its share under round_robin (which is
+     a third, by count).
+  3. Drain() over D-Bus while a slow request is in flight on that backend:
+     the request completes with 200; new requests go to the other backend.
+  4. one backend killed (SIGKILL) under wrk: no non-2xx, no socket errors;
+     it is down at once by the passive check (max-fails=1) and, where passive
+     health is off (max-fails=0), within fall * interval by the active http
+     check; after it is started again it takes traffic again (the passive
+     hold expires, the active check sees rise successes).
+  5. a backup backend serves only while all primaries are down, and stops
+     when one is back.
+
+Exits 77 (skipped) when wrk or gunicorn are missing or the policy plugins are
+placeholders. Prints what it measured (shares, times to mark down).
+"""
+import http.client
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lbdtest  # noqa: E402
+
+BACKEND_IFACE = "org.example.LoadBalancer.Backend"
+
+# Counts answers per X-Backend in every wrk thread; done() prints the sums.
+WRK_COUNT_SCRIPT = r"""
+counts = {}
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function response(status, headers, body)
+  local name = "none"
+  for k, v in pairs(headers) do
+    if string.lower(k) == "x-backend" then name = v end
+  end
+  counts[name] = (counts[name] or 0) + 1
+end
+function done(summary, latency, requests)
+  local total = {}
+  for _, t in ipairs(threads) do
+    for k, v in pairs(t:get("counts")) do total[k] = (total[k] or 0) + v end
+  end
+  for k, v in pairs(total) do io.write(string.format("backend-count %s %d\n", k, v)) end
+end
+"""
+
+FAST_MS = 5
+SLOW_MS = 50
+ACTIVE = {"interval": 1, "rise": 2, "fall": 2, "timeout": 1}
+
+
+def parse_wrk(out):
+    m = re.search(r"(\d+) requests in", out)
+    if not m:
+        raise AssertionError(f"wrk said:\n{out}")
+    requests = int(m.group(1))
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    socket_errors = sum(int(x) for x in m.groups()) if m else 0
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    non2xx = int(m.group(1)) if m else 0
+    counts = {k: int(v) for k, v in re.findall(r"^backend-count (\S+) (\d+)$", out, re.M)}
+    return requests, socket_errors, non2xx, counts
+
+
+def skip_reason():
+    for tool in ("wrk", lbdtest.GUNICORN):
+        if not shutil.which(tool):
+            return f"{tool} is not installed"
+    if not os.access(lbdtest.lbd_path(), os.X_OK):
+        return f"lbd is not built: {lbdtest.lbd_path()}"
+    # lbd -t warns about a placeholder policy.
+    tmp = lbdtest.TempDir("lbd-balancing-check-")
+    try:
+        conf = tmp.join("check.conf")
+        with open(conf, "w") as f:
+            f.write("[service a]\nlisten=127.0.0.1:1\npolicy=least_conn\nbackends=127.0.0.1:2\n"
+                    "[service b]\nlisten=127.0.0.1:3\npolicy=round_robin\n"
+                    "backends=127.0.0.1:2\n")
+        r = lbdtest.run([lbdtest.lbd_path(), "--check-config", "--config", conf,
+                         "--config-dir", tmp.join("none")] + lbdtest.plugin_args())
+    finally:
+        tmp.cleanup()
+    if re.search(r"plugin '?(least_conn|round_robin)\b.*placeholder", r.stdout + r.stderr):
+        return "the policy plugins are placeholders (not built yet)"
+    return None
+
+
+class Balancing(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = lbdtest.TempDir("lbd-balancing-")
+        cls.addClassCleanup(cls.tmp.cleanup)
+        cls.bus = lbdtest.PrivateSystemBus().start()
+        cls.addClassCleanup(cls.bus.stop)
+        # b1..b3: general backends; a1, a2 (5 ms) and slow (50 ms) for the
+        # policy comparison, then a1, a2 are the backup test's primaries.
+        cls.main = cls.backends(3, names=["b1", "b2", "b3"])
+        cls.fast = cls.backends(2, names=["a1", "a2"], env={"LBD_BACKEND_DELAY_MS": str(FAST_MS)})
+        cls.slow = cls.backends(1, names=["slow"], env={"LBD_BACKEND_DELAY_MS": str(SLOW_MS)},
+                                threads=16)
+        cls.addr = {}
+        for group in (cls.main, cls.fast, cls.slow):
+            cls.addr.update(zip(group.names, group.addresses))
+        a = cls.addr
+        cls.ports = {name: lbdtest.free_port() for name in
+                     ("w", "rr", "lc", "dr", "pas", "act", "bk")}
+        p = cls.ports
+        hc = " ".join(f"{k}={v}" for k, v in ACTIVE.items())
+        text = "\n".join([
+            "[daemon]", "workers=3", "worker-model=event", "user=nobody",
+            "graceful-timeout=5", "",
+            "[service w]", f"listen=127.0.0.1:{p['w']}", "policy=round_robin",
+            f"backends={a['b1']} weight=5;{a['b2']};{a['b3']}", "",
+            "[service rr]", f"listen=127.0.0.1:{p['rr']}", "policy=round_robin",
+            f"backends={a['a1']};{a['a2']};{a['slow']}", "",
+            "[service lc]", f"listen=127.0.0.1:{p['lc']}", "policy=least_conn",
+            f"backends={a['a1']};{a['a2']};{a['slow']}", "",
+            "[service dr]", f"listen=127.0.0.1:{p['dr']}", "policy=round_robin",
+            f"backends={a['b1']};{a['b2']}", "",
+            "[service pas]", f"listen=127.0.0.1:{p['pas']}", "policy=round_robin",
+            ";".join(["backends=" + f"{a['b1']} max-fails=1 fail-timeout=2",
+                      f"{a['b2']} max-fails=1 fail-timeout=2",
+                      f"{a['b3']} max-fails=1 fail-timeout=2"]), "",
+            "[service act]", f"listen=127.0.0.1:{p['act']}", "policy=round_robin",
+            f"backends={a['b1']} max-fails=0;{a['b2']} max-fails=0;{a['b3']} max-fails=0",
+            f"health-check=http /status/200 {hc}", "",
+            "[service bk]", f"listen=127.0.0.1:{p['bk']}", "policy=round_robin",
+            ";".join(["backends=" + f"{a['a1']} max-fails=1 fail-timeout=1",
+                      f"{a['a2']} max-fails=1 fail-timeout=1",
+                      f"{a['b1']} backup"]), ""])
+        cls.config = cls.tmp.join("lbd.conf")
+        with open(cls.config, "w") as f:
+            f.write(text)
+        cls.lbd = lbdtest.Lbd(cls.bus, config=cls.config, log_level="info").start()
+        cls.addClassCleanup(lbdtest.stop_clean, cls.lbd)
+        for port in p.values():
+            lbdtest.wait_until(lambda port=port: not lbdtest.port_is_free(port), 10,
+                               what="lbd to listen", alive=cls.lbd.process)
+        cls.t0 = time.monotonic()
+
+    @classmethod
+    def backends(cls, count, names, env=None, threads=8, ports=None):
+        b = lbdtest.GunicornBackends(count, names=names, env=env, threads=threads,
+                                     ports=ports).start()
+        cls.addClassCleanup(b.stop)
+        return b
+
+    # ---- helpers -------------------------------------------------------------------
+
+    def get(self, service, path="/", timeout=10.0):
+        status, headers, body = lbdtest.http_request(f"127.0.0.1:{self.ports[service]}", path,
+                                                     timeout=timeout)
+        return status, headers.get("X-Backend")
+
+    def count(self, service, n):
+        counts = {}
+        for _ in range(n):
+            status, name = self.get(service)
+            self.assertEqual(status, 200, f"{service}: {name}")
+            counts[name] = counts.get(name, 0) + 1
+        return counts
+
+    def wrk(self, service, seconds, connections=12, threads=2, during=None):
+        script = self.tmp.join("count.lua")
+        with open(script, "w") as f:
+            f.write(WRK_COUNT_SCRIPT)
+        proc = subprocess.Popen(
+            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+             "-s", script, f"http://127.0.0.1:{self.ports[service]}/"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        return proc
+
+    def finish_wrk(self, proc, seconds):
+        out, _ = proc.communicate(timeout=seconds + 30)
+        return out
+
+    def state(self, service, name):
+        return self.bus.get_property(lbdtest.backend_path(service, self.addr[name]),
+                                     BACKEND_IFACE, "State")
+
+    def log_has(self, pattern):
+        return re.search(pattern, self.lbd.log_text(), re.M) is not None
+
+    def kill_backend(self, group, name):
+        """SIGKILL a gunicorn and its workers: a crash, not a shutdown."""
+        proc = group.processes[group.names.index(name)]
+        try:
+            with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
+                children = [int(x) for x in f.read().split()]
+        except FileNotFoundError:
+            children = []
+        for pid in [proc.pid] + children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        lbdtest.wait_until(lambda: lbdtest.port_is_free(int(self.addr[name].rsplit(":")[1])),
+                           5, what=f"{name} to be gone")
+
+    def restart_backend(self, name, env=None):
+        port = int(self.addr[name].rsplit(":", 1)[1])
+        return self.backends(1, names=[name], env=env, ports=[port])
+
+    # ---- 1. one round_robin sequence for the daemon -----------------------------------
+
+    def test_1_weights_exact_across_workers(self):
+        counts = self.count("w", 700)
+        print(f"\nround_robin 5,1,1 over 700 requests on 3 workers: {counts}", file=sys.stderr)
+        self.assertEqual(counts, {"b1": 500, "b2": 100, "b3": 100})
+
+    # ---- 2. least_conn sees the slow backend's open connections -----------------------
+
+    def test_2_slow_backend_least_conn_vs_round_robin(self):
+        shares = {}
+        for service in ("rr", "lc"):
+            proc = self.wrk(service, 3)
+            out = self.finish_wrk(proc, 3)
+            requests, socket_errors, non2xx, counts = parse_wrk(out)
+            self.assertEqual(socket_errors, 0, out)
+            self.assertEqual(non2xx, 0, out)
+            self.assertGreater(requests, 100, out)
+            total = sum(counts.values())
+            self.assertEqual(set(counts), {"a1", "a2", "slow"}, out)
+            shares[service] = counts["slow"] / total
+            print(f"\n{service}: {requests} requests, per backend {counts}, slow share "
+                  f"{shares[service]:.3f}", file=sys.stderr)
+        # round_robin goes by count: a third each, whatever the speed.
+        self.assertAlmostEqual(shares["rr"], 1 / 3, delta=0.02)
+        # least_conn: the slow backend holds its connections 10x longer, so
+        # it gets far fewer (about 1/21 in theory: 1/50 against 2/5).
+        self.assertLess(shares["lc"], shares["rr"] / 2.5)
+
+    # ---- 3. draining ---------------------------------------------------------------------
+
+    def test_3_drain_lets_open_requests_finish(self):
+        results = []
+
+        def slow_request():
+            try:
+                results.append(self.get("dr", "/slow?ms=2500", timeout=15))
+            except (OSError, http.client.HTTPException) as e:
+                results.append((None, repr(e)))
+
+        threads = [threading.Thread(target=slow_request) for _ in range(2)]
+        for t in threads:
+            t.start()
+            time.sleep(0.2)  # in this order: the sequence gives b1, then b2
+        try:
+            # Both in flight (b1, b2 each hold one connection).
+            time.sleep(0.5)
+            self.bus.busctl("call", lbdtest.BUS_NAME, lbdtest.backend_path("dr", self.addr["b1"]),
+                            BACKEND_IFACE, "Drain")
+            self.assertEqual(self.state("dr", "b1"), "draining")
+            during = self.count("dr", 20)
+            self.assertEqual(during, {"b2": 20}, "new requests went to the draining backend")
+        finally:
+            for t in threads:
+                t.join(20)
+        print(f"\ndrain: slow requests in flight ended {results}; 20 new ones: {during}",
+              file=sys.stderr)
+        self.assertEqual(sorted(results), [(200, "b1"), (200, "b2")])
+
+    # ---- 4. a backend killed under load ----------------------------------------------------
+
+    def test_4_killed_backend(self):
+        b3 = self.addr["b3"]
+        seconds = 9
+        procs = {s: self.wrk(s, seconds, connections=4, threads=1) for s in ("pas", "act")}
+        time.sleep(1.5)
+        killed = time.monotonic()
+        self.kill_backend(self.main, "b3")
+        marked = {}
+        down = {"pas": rf"pas: backend {re.escape(b3)} is down",
+                "act": rf"act: backend {re.escape(b3)} is down: health check"}
+
+        def both_marked():
+            for s, pattern in down.items():
+                if s not in marked and self.log_has(pattern):
+                    marked[s] = time.monotonic()
+            return len(marked) == len(down)
+
+        lbdtest.wait_until(both_marked, 8, interval=0.02,
+                           what="b3 marked down by the passive and the active check")
+        try:
+            self.assertEqual(self.state("act", "b3"), "down")
+            self.restart_backend("b3")
+            restarted = time.monotonic()
+            back = rf"act: backend {re.escape(b3)} is up: health check"
+            lbdtest.wait_until(lambda: self.log_has(back),
+                               ACTIVE["rise"] * ACTIVE["interval"] + 3,
+                               what="the active check to bring b3 back")
+            up_after = time.monotonic() - restarted
+        finally:
+            outs = {s: self.finish_wrk(p, seconds) for s, p in procs.items()}
+        for s, out in outs.items():
+            requests, socket_errors, non2xx, counts = parse_wrk(out)
+            print(f"\n{s}: {requests} requests, per backend {counts}", file=sys.stderr)
+            self.assertEqual(non2xx, 0, out)
+            self.assertEqual(socket_errors, 0, out)
+            self.assertGreater(requests, 100, out)
+        passive = marked["pas"] - killed
+        active = marked["act"] - killed
+        print(f"\nb3 killed: down by the passive check after {passive:.2f} s, by the active "
+              f"check (fall={ACTIVE['fall']}, interval={ACTIVE['interval']} s) after "
+              f"{active:.2f} s; up again {up_after:.2f} s after its restart "
+              f"(rise={ACTIVE['rise']})", file=sys.stderr)
+        self.assertLess(passive, 1.0)
+        self.assertLess(active, ACTIVE["fall"] * ACTIVE["interval"] + 1.0)
+        self.assertGreater(active, (ACTIVE["fall"] - 1) * ACTIVE["interval"] - 0.1)
+        # Both take traffic again (the passive hold of 2 s is over by now).
+        lbdtest.wait_until(lambda: self.state("pas", "b3") == "up", 5, what="pas: b3 up")
+        for s in ("pas", "act"):
+            counts = self.count(s, 30)
+            # A returning backend resumes its round_robin turn a pick or
+            # two early or late.
+            self.assertIn(counts.get("b3"), range(8, 13), f"{s}: {counts}")
+
+    # ---- 5. backups -------------------------------------------------------------------------
+
+    def test_5_backup_only_while_all_primaries_are_down(self):
+        self.assertEqual(self.count("bk", 20), {"a1": 10, "a2": 10})
+        self.kill_backend(self.fast, "a1")
+        counts = self.count("bk", 20)
+        self.assertEqual(counts, {"a2": 20}, "a backup served while a primary was up")
+        self.kill_backend(self.fast, "a2")
+        counts = self.count("bk", 20)
+        self.assertEqual(counts, {"b1": 20})
+        self.assertEqual(self.state("bk", "a2"), "down")
+        # a1 back: once its passive hold (1 s) is over, it is picked and
+        # the backup is left alone again.
+        self.restart_backend("a1", env={"LBD_BACKEND_DELAY_MS": str(FAST_MS)})
+        lbdtest.wait_until(lambda: self.get("bk")[1] == "a1", 10, what="a1 to serve again")
+        counts = self.count("bk", 10)
+        print(f"\nbackup: with a1 back (a2 still down): {counts}", file=sys.stderr)
+        self.assertEqual(counts, {"a1": 10}, "the backup served with a primary up")
+
+
+if __name__ == "__main__":
+    why = skip_reason()
+    if why:
+        print(f"skipped: {why}", file=sys.stderr)
+        sys.exit(77)
+    unittest.main(verbosity=2)
