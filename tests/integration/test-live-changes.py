@@ -12,10 +12,13 @@ With real Gunicorn backends, a private bus and lbd (event model, 2 workers):
   come and go, PropertiesChanged for configuration properties, and counter
   properties (Requests) signalled under traffic at most about twice a
   second per object;
-- GetStatistics counts the requests per backend.
+- GetStatistics counts the requests per backend;
+- a valid change that cannot be applied (a listen address another program
+  holds) gets Failed, and nothing changes: objects, workers, state file.
 """
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -155,6 +158,34 @@ class LiveChanges(unittest.TestCase):
         self.assertTrue(any(f"objectpath '{api}'" in line for line in removed), out)
         self.assertTrue(any(f"'{lbdtest.backend_path('api', b2)}'" in line
                             for line in removed), out)
+
+    def test_failed_apply_changes_nothing(self):
+        holder = socket.socket()
+        self.addCleanup(holder.close)
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = f"127.0.0.1:{holder.getsockname()[1]}"
+        state = os.path.join(self.lbd.state_dir, "state.conf")
+
+        def snapshot():
+            # The state file's settings (a restore may write a file with
+            # only its header comment where there was none: the same).
+            text = open(state).read() if os.path.exists(state) else ""
+            settings = [line for line in text.splitlines() if line and line[0] != "#"]
+            return (self.bus.get_property(ROOT, IFACE, "Services"), self.worker_pids(),
+                    settings)
+
+        before = snapshot()
+        r = self.bus.busctl("call", BUS_NAME, ROOT, IFACE, "AddService", "sa{sv}", "api", "1",
+                            "Listen", "as", "1", taken, check=False)
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        r = lbdtest.run(["gdbus", "call", "--address", self.bus.address, "--dest", BUS_NAME,
+                         "--object-path", ROOT, "--method", f"{IFACE}.AddService", "api",
+                         f"{{'Listen': <['{taken}']>}}"])
+        self.assertIn("org.example.LoadBalancer.Error.Failed", r.stderr)
+        self.assertIn("add service api", r.stderr)
+        self.assertEqual(snapshot(), before)
+        self.assertEqual(set(self.served_by(4)), {"b1"})
 
     def test_signals(self):
         b1, b2 = self.backends.addresses[:2]
