@@ -44,7 +44,9 @@ static void append(char **buf, const char *fmt_piece) {
 /* A value in a line: strings bare, lists in brackets. */
 static char *value_text(const struct value *v) {
         switch (v->type) {
-        case VALUE_STRING: return xstrdup(v->s);
+        case VALUE_STRING: /* object paths by what they are: "service web" */
+                return strncmp(v->s, BUS_PATH "/", strlen(BUS_PATH "/")) == 0 ? describe(v->s)
+                                                                              : xstrdup(v->s);
         case VALUE_UINT: return xasprintf("%" PRIu64, v->u);
         case VALUE_INT: return xasprintf("%" PRId64, v->i);
         case VALUE_BOOL: return xstrdup(v->b ? "yes" : "no");
