@@ -41,6 +41,8 @@
 
 #include "log.h"
 
+/* The cold part of slot s (t in scope). */
+#define C(s) (&t->cold[(s) - t->slots])
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
@@ -62,37 +64,48 @@ enum {
 /* How often a pick waits for a master's change in progress to end. */
 #define SEQ_SPINS 100000
 
+/* What a pick reads of every backend it scans, in one cache line per
+ * backend, so that a scan of 1,000 backends reads 64 KB, not three times
+ * that. */
 struct slot {
         /* -- written by the master (under the pool's sequence) -- */
         uint32_t flags;
         uint32_t pool;
-        uint64_t generation; /* bumped each time the slot is taken */
-        uint64_t key;        /* hash of address.text */
+        uint64_t key;        /* hash of the address text */
         uint32_t weight;
-        uint32_t max_fails;
-        uint32_t fail_timeout_ms;
         uint32_t max_conns;
         uint32_t slow_start_ms;
-        uint64_t slow_start_from_ms; /* 0: no ramp */
+        /* -- workers (atomics) -- */
+        _Atomic uint32_t active;
+        uint64_t slow_start_from_ms;    /* master; 0: no ramp */
+        _Atomic uint64_t down_until_ms; /* passive health: down before this */
+        /* The policy's word, changed only under the pool's lock. */
+        int64_t scratch;
+        uint64_t unused;
+};
+_Static_assert(sizeof(struct slot) == 64, "one cache line per backend");
+
+/* The rest of a backend: what a pick does not scan. */
+struct slot_cold {
+        /* -- written by the master (under the pool's sequence) -- */
+        uint64_t generation; /* bumped each time the slot is taken */
+        uint32_t max_fails;
+        uint32_t fail_timeout_ms;
         struct lbd_address address;
         /* -- the master alone -- */
         uint8_t reported;            /* the State last reported by tick */
         bool health_was_down;        /* for the reason of a recovery */
         char health_reason[REASON_MAX];
 
-        /* -- written by workers (atomics); on its own cache lines -- */
-        _Alignas(64) _Atomic uint32_t active;
-        _Atomic uint32_t fails;        /* failures in the current window */
+        /* -- written by workers (atomics); on their own cache lines -- */
+        _Alignas(64) _Atomic uint32_t fails; /* failures in the current window */
         _Atomic uint32_t marked_fails; /* the count that marked it down */
         _Atomic uint32_t latency_us;   /* moving average */
+        _Atomic uint32_t reason_lock;
         _Atomic uint64_t window_start_ms;
-        _Atomic uint64_t down_until_ms; /* passive health: down before this */
         _Atomic uint64_t requests;
         _Atomic uint64_t failures;
-        _Atomic uint32_t reason_lock;
         char fail_reason[48]; /* the last failure's reason, under reason_lock */
-        /* The policy's word, changed only under the pool's lock. */
-        _Alignas(64) int64_t scratch;
 };
 
 struct pool {
@@ -114,7 +127,8 @@ struct lbd_table {
         uint32_t n_slots;     /* taken */
         uint64_t generations; /* last slot generation given */
         struct pool pools[LBD_TABLE_POOLS_MAX];
-        struct slot slots[LBD_TABLE_BACKENDS_MAX];
+        _Alignas(64) struct slot slots[LBD_TABLE_BACKENDS_MAX];
+        struct slot_cold cold[LBD_TABLE_BACKENDS_MAX];
         uint32_t members[LBD_TABLE_POOLS_MAX][LBD_TABLE_POOL_MEMBERS_MAX];
 };
 
@@ -205,7 +219,7 @@ static int slot_find(const struct lbd_table *t, int pool, const char *address) {
         uint32_t n = LOAD(p->count);
         for (uint32_t k = 0; k < n; k++) {
                 uint32_t i = t->members[pool][k];
-                if (strcmp(t->slots[i].address.text, address) == 0)
+                if (strcmp(t->cold[i].address.text, address) == 0)
                         return (int)i;
         }
         return -ENOENT;
@@ -226,14 +240,15 @@ static uint32_t slot_take(struct lbd_table *t) {
 }
 
 /* The parameters of b, into slot s (under the pool's sequence). */
-static void slot_set_params(struct slot *s, const struct lbd_backend_config *b) {
+static void slot_set_params(struct lbd_table *t, struct slot *s,
+                            const struct lbd_backend_config *b) {
         uint32_t keep = LOAD(s->flags) & (SLOT_IN_USE | SLOT_HEALTH_DOWN);
         uint32_t flags = keep | (b->backup ? SLOT_BACKUP : 0) | (b->down ? SLOT_DISABLED : 0) |
                          (b->drain ? SLOT_DRAIN : 0);
         STORE(s->flags, flags);
         STORE(s->weight, b->weight ? b->weight : 1);
-        STORE(s->max_fails, b->max_fails);
-        STORE(s->fail_timeout_ms, b->fail_timeout * 1000u);
+        STORE(C(s)->max_fails, b->max_fails);
+        STORE(C(s)->fail_timeout_ms, b->fail_timeout * 1000u);
         STORE(s->max_conns, b->max_conns);
         STORE(s->slow_start_ms, b->slow_start * 1000u);
 }
@@ -256,25 +271,25 @@ static void slot_init(struct lbd_table *t, uint32_t i, uint32_t pool,
         struct slot *s = &t->slots[i];
         STORE(s->flags, SLOT_IN_USE);
         STORE(s->pool, pool);
-        STORE(s->generation, ++t->generations);
-        s->address = b->address;
+        STORE(C(s)->generation, ++t->generations);
+        C(s)->address = b->address;
         STORE(s->key, fnv1a(b->address.text, strlen(b->address.text)));
         s->slow_start_from_ms = 0;
-        s->health_was_down = false;
-        s->health_reason[0] = 0;
+        C(s)->health_was_down = false;
+        C(s)->health_reason[0] = 0;
         atomic_store(&s->active, 0);
-        atomic_store(&s->fails, 0);
-        atomic_store(&s->marked_fails, 0);
-        atomic_store(&s->latency_us, 0);
-        atomic_store(&s->window_start_ms, 0);
+        atomic_store(&C(s)->fails, 0);
+        atomic_store(&C(s)->marked_fails, 0);
+        atomic_store(&C(s)->latency_us, 0);
+        atomic_store(&C(s)->window_start_ms, 0);
         atomic_store(&s->down_until_ms, 0);
-        atomic_store(&s->requests, 0);
-        atomic_store(&s->failures, 0);
-        atomic_store(&s->reason_lock, 0);
-        s->fail_reason[0] = 0;
+        atomic_store(&C(s)->requests, 0);
+        atomic_store(&C(s)->failures, 0);
+        atomic_store(&C(s)->reason_lock, 0);
+        C(s)->fail_reason[0] = 0;
         s->scratch = 0;
-        slot_set_params(s, b);
-        s->reported = (uint8_t)slot_state(s, now_ms());
+        slot_set_params(t, s, b);
+        C(s)->reported = (uint8_t)slot_state(s, now_ms());
 }
 
 /* Mark every member of a pool removed (its service is gone). */
@@ -299,7 +314,7 @@ static void pool_sync(struct lbd_table *t, unsigned pi, const struct lbd_service
         g_autofree bool *kept = g_new0(bool, (gsize)old_n + 1);
         g_autoptr(GHashTable) old_pos = g_hash_table_new(g_str_hash, g_str_equal);
         for (uint32_t k = 0; k < old_n; k++)
-                g_hash_table_insert(old_pos, t->slots[old[k]].address.text, GUINT_TO_POINTER(k + 1));
+                g_hash_table_insert(old_pos, t->cold[old[k]].address.text, GUINT_TO_POINTER(k + 1));
 
         seq_begin(p);
         if (strcmp(p->policy, svc->policy) != 0) {
@@ -319,12 +334,12 @@ static void pool_sync(struct lbd_table *t, unsigned pi, const struct lbd_service
                         i = old[k1 - 1];
                         struct slot *s = &t->slots[i];
                         STORE(s->flags, LOAD(s->flags) & ~SLOT_REMOVED);
-                        slot_set_params(s, bc);
+                        slot_set_params(t, s, bc);
                 } else {
                         i = slot_take(t);
                         slot_init(t, i, pi, bc);
                 }
-                g_hash_table_add(index, t->slots[i].address.text);
+                g_hash_table_add(index, t->cold[i].address.text);
                 t->members[pi][n++] = i;
         }
         for (uint32_t k = 0; k < old_n; k++) {
@@ -351,7 +366,7 @@ int lbd_table_sync(struct lbd_table *t, const struct lbd_config *config, char **
                 if (pi >= 0)
                         for (uint32_t k = 0; k < LOAD(t->pools[pi].count); k++)
                                 g_hash_table_add(have,
-                                                 t->slots[t->members[pi][k]].address.text);
+                                                 t->cold[t->members[pi][k]].address.text);
                 for (guint b = 0; b < svc->backends->len; b++) {
                         const char *a = g_array_index(svc->backends, struct lbd_backend_config,
                                                       b).address.text;
@@ -443,9 +458,9 @@ int lbd_table_set_health(struct lbd_table *t, const char *service, const char *a
         if (i < 0)
                 return -ENOENT;
         struct slot *s = &t->slots[i];
-        g_strlcpy(s->health_reason, reason ? reason : (up ? "health check passed" :
+        g_strlcpy(C(s)->health_reason, reason ? reason : (up ? "health check passed" :
                                                             "health check failed"),
-                  sizeof s->health_reason);
+                  sizeof C(s)->health_reason);
         uint32_t f = LOAD(s->flags);
         /* One word, read atomically by the picks: no sequence needed. */
         STORE(s->flags, up ? f & ~SLOT_HEALTH_DOWN : f | SLOT_HEALTH_DOWN);
@@ -470,7 +485,7 @@ static void slot_free(struct lbd_table *t, uint32_t i) {
         t->n_slots--;
 }
 
-static void transition_reason(struct slot *s, enum lbd_backend_state old,
+static void transition_reason(struct lbd_table *t, struct slot *s, enum lbd_backend_state old,
                               enum lbd_backend_state now_state, char *buf, size_t len) {
         uint32_t f = LOAD(s->flags);
         switch (now_state) {
@@ -482,20 +497,20 @@ static void transition_reason(struct slot *s, enum lbd_backend_state old,
                 return;
         case LBD_BACKEND_DOWN:
                 if (f & SLOT_HEALTH_DOWN) {
-                        snprintf(buf, len, "%s", s->health_reason);
+                        snprintf(buf, len, "%s", C(s)->health_reason);
                         return;
                 }
                 {
-                        char why[sizeof s->fail_reason] = "";
+                        char why[sizeof C(s)->fail_reason] = "";
                         uint32_t unlocked = 0;
-                        if (atomic_compare_exchange_strong(&s->reason_lock, &unlocked, 1)) {
-                                memcpy(why, s->fail_reason, sizeof why);
+                        if (atomic_compare_exchange_strong(&C(s)->reason_lock, &unlocked, 1)) {
+                                memcpy(why, C(s)->fail_reason, sizeof why);
                                 why[sizeof why - 1] = 0;
-                                atomic_store(&s->reason_lock, 0);
+                                atomic_store(&C(s)->reason_lock, 0);
                         }
-                        uint32_t n = atomic_load(&s->marked_fails);
+                        uint32_t n = atomic_load(&C(s)->marked_fails);
                         snprintf(buf, len, "%u failure%s in %u s%s%s", n, n == 1 ? "" : "s",
-                                 LOAD(s->fail_timeout_ms) / 1000u, why[0] ? ": " : "", why);
+                                 LOAD(C(s)->fail_timeout_ms) / 1000u, why[0] ? ": " : "", why);
                 }
                 return;
         case LBD_BACKEND_UP:
@@ -503,8 +518,8 @@ static void transition_reason(struct slot *s, enum lbd_backend_state old,
                         snprintf(buf, len, "enabled");
                 else if (old == LBD_BACKEND_DRAINING)
                         snprintf(buf, len, "drain ended");
-                else if (s->health_was_down)
-                        snprintf(buf, len, "%s", s->health_reason);
+                else if (C(s)->health_was_down)
+                        snprintf(buf, len, "%s", C(s)->health_reason);
                 else
                         snprintf(buf, len, "passive hold expired");
                 return;
@@ -521,27 +536,27 @@ void lbd_table_tick(struct lbd_table *t, uint64_t now, lbd_table_state_fn on_cha
                 struct pool *p = &t->pools[s->pool];
                 if ((f & SLOT_REMOVED) && atomic_load(&s->active) == 0) {
                         log_full(LOG_DEBUG, p->name, "backend %s drained; removed",
-                                 s->address.text);
+                                 C(s)->address.text);
                         slot_free(t, i);
                         continue;
                 }
                 enum lbd_backend_state st = slot_state(s, now);
-                enum lbd_backend_state old = (enum lbd_backend_state)s->reported;
+                enum lbd_backend_state old = (enum lbd_backend_state)C(s)->reported;
                 if (st == old)
                         continue;
                 char reason[160];
-                transition_reason(s, old, st, reason, sizeof reason);
+                transition_reason(t, s, old, st, reason, sizeof reason);
                 if (st == LBD_BACKEND_UP && (old == LBD_BACKEND_DOWN || old == LBD_BACKEND_DISABLED)) {
                         /* Back: ramp its weight up (slow_start). */
                         STORE(s->slow_start_from_ms, LOAD(s->slow_start_ms) ? now : 0);
                 }
                 if (st == LBD_BACKEND_DOWN)
-                        s->health_was_down = (f & SLOT_HEALTH_DOWN) != 0;
+                        C(s)->health_was_down = (f & SLOT_HEALTH_DOWN) != 0;
                 else if (st == LBD_BACKEND_UP)
-                        s->health_was_down = false;
-                s->reported = (uint8_t)st;
+                        C(s)->health_was_down = false;
+                C(s)->reported = (uint8_t)st;
                 if (on_change)
-                        on_change(userdata, p->name, s->address.text, old, st, reason);
+                        on_change(userdata, p->name, C(s)->address.text, old, st, reason);
         }
         /* Pools of services gone, no longer held, all drained: free. */
         for (unsigned i = 0; i < LBD_TABLE_POOLS_MAX; i++) {
@@ -579,9 +594,9 @@ int lbd_table_backend_stats(const struct lbd_table *t, const char *service, cons
         *ret = (struct lbd_backend_stats){
                 .state = slot_state(s, now),
                 .active = atomic_load_explicit(&s->active, memory_order_relaxed),
-                .requests = atomic_load_explicit(&s->requests, memory_order_relaxed),
-                .failures = atomic_load_explicit(&s->failures, memory_order_relaxed),
-                .latency_us = atomic_load_explicit(&s->latency_us, memory_order_relaxed),
+                .requests = atomic_load_explicit(&C(s)->requests, memory_order_relaxed),
+                .failures = atomic_load_explicit(&C(s)->failures, memory_order_relaxed),
+                .latency_us = atomic_load_explicit(&C(s)->latency_us, memory_order_relaxed),
                 .weight = effective_weight(s, now),
         };
         return 0;
@@ -596,7 +611,7 @@ int lbd_table_service_stats(const struct lbd_table *t, const char *service,
         for (uint32_t k = 0; k < LOAD(t->pools[pi].count); k++) {
                 const struct slot *s = &t->slots[t->members[pi][k]];
                 active += atomic_load_explicit(&s->active, memory_order_relaxed);
-                requests += atomic_load_explicit(&s->requests, memory_order_relaxed);
+                requests += atomic_load_explicit(&C(s)->requests, memory_order_relaxed);
         }
         if (ret_active)
                 *ret_active = active;
@@ -622,28 +637,35 @@ static inline const struct host_pick *hp_of(const struct lbd_pick *pick) {
         return (const struct host_pick *)pick;
 }
 
-static inline struct slot *slot_at(const struct lbd_pick *pick, uint32_t i) {
-        const struct host_pick *hp = hp_of(pick);
-        /* A policy reading past count (it must not) gets slot 0, harmless:
-         * the host checks every answer. */
-        uint32_t k = i < pick->count ? LOAD(hp->members[i]) : 0;
-        return &hp->t->slots[k < LBD_TABLE_BACKENDS_MAX ? k : 0];
+/* Bounds by masks, not branches (both sizes are powers of two): a policy
+ * asking past count (it must not) reads some slot, harmlessly; the host
+ * checks every answer. This is the inner loop of every scan. */
+_Static_assert((LBD_TABLE_BACKENDS_MAX & (LBD_TABLE_BACKENDS_MAX - 1)) == 0, "power of two");
+_Static_assert((LBD_TABLE_POOL_MEMBERS_MAX & (LBD_TABLE_POOL_MEMBERS_MAX - 1)) == 0,
+               "power of two");
+
+static inline uint32_t slot_index_at(const struct host_pick *hp, uint32_t i) {
+        return LOAD(hp->members[i & (LBD_TABLE_POOL_MEMBERS_MAX - 1)]) &
+               (LBD_TABLE_BACKENDS_MAX - 1);
 }
 
-static bool host_usable(const struct lbd_pick *pick, uint32_t i) {
+static inline struct slot *slot_at(const struct lbd_pick *pick, uint32_t i) {
         const struct host_pick *hp = hp_of(pick);
-        if (i >= pick->count)
+        return &hp->t->slots[slot_index_at(hp, i)];
+}
+
+static inline bool usable(const struct host_pick *hp, uint32_t i) {
+        if (i >= hp->pub.count)
                 return false;
-        uint32_t k = LOAD(hp->members[i]);
-        if (k >= LBD_TABLE_BACKENDS_MAX)
-                return false;
+        uint32_t k = slot_index_at(hp, i);
         const struct slot *s = &hp->t->slots[k];
         uint32_t f = LOAD(s->flags);
-        if (!(f & SLOT_IN_USE) || (f & SLOT_NOT_PICKABLE))
+        /* in use, pickable, and of the tier asked for, in one compare */
+        uint32_t want = SLOT_IN_USE | (hp->pub.backup_tier ? SLOT_BACKUP : 0);
+        if ((f & (SLOT_IN_USE | SLOT_NOT_PICKABLE | SLOT_BACKUP)) != want)
                 return false;
-        if (((f & SLOT_BACKUP) != 0) != pick->backup_tier)
-                return false;
-        if (atomic_load_explicit(&s->down_until_ms, memory_order_relaxed) > hp->now)
+        if (__builtin_expect(atomic_load_explicit(&s->down_until_ms, memory_order_relaxed) >
+                                     hp->now, 0))
                 return false;
         uint32_t max = LOAD(s->max_conns);
         if (max && atomic_load_explicit(&s->active, memory_order_relaxed) >= max)
@@ -651,6 +673,10 @@ static bool host_usable(const struct lbd_pick *pick, uint32_t i) {
         if (hp->tried && k / 64 < hp->tried_words && (hp->tried[k / 64] >> (k % 64)) & 1)
                 return false;
         return true;
+}
+
+static bool host_usable(const struct lbd_pick *pick, uint32_t i) {
+        return usable(hp_of(pick), i);
 }
 
 static uint32_t host_weight(const struct lbd_pick *pick, uint32_t i) {
@@ -708,15 +734,16 @@ static const struct lbd_pool_host pool_host = {
 /* The host's own policy, for a pool whose policy is missing or a
  * placeholder: smooth weighted round robin (round_robin's algorithm). */
 static int builtin_round_robin(const struct lbd_pick *pick) {
-        const struct lbd_pool_host *h = pick->host;
+        const struct host_pick *hp = hp_of(pick);
         int64_t total = 0, *best_current = NULL;
         int best = -EAGAIN;
-        h->lock(pick);
+        pool_lock(hp->p);
         for (uint32_t i = 0; i < pick->count; i++) {
-                if (!h->usable(pick, i))
+                if (!usable(hp, i))
                         continue;
-                int64_t w = h->weight(pick, i);
-                int64_t *c = h->scratch(pick, i);
+                struct slot *s = slot_at(pick, i);
+                int64_t w = effective_weight(s, hp->now);
+                int64_t *c = &s->scratch;
                 *c += w;
                 total += w;
                 if (!best_current || *c > *best_current) {
@@ -726,7 +753,7 @@ static int builtin_round_robin(const struct lbd_pick *pick) {
         }
         if (best_current)
                 *best_current -= total;
-        h->unlock(pick);
+        pthread_mutex_unlock(&hp->p->lock);
         return best;
 }
 
@@ -854,43 +881,43 @@ int lbd_table_pick(struct lbd_table *t, int pool, const struct lbd_plugin_set *p
 /* ---- workers' reports ------------------------------------------------------ */
 
 const struct lbd_address *lbd_table_address(const struct lbd_table *t, uint32_t slot) {
-        return &t->slots[slot].address;
+        return &t->cold[slot].address;
 }
 
 uint64_t lbd_table_slot_generation(const struct lbd_table *t, uint32_t slot) {
-        return LOAD(t->slots[slot].generation);
+        return LOAD(t->cold[slot].generation);
 }
 
 bool lbd_table_slot_pickable(const struct lbd_table *t, uint32_t slot, uint64_t generation) {
         const struct slot *s = &t->slots[slot];
-        return LOAD(s->generation) == generation && (LOAD(s->flags) & SLOT_IN_USE) &&
+        return LOAD(C(s)->generation) == generation && (LOAD(s->flags) & SLOT_IN_USE) &&
                !(LOAD(s->flags) & SLOT_NOT_PICKABLE);
 }
 
 void lbd_table_report_success(struct lbd_table *t, uint32_t slot, uint32_t latency_us) {
         struct slot *s = &t->slots[slot];
-        uint32_t old = atomic_load_explicit(&s->latency_us, memory_order_relaxed);
+        uint32_t old = atomic_load_explicit(&C(s)->latency_us, memory_order_relaxed);
         /* EWMA with 1/8 (as TCP's srtt); a lost update between workers is
          * one sample less, not a wrong value. */
         uint32_t v = old ? (uint32_t)(((uint64_t)old * 7 + latency_us) / 8) : latency_us;
         if (v == 0)
                 v = 1;
-        atomic_store_explicit(&s->latency_us, v, memory_order_relaxed);
+        atomic_store_explicit(&C(s)->latency_us, v, memory_order_relaxed);
         /* A success ends a run of failures (nginx). */
-        if (atomic_load_explicit(&s->fails, memory_order_relaxed))
-                atomic_store_explicit(&s->fails, 0, memory_order_relaxed);
+        if (atomic_load_explicit(&C(s)->fails, memory_order_relaxed))
+                atomic_store_explicit(&C(s)->fails, 0, memory_order_relaxed);
 }
 
 void lbd_table_report_failure(struct lbd_table *t, uint32_t slot, uint64_t now,
                               const char *reason) {
         struct slot *s = &t->slots[slot];
-        atomic_fetch_add_explicit(&s->failures, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&C(s)->failures, 1, memory_order_relaxed);
         uint32_t expected = 0;
-        if (reason && atomic_compare_exchange_strong(&s->reason_lock, &expected, 1)) {
-                g_strlcpy(s->fail_reason, reason, sizeof s->fail_reason);
-                atomic_store(&s->reason_lock, 0);
+        if (reason && atomic_compare_exchange_strong(&C(s)->reason_lock, &expected, 1)) {
+                g_strlcpy(C(s)->fail_reason, reason, sizeof C(s)->fail_reason);
+                atomic_store(&C(s)->reason_lock, 0);
         }
-        uint32_t max_fails = LOAD(s->max_fails);
+        uint32_t max_fails = LOAD(C(s)->max_fails);
         if (max_fails == 0)
                 return; /* passive health off */
         /* The only backend of its pool is never held down (as nginx's
@@ -898,24 +925,24 @@ void lbd_table_report_failure(struct lbd_table *t, uint32_t slot, uint64_t now,
          * for every request of the next fail_timeout seconds helps no one. */
         if (atomic_load_explicit(&t->pools[LOAD(s->pool)].count, memory_order_relaxed) <= 1)
                 return;
-        uint64_t window = LOAD(s->fail_timeout_ms);
-        uint64_t start = atomic_load(&s->window_start_ms);
+        uint64_t window = LOAD(C(s)->fail_timeout_ms);
+        uint64_t start = atomic_load(&C(s)->window_start_ms);
         if (start == 0 || now - start >= window) {
                 /* A new window; whoever wins the exchange resets it. */
-                if (atomic_compare_exchange_strong(&s->window_start_ms, &start, now))
-                        atomic_store(&s->fails, 0);
+                if (atomic_compare_exchange_strong(&C(s)->window_start_ms, &start, now))
+                        atomic_store(&C(s)->fails, 0);
         }
-        uint32_t n = atomic_fetch_add(&s->fails, 1) + 1;
+        uint32_t n = atomic_fetch_add(&C(s)->fails, 1) + 1;
         if (n >= max_fails && atomic_load(&s->down_until_ms) <= now) {
-                atomic_store(&s->marked_fails, n);
+                atomic_store(&C(s)->marked_fails, n);
                 atomic_store(&s->down_until_ms, now + window);
-                atomic_store(&s->fails, 0);
-                atomic_store(&s->window_start_ms, 0);
+                atomic_store(&C(s)->fails, 0);
+                atomic_store(&C(s)->window_start_ms, 0);
         }
 }
 
 void lbd_table_count_request(struct lbd_table *t, uint32_t slot) {
-        atomic_fetch_add_explicit(&t->slots[slot].requests, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&t->cold[slot].requests, 1, memory_order_relaxed);
 }
 
 void lbd_table_release(struct lbd_table *t, uint32_t slot) {

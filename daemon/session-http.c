@@ -56,13 +56,12 @@
 #include "http.h"
 #include "log.h"
 #include "session-private.h"
+#include "upstream-pool.h"
 
 #define HTTP_HEADER_TIMEOUT_S 60u
 #define HTTP_BUF_SIZE RELAY_BUFFER_SIZE       /* first size of each buffer */
 #define HTTP_MAX_HEADERS 100u                 /* = limit_request_fields */
 #define HTTP_TXN_CACHE 64u                    /* idle txns kept per thread */
-#define HTTP_POOL_SIZE 64u                    /* idle upstream fds per thread */
-#define HTTP_POOL_MAX_IDLE_MS 60000u
 #define HTTP_LINGER_MS 2000u
 /* Room for the headers the proxy adds to a request head. */
 #define HTTP_HEAD_EXTRA (INET6_ADDRSTRLEN + 160u)
@@ -133,20 +132,8 @@ struct http_txn {
 
 /* ---- per-thread caches ------------------------------------------------- */
 
-/* An idle upstream connection, keyed by the backend's table slot and the
- * slot's generation: a slot reused for another backend has another
- * generation, so its old connections are never handed out for it. */
-struct pooled {
-        uint32_t slot;
-        int fd;
-        uint64_t generation;
-        uint64_t since_ms;
-};
-
 static _Thread_local struct http_txn *txn_cache;
 static _Thread_local unsigned txn_cached;
-static _Thread_local struct pooled pool[HTTP_POOL_SIZE];
-static _Thread_local unsigned pool_len;
 
 static void txn_destroy(struct http_txn *t) {
         free(t->cbuf);
@@ -193,40 +180,6 @@ static void txn_put(struct http_txn *t) {
         t->next_free = txn_cache;
         txn_cache = t;
         txn_cached++;
-}
-
-/* An idle upstream connection to this backend, checked for EOF or stray
- * bytes (a backend that closed it while it sat here); -1 if none. */
-static int pool_take(uint32_t slot, uint64_t generation) {
-        uint64_t now = lbd_now_ms();
-        for (unsigned i = pool_len; i-- > 0;) {
-                struct pooled *e = &pool[i];
-                bool expired = now - e->since_ms > HTTP_POOL_MAX_IDLE_MS;
-                if (!expired && (e->slot != slot || e->generation != generation))
-                        continue;
-                int fd = e->fd;
-                *e = pool[--pool_len];
-                if (expired) {
-                        close(fd);
-                        continue;
-                }
-                char c;
-                ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-                        return fd;
-                close(fd); /* closed (0), reset, or talking out of turn */
-        }
-        return -1;
-}
-
-static void pool_put(uint32_t slot, uint64_t generation, int fd) {
-        if (pool_len == HTTP_POOL_SIZE) {
-                /* Full: the oldest goes. */
-                close(pool[0].fd);
-                memmove(pool, pool + 1, (HTTP_POOL_SIZE - 1) * sizeof pool[0]);
-                pool_len--;
-        }
-        pool[pool_len++] = (struct pooled){ slot, fd, generation, lbd_now_ms() };
 }
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -681,7 +634,7 @@ static int phase_connect(struct lbd_session *s) {
                 if (i >= 0) {
                         s->tries++;
                         t->up_gen = lbd_table_slot_generation(s->worker->table, (uint32_t)i);
-                        int fd = pool_take((uint32_t)i, t->up_gen);
+                        int fd = upstream_pool_take((uint32_t)i, t->up_gen, lbd_now_ms());
                         if (fd >= 0) {
                                 s->ufd = fd;
                                 s->ufd_new = true;
@@ -1179,7 +1132,8 @@ int http_session_run(struct lbd_session *s, struct lbd_wait *wait) {
                  * draining, down by the health check). */
                 if (s->txn && lbd_table_slot_pickable(s->worker->table, s->backend,
                                                       s->txn->up_gen))
-                        pool_put(s->backend, s->txn->up_gen, s->detach_fd);
+                        upstream_pool_put(s->backend, s->txn->up_gen, s->detach_fd,
+                                          lbd_now_ms());
                 else
                         close(s->detach_fd);
                 s->detach_fd = -1;

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/* See upstream-pool.h. */
+#include "upstream-pool.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define BUCKETS 4096u /* a power of two, >= UPSTREAM_POOL_MAX */
+
+struct entry {
+        uint32_t slot;
+        int fd;
+        uint64_t generation;
+        uint64_t since_ms;
+        int32_t next, prev;         /* in the bucket; -1 ends */
+        int32_t newer, older;       /* age list; -1 ends */
+};
+
+struct pool {
+        struct entry *entries; /* cap of them, allocated on first put */
+        int32_t bucket[BUCKETS]; /* first entry + 1; 0: empty */
+        uint32_t cap, used, high;
+        int32_t free_list;     /* -1: none */
+        int32_t newest, oldest;
+};
+
+static _Thread_local struct pool *pool;
+
+static struct pool *pool_get(void) {
+        if (pool)
+                return pool;
+        struct pool *p = calloc(1, sizeof *p);
+        if (!p)
+                return NULL;
+        struct rlimit rl;
+        uint64_t cap = UPSTREAM_POOL_MAX;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+            rl.rlim_cur / 4 < cap)
+                cap = rl.rlim_cur / 4 < 16 ? 16 : rl.rlim_cur / 4;
+        /* malloc, not calloc: only the entries used are touched. */
+        p->entries = malloc(cap * sizeof(struct entry));
+        if (!p->entries) {
+                free(p);
+                return NULL;
+        }
+        p->cap = (uint32_t)cap;
+        p->free_list = p->newest = p->oldest = -1;
+        pool = p;
+        return p;
+}
+
+static uint32_t bucket_of(uint32_t slot) { return (slot * 2654435761u) & (BUCKETS - 1); }
+
+static void unlink_entry(struct pool *p, int32_t i) {
+        struct entry *e = &p->entries[i];
+        if (e->prev >= 0)
+                p->entries[e->prev].next = e->next;
+        else
+                p->bucket[bucket_of(e->slot)] = e->next + 1;
+        if (e->next >= 0)
+                p->entries[e->next].prev = e->prev;
+        if (e->newer >= 0)
+                p->entries[e->newer].older = e->older;
+        else
+                p->newest = e->older;
+        if (e->older >= 0)
+                p->entries[e->older].newer = e->newer;
+        else
+                p->oldest = e->newer;
+        e->next = p->free_list;
+        p->free_list = i;
+        p->used--;
+}
+
+/* Close what sat idle too long (oldest first: stops at the first young). */
+static void expire(struct pool *p, uint64_t now) {
+        while (p->oldest >= 0 && now - p->entries[p->oldest].since_ms > UPSTREAM_POOL_MAX_IDLE_MS) {
+                int32_t i = p->oldest;
+                close(p->entries[i].fd);
+                unlink_entry(p, i);
+        }
+}
+
+int upstream_pool_take(uint32_t slot, uint64_t generation, uint64_t now) {
+        struct pool *p = pool;
+        if (!p || p->used == 0)
+                return -1;
+        expire(p, now);
+        int32_t i = p->bucket[bucket_of(slot)] - 1;
+        while (i >= 0) {
+                struct entry *e = &p->entries[i];
+                int32_t next = e->next;
+                if (e->slot != slot) {
+                        i = next;
+                        continue;
+                }
+                int fd = e->fd;
+                bool same = e->generation == generation;
+                unlink_entry(p, i);
+                if (same) {
+                        char c;
+                        ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+                        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                                return fd;
+                }
+                close(fd); /* closed (0), reset, talking out of turn, or another backend's */
+                i = next;
+        }
+        return -1;
+}
+
+void upstream_pool_put(uint32_t slot, uint64_t generation, int fd, uint64_t now) {
+        struct pool *p = pool_get();
+        if (!p) {
+                close(fd);
+                return;
+        }
+        expire(p, now);
+        if (p->used == p->cap) {
+                /* Full: the oldest goes. */
+                int32_t o = p->oldest;
+                close(p->entries[o].fd);
+                unlink_entry(p, o);
+        }
+        int32_t i;
+        if (p->free_list >= 0) {
+                i = p->free_list;
+                p->free_list = p->entries[i].next;
+        } else {
+                i = (int32_t)p->high++;
+        }
+        uint32_t b = bucket_of(slot);
+        int32_t head = p->bucket[b] - 1;
+        p->entries[i] = (struct entry){
+                .slot = slot,
+                .fd = fd,
+                .generation = generation,
+                .since_ms = now,
+                .next = head,
+                .prev = -1,
+                .newer = -1,
+                .older = p->newest,
+        };
+        if (head >= 0)
+                p->entries[head].prev = i;
+        p->bucket[b] = i + 1;
+        if (p->newest >= 0)
+                p->entries[p->newest].newer = i;
+        p->newest = i;
+        if (p->oldest < 0)
+                p->oldest = i;
+        p->used++;
+}

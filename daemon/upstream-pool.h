@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Idle upstream connections of the http mode, kept per thread (the event
+ * and sync models run all sessions of a worker on one thread; the thread
+ * model runs each session start to end on one thread), so no lock.
+ *
+ * Keyed by the backend's slot in the shared table and the slot's
+ * generation: a slot reused for another backend has another generation,
+ * and its old connections are closed instead of handed out.
+ *
+ * Capacity: up to UPSTREAM_POOL_MAX connections (fewer when the fd limit
+ * is low: a quarter of RLIMIT_NOFILE), oldest evicted first; a connection
+ * idle for UPSTREAM_POOL_MAX_IDLE_MS is closed. Taking and putting are
+ * O(1) on average (a hash by slot and an age list), so a pool of 1,000
+ * backends, where each backend's connection waits a full rotation before
+ * it is used again, costs what a pool of 2 does.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#define UPSTREAM_POOL_MAX 2048u
+#define UPSTREAM_POOL_MAX_IDLE_MS 60000u
+
+/* An idle connection to (slot, generation), checked for EOF or stray
+ * bytes (a backend that closed it while it sat here); -1 if none. */
+int upstream_pool_take(uint32_t slot, uint64_t generation, uint64_t now_ms);
+/* Keep fd (idle, at a message boundary) for (slot, generation); closes it
+ * when it cannot be kept. */
+void upstream_pool_put(uint32_t slot, uint64_t generation, int fd, uint64_t now_ms);
