@@ -21,6 +21,12 @@
 #include "util.h"
 
 #define COUNTER_INTERVAL_USEC (500 * 1000) /* PropertiesChanged of counters: <= 2/s */
+/* Backends sampled per tick. The table finds a backend by name with a scan
+ * of its pool, so sampling all of a pool costs its size squared: with
+ * thousands of backends the master would spend its time here. Past this
+ * many, each tick takes the next slice and a backend's counters are
+ * signalled every size/BUDGET ticks instead. */
+#define COUNTER_BACKEND_BUDGET 256u
 
 /* The bookkeeping of the objects; the userdata of m->enumerator_slot,
  * freed with it. */
@@ -29,6 +35,7 @@ struct bus_objects {
         GHashTable *shown;    /* path -> char ** (property texts, see snapshot_*) */
         GHashTable *counters; /* path -> struct shown_counters */
         sd_event_source *timer;
+        size_t cursor;        /* the next backend to sample, counted over all services */
 };
 
 struct shown_counters {
@@ -446,29 +453,50 @@ static void counters_check(struct bus_objects *o, const char *path, const char *
              "counter changes", path);
 }
 
+static void sample_backend(struct bus_objects *o, const struct lbd_service_config *svc,
+                           const struct lbd_backend_config *b) {
+        _cleanup_free_ char *path = NULL;
+        if (lbd_bus_backend_path(svc->name, b->address.text, &path) < 0)
+                return;
+        struct lbd_bus_counters c;
+        lbd_bus_backend_counters(o->m, svc, b, &c);
+        counters_check(o, path, LBD_BUS_BACKEND_INTERFACE, c.active, c.requests, c.failures);
+}
+
 static int on_counter_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         struct bus_objects *o = userdata;
         struct lbd_manager *m = o->m;
+        size_t total = 0;
         for (guint i = 0; i < m->config->services->len; i++) {
                 const struct lbd_service_config *svc = m->config->services->pdata[i];
+                total += svc->backends->len;
                 _cleanup_free_ char *sp = NULL;
                 if (lbd_bus_service_path(svc->name, &sp) < 0)
                         continue;
                 uint64_t active, requests;
                 lbd_bus_service_counters(m, svc, &active, &requests);
                 counters_check(o, sp, LBD_BUS_SERVICE_INTERFACE, active, requests, 0);
-                for (guint j = 0; j < svc->backends->len; j++) {
-                        const struct lbd_backend_config *b =
-                                &g_array_index(svc->backends, struct lbd_backend_config, j);
-                        _cleanup_free_ char *bp = NULL;
-                        if (lbd_bus_backend_path(svc->name, b->address.text, &bp) < 0)
-                                continue;
-                        struct lbd_bus_counters c;
-                        lbd_bus_backend_counters(m, svc, b, &c);
-                        counters_check(o, bp, LBD_BUS_BACKEND_INTERFACE, c.active, c.requests,
-                                       c.failures);
+        }
+        /* Backends from the cursor on, at most the budget, wrapping. */
+        size_t n = MIN(total, (size_t)COUNTER_BACKEND_BUDGET);
+        size_t start = total ? o->cursor % total : 0;
+        for (size_t k = 0; k < n; k++) {
+                size_t want = (start + k) % total;
+                /* Find backend number `want` (services are few: a short walk). */
+                size_t at = 0;
+                for (guint i = 0; i < m->config->services->len; i++) {
+                        const struct lbd_service_config *svc = m->config->services->pdata[i];
+                        if (want < at + svc->backends->len) {
+                                sample_backend(o, svc,
+                                               &g_array_index(svc->backends,
+                                                              struct lbd_backend_config,
+                                                              want - at));
+                                break;
+                        }
+                        at += svc->backends->len;
                 }
         }
+        o->cursor = total ? (start + n) % total : 0;
         return sd_event_source_set_time_relative(s, COUNTER_INTERVAL_USEC);
 }
 
