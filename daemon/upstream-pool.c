@@ -29,6 +29,10 @@ struct pool {
 };
 
 static _Thread_local struct pool *pool;
+/* Set once at the worker's start, read-only after. */
+static unsigned pool_threads = 1;
+
+void upstream_pool_set_threads(unsigned threads) { pool_threads = threads ? threads : 1; }
 
 static struct pool *pool_get(void) {
         if (pool)
@@ -38,9 +42,11 @@ static struct pool *pool_get(void) {
                 return NULL;
         struct rlimit rl;
         uint64_t cap = UPSTREAM_POOL_MAX;
-        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-            rl.rlim_cur / 4 < cap)
-                cap = rl.rlim_cur / 4 < 16 ? 16 : rl.rlim_cur / 4;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+                uint64_t share = rl.rlim_cur / 4 / pool_threads;
+                if (share < cap)
+                        cap = share < 16 ? 16 : share;
+        }
         /* malloc, not calloc: only the entries used are touched. */
         p->entries = malloc(cap * sizeof(struct entry));
         if (!p->entries) {

@@ -8,8 +8,9 @@
  * generation: a slot reused for another backend has another generation,
  * and its old connections are closed instead of handed out.
  *
- * Capacity: up to UPSTREAM_POOL_MAX connections (fewer when the fd limit
- * is low: a quarter of RLIMIT_NOFILE), oldest evicted first; a connection
+ * Capacity: up to UPSTREAM_POOL_MAX connections per thread, and all the
+ * threads' pools together at most a quarter of RLIMIT_NOFILE (see
+ * upstream_pool_set_threads()); the oldest is evicted first; a connection
  * idle for UPSTREAM_POOL_MAX_IDLE_MS is closed. Taking and putting are
  * O(1) on average (a hash by slot and an age list), so a pool of 1,000
  * backends, where each backend's connection waits a full rotation before
@@ -21,6 +22,10 @@
 
 #define UPSTREAM_POOL_MAX 2048u
 #define UPSTREAM_POOL_MAX_IDLE_MS 60000u
+
+/* How many threads of this process keep a pool (the thread model's
+ * threads; 1 otherwise). Call once, before any thread uses a pool. */
+void upstream_pool_set_threads(unsigned threads);
 
 /* An idle connection to (slot, generation), checked for EOF or stray
  * bytes (a backend that closed it while it sat here); -1 if none. */

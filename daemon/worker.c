@@ -12,6 +12,7 @@
 #include "access-log.h"
 #include "engine.h"
 #include "log.h"
+#include "upstream-pool.h"
 
 /* What the worker's signal handlers set. A handler can reach nothing but
  * static storage, so this is the one static variable of the worker; the
@@ -161,6 +162,11 @@ _Noreturn void lbd_worker_main(const struct lbd_worker_params *p) {
                                  (jitter ? ((unsigned)getpid() * 2654435761u) % (jitter + 1) : 0);
         }
         host_heartbeat(&w);
+        /* Idle upstream connections are kept per thread: the thread model's
+         * threads share the fd limit. */
+        upstream_pool_set_threads(strcmp(p->model->desc->name, "thread") == 0
+                                          ? p->config->daemon.threads
+                                          : 1);
 
         static const struct lbd_worker_host host = {
                 .struct_size = sizeof(struct lbd_worker_host),
