@@ -116,7 +116,8 @@ class DaemonOnBus(unittest.TestCase):
         self.assertEqual(len(backends["data"]), 3, backends)
         for path, address in zip(backends["data"], DEFAULT_BACKENDS):
             with self.subTest(backend=address):
-                self.assertTrue(path.startswith(DEFAULT_SERVICE_PATH + "/backend/"), path)
+                # Named by the address: the same path after a restart.
+                self.assertEqual(path, lbdtest.backend_path("default", address))
                 self.assertEqual(self.prop("Address", path, BACKEND_IFACE),
                                  {"type": "s", "data": address})
                 self.assertEqual(self.prop("Backup", path, BACKEND_IFACE),
@@ -126,6 +127,14 @@ class DaemonOnBus(unittest.TestCase):
                 self.assertGreaterEqual(weight["data"], 1)
                 state = self.prop("State", path, BACKEND_IFACE)
                 self.assertIn(state["data"], ("up", "down", "draining", "disabled"))
+                # backends= defaults (lbd.conf(5)).
+                for name, sig, value in (("MaxFails", "u", 1), ("FailTimeout", "u", 10),
+                                         ("MaxConns", "u", 0), ("SlowStart", "u", 0)):
+                    self.assertEqual(self.prop(name, path, BACKEND_IFACE),
+                                     {"type": sig, "data": value}, name)
+                for name, sig in (("ActiveConnections", "u"), ("Requests", "t"),
+                                  ("Failures", "t")):
+                    self.assertEqual(self.prop(name, path, BACKEND_IFACE)["type"], sig, name)
 
     def test_unknown_object_is_an_error(self):
         r = self.bus.busctl("get-property", BUS_NAME, ROOT + "/service/nosuch", SERVICE_IFACE,
@@ -148,6 +157,13 @@ class DaemonOnBus(unittest.TestCase):
             (".Services", "property", "ao", None),
             (".Links", "property", "ao", None),
             (".ListPlugins", "method", "-", "a(ssss)"),
+            (".AddService", "method", "sa{sv}", "o"),
+            (".AddBackend", "method", "ssa{sv}", "o"),
+            (".RemoveService", "method", "s", "-"),
+            (".RemoveBackend", "method", "ss", "-"),
+            (".SetWorkerModel", "method", "sa{sv}", "-"),
+            (".GetStatistics", "method", "-", "a{sv}"),
+            (".BackendStateChanged", "signal", "oss", "-"),
         ]
         for member, kind, sig, result in members:
             with self.subTest(member=member):

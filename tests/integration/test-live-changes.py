@@ -97,6 +97,11 @@ class LiveChanges(unittest.TestCase):
 
         r = self.call(ROOT, IFACE, "AddBackend", "ssa{sv}", "web", b2, "0")
         self.assertIn(lbdtest.backend_path("web", b2), r.stdout)
+        # Without options it is what backends= makes of an address alone.
+        for prop in ("Weight", "MaxFails", "FailTimeout", "MaxConns", "SlowStart", "Backup"):
+            self.assertEqual(
+                self.bus.get_property(lbdtest.backend_path("web", b2), BACKEND_IFACE, prop),
+                self.bus.get_property(lbdtest.backend_path("web", b1), BACKEND_IFACE, prop), prop)
         self.assertEqual(set(self.served_by(10)), {"b1", "b2"})
 
         self.call(ROOT, IFACE, "AddBackend", "ssa{sv}", "web", b3, "1", "Weight", "u", "3")
