@@ -14,6 +14,9 @@ X-Backend: NAME header, except:
     /slow?ms=N      waits N milliseconds, then answers as "/"
     /status/N       answers with status N (body "backend NAME\\n" where allowed)
     /bytes?n=N      N bytes of "x" (for throughput tests)
+    /counted        answers as "/", and counts the request (for health checks)
+    /count          {"count": N, "headers": {...}}: how many /counted requests
+                    this process has had, and the last one's headers
 
 $LBD_BACKEND_DELAY_MS, if set, delays every answer by that many milliseconds
 (a backend slower than its peers, for the balancing tests).
@@ -22,6 +25,7 @@ Standard library only.
 """
 import json
 import os
+import threading
 import time
 from http import HTTPStatus
 from urllib.parse import parse_qs
@@ -29,6 +33,8 @@ from urllib.parse import parse_qs
 NAME = os.environ.get("LBD_BACKEND_NAME", "unnamed")
 BODY = f"backend {NAME}\n".encode()
 DELAY = int(os.environ.get("LBD_BACKEND_DELAY_MS", "0") or 0) / 1000.0
+_counted = {"count": 0, "headers": {}}
+_counted_lock = threading.Lock()
 
 
 def _status_line(code):
@@ -101,6 +107,14 @@ def application(environ, start_response):
             status = 400
         if status in (204, 304) or status < 200:
             body = b""
+    elif path == "/counted":
+        with _counted_lock:
+            _counted["count"] += 1
+            _counted["headers"] = _headers(environ)
+    elif path == "/count":
+        with _counted_lock:
+            body = json.dumps(_counted, sort_keys=True).encode() + b"\n"
+        ctype = "application/json"
     elif path == "/bytes":
         body = b"x" * max(0, _int_param(query, "n", 1024))
         ctype = "application/octet-stream"

@@ -843,11 +843,12 @@ class GunicornBackends:
     ports: list of TCP ports on 127.0.0.1 (default: free ones);
     unix=True: unix sockets in a temporary directory instead.
     addresses: "127.0.0.1:PORT" or "unix:PATH", in the names' order.
-    env: extra environment for every backend (LBD_BACKEND_DELAY_MS, say).
+    env: extra environment for every backend (LBD_BACKEND_DELAY_MS, say);
+    envs: {name: extra environment} for some.
     """
 
     def __init__(self, count=3, ports=None, unix=False, names=None, workers=1, threads=4,
-                 timeout=20.0, env=None):
+                 timeout=20.0, env=None, envs=None):
         if ports is not None and len(ports) != count:
             raise ValueError("need one port per backend")
         self.count = count
@@ -858,6 +859,7 @@ class GunicornBackends:
         self.threads = threads
         self.timeout = timeout
         self.env = dict(env or {})
+        self.envs = dict(envs or {})
         self.tmp = None
         self.processes = []
         self.addresses = []
@@ -894,6 +896,7 @@ class GunicornBackends:
                 env.pop("PYTHONHOME", None)
                 env.pop("PYTHONPATH", None)
                 env.update(self.env)
+                env.update(self.envs.get(name, {}))
                 env["LBD_BACKEND_NAME"] = name
                 argv = [GUNICORN, "--bind", address, "--workers", str(self.workers),
                         "--threads", str(self.threads), "--chdir", HERE,

@@ -29,6 +29,7 @@ Exits 77 (skipped) when wrk or gunicorn are missing or the policy plugins are
 placeholders. Prints what it measured (shares, times to mark down).
 """
 import http.client
+import json
 import os
 import re
 import shutil
@@ -115,21 +116,30 @@ class Balancing(unittest.TestCase):
         cls.addClassCleanup(cls.bus.stop)
         # b1..b3: general backends; a1, a2 (5 ms) and slow (50 ms) for the
         # policy comparison, then a1, a2 are the backup test's primaries.
-        cls.main = cls.backends(3, names=["b1", "b2", "b3"])
-        cls.fast = cls.backends(2, names=["a1", "a2"], env={"LBD_BACKEND_DELAY_MS": str(FAST_MS)})
-        cls.slow = cls.backends(1, names=["slow"], env={"LBD_BACKEND_DELAY_MS": str(SLOW_MS)},
-                                threads=16)
-        cls.addr = {}
-        for group in (cls.main, cls.fast, cls.slow):
+        names = ["b1", "b2", "b3", "a1", "a2", "slow"]
+        cls.tcp = cls.backends(len(names), names=names, threads=16, envs={
+            "a1": {"LBD_BACKEND_DELAY_MS": str(FAST_MS)},
+            "a2": {"LBD_BACKEND_DELAY_MS": str(FAST_MS)},
+            "slow": {"LBD_BACKEND_DELAY_MS": str(SLOW_MS)}})
+        cls.unix = cls.backends(1, names=["u1"], unix=True)
+        cls.addr = {"missing": "unix:" + cls.tmp.join("missing.sock")}
+        for group in (cls.tcp, cls.unix):
             cls.addr.update(zip(group.names, group.addresses))
         a = cls.addr
         cls.ports = {name: lbdtest.free_port() for name in
-                     ("w", "rr", "lc", "dr", "pas", "act", "bk")}
+                     ("hc", "ux", "st", "w", "rr", "lc", "dr", "pas", "act", "bk")}
         p = cls.ports
         hc = " ".join(f"{k}={v}" for k, v in ACTIVE.items())
         text = "\n".join([
             "[daemon]", "workers=3", "worker-model=event", "user=nobody",
             "graceful-timeout=5", "",
+            "[service hc]", f"listen=127.0.0.1:{p['hc']}", f"backends={a['b2']}",
+            "health-check=http /counted interval=1", "",
+            "[service ux]", f"listen=127.0.0.1:{p['ux']}",
+            f"backends={a['u1']} max-fails=0;{a['missing']} max-fails=0",
+            "health-check=http /status/200 interval=1 rise=1 fall=1", "",
+            "[service st]", f"listen=127.0.0.1:{p['st']}", f"backends={a['b1']}",
+            "health-check=http /status/503 interval=1 fall=1", "",
             "[service w]", f"listen=127.0.0.1:{p['w']}", "policy=round_robin",
             f"backends={a['b1']} weight=5;{a['b2']};{a['b3']}", "",
             "[service rr]", f"listen=127.0.0.1:{p['rr']}", "policy=round_robin",
@@ -160,11 +170,14 @@ class Balancing(unittest.TestCase):
         cls.t0 = time.monotonic()
 
     @classmethod
-    def backends(cls, count, names, env=None, threads=8, ports=None):
-        b = lbdtest.GunicornBackends(count, names=names, env=env, threads=threads,
-                                     ports=ports).start()
+    def backends(cls, count, names, threads=8, **kw):
+        b = lbdtest.GunicornBackends(count, names=names, threads=threads, **kw).start()
         cls.addClassCleanup(b.stop)
         return b
+
+    def restart_backend(self, name, env=None):
+        port = int(self.addr[name].rsplit(":", 1)[1])
+        return self.backends(1, names=[name], env=env, ports=[port])
 
     # ---- helpers -------------------------------------------------------------------
 
@@ -219,9 +232,43 @@ class Balancing(unittest.TestCase):
         lbdtest.wait_until(lambda: lbdtest.port_is_free(int(self.addr[name].rsplit(":")[1])),
                            5, what=f"{name} to be gone")
 
-    def restart_backend(self, name, env=None):
-        port = int(self.addr[name].rsplit(":", 1)[1])
-        return self.backends(1, names=[name], env=env, ports=[port])
+
+    # ---- 0. the active checks themselves --------------------------------------------
+
+    def test_0_health_checks(self):
+        b2 = self.addr["b2"]
+
+        def counted():
+            status, _, body = lbdtest.http_request(b2, "/count")
+            self.assertEqual(status, 200)
+            return json.loads(body)
+
+        first = counted()
+        time.sleep(3.0)
+        last = counted()
+        checks = last["count"] - first["count"]
+        print(f"\nhealth checks of b2 in 3.0 s at interval=1 with 3 workers: {checks}",
+              file=sys.stderr)
+        # One per interval for the daemon, not one per worker (that were 9).
+        self.assertIn(checks, range(2, 5))
+        h = last["headers"]
+        self.assertEqual((h.get("User-Agent"), h.get("Connection"), h.get("Host")),
+                         ("lbd-health-check", "close", b2))
+        self.assertEqual(self.state("hc", "b2"), "up")
+        # A unix socket: the live one stays up, a missing one goes down
+        # with the reason; a status outside expect= is a failure too.
+        missing = self.addr["missing"]
+        lbdtest.wait_until(
+            lambda: self.log_has(rf"ux: backend {re.escape(missing)} is down: health check: "
+                                 r"no such file or directory$"), 5, what="missing.sock down")
+        lbdtest.wait_until(
+            lambda: self.log_has(rf"st: backend {re.escape(self.addr['b1'])} is down: "
+                                 r"health check: HTTP 503, expected 200-399$"), 5,
+            what="st: b1 down by HTTP 503")
+        self.assertEqual(self.state("ux", "u1"), "up")
+        self.assertFalse(self.log_has(r"(hc|ux): backend \S+ is down: .*(HTTP|connected|"
+                                      r"refused)"))
+        self.assertEqual(self.count("ux", 10), {"u1": 10})
 
     # ---- 1. one round_robin sequence for the daemon -----------------------------------
 
@@ -290,7 +337,7 @@ class Balancing(unittest.TestCase):
         procs = {s: self.wrk(s, seconds, connections=4, threads=1) for s in ("pas", "act")}
         time.sleep(1.5)
         killed = time.monotonic()
-        self.kill_backend(self.main, "b3")
+        self.kill_backend(self.tcp, "b3")
         marked = {}
         down = {"pas": rf"pas: backend {re.escape(b3)} is down",
                 "act": rf"act: backend {re.escape(b3)} is down: health check"}
@@ -305,11 +352,11 @@ class Balancing(unittest.TestCase):
                            what="b3 marked down by the passive and the active check")
         try:
             self.assertEqual(self.state("act", "b3"), "down")
+            restarted = time.monotonic()  # gunicorn takes about a second
             self.restart_backend("b3")
-            restarted = time.monotonic()
             back = rf"act: backend {re.escape(b3)} is up: health check"
             lbdtest.wait_until(lambda: self.log_has(back),
-                               ACTIVE["rise"] * ACTIVE["interval"] + 3,
+                               ACTIVE["rise"] * ACTIVE["interval"] + 2,
                                what="the active check to bring b3 back")
             up_after = time.monotonic() - restarted
         finally:
@@ -324,7 +371,7 @@ class Balancing(unittest.TestCase):
         active = marked["act"] - killed
         print(f"\nb3 killed: down by the passive check after {passive:.2f} s, by the active "
               f"check (fall={ACTIVE['fall']}, interval={ACTIVE['interval']} s) after "
-              f"{active:.2f} s; up again {up_after:.2f} s after its restart "
+              f"{active:.2f} s; up again {up_after:.2f} s after its restart began "
               f"(rise={ACTIVE['rise']})", file=sys.stderr)
         self.assertLess(passive, 1.0)
         self.assertLess(active, ACTIVE["fall"] * ACTIVE["interval"] + 1.0)
@@ -341,10 +388,10 @@ class Balancing(unittest.TestCase):
 
     def test_5_backup_only_while_all_primaries_are_down(self):
         self.assertEqual(self.count("bk", 20), {"a1": 10, "a2": 10})
-        self.kill_backend(self.fast, "a1")
+        self.kill_backend(self.tcp, "a1")
         counts = self.count("bk", 20)
         self.assertEqual(counts, {"a2": 20}, "a backup served while a primary was up")
-        self.kill_backend(self.fast, "a2")
+        self.kill_backend(self.tcp, "a2")
         counts = self.count("bk", 20)
         self.assertEqual(counts, {"b1": 20})
         self.assertEqual(self.state("bk", "a2"), "down")
