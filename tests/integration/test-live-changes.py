@@ -12,6 +12,8 @@ With real Gunicorn backends, a private bus and lbd (event model, 2 workers):
   come and go, PropertiesChanged for configuration properties, and counter
   properties (Requests) signalled under traffic at most about twice a
   second per object;
+- BackendStateChanged (and PropertiesChanged of State) when passive health
+  marks a backend that stopped answering down;
 - GetStatistics counts the requests per backend;
 - a valid change that cannot be applied (a listen address another program
   holds) gets Failed, and nothing changes: objects, workers, state file.
@@ -163,6 +165,28 @@ class LiveChanges(unittest.TestCase):
         self.assertTrue(any(f"objectpath '{api}'" in line for line in removed), out)
         self.assertTrue(any(f"'{lbdtest.backend_path('api', b2)}'" in line
                             for line in removed), out)
+
+    def test_backend_state_changed(self):
+        doomed = lbdtest.GunicornBackends(1, names=["d1"]).start()
+        self.addCleanup(doomed.stop)
+        address = doomed.addresses[0]
+        path = lbdtest.backend_path("web", address)
+        self.call(ROOT, IFACE, "AddBackend", "ssa{sv}", "web", address, "0")
+        self.addCleanup(self.call, ROOT, IFACE, "RemoveBackend", "ss", "web", address)
+        self.assertIn("d1", self.served_by(6))
+        mon = self.monitor()
+        doomed.stop()
+        # Requests go on (retried on b1); the failures mark d1 down.
+        lbdtest.wait_until(
+            lambda: self.served_by(2) and
+            self.bus.get_property(path, BACKEND_IFACE, "State") == "down", 15,
+            what="d1 to be marked down")
+        time.sleep(0.5)  # the tick that reports it runs 4 times a second
+        out = self.monitor_output(mon)
+        signals = [line for line in out.splitlines() if "BackendStateChanged" in line]
+        self.assertTrue(any(f"objectpath '{path}', 'down'" in line for line in signals), out)
+        self.assertTrue(any(line.startswith(path + ":") and "PropertiesChanged" in line and
+                            "'State': <'down'>" in line for line in out.splitlines()), out)
 
     def test_failed_apply_changes_nothing(self):
         holder = socket.socket()
