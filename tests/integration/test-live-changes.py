@@ -23,6 +23,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -77,6 +78,24 @@ class LiveChanges(unittest.TestCase):
             names.append(body.decode().strip().split()[-1])
         return names
 
+    def slow_request(self, listen, ms=1500):
+        """A request under way in a thread; returns a function giving its status."""
+        result = {}
+
+        def run():
+            try:
+                result["status"] = lbdtest.http_request(listen, f"/slow?ms={ms}", timeout=15)[0]
+            except Exception as e:  # reported by the assertion below
+                result["status"] = repr(e)
+        t = threading.Thread(target=run)
+        t.start()
+        time.sleep(0.3)  # it reached the backend
+
+        def status():
+            t.join(20)
+            return result.get("status")
+        return status
+
     def monitor(self):
         p = subprocess.Popen(["gdbus", "monitor", "--address", self.bus.address, "--dest",
                               BUS_NAME], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -118,7 +137,15 @@ class LiveChanges(unittest.TestCase):
         self.call(lbdtest.backend_path("web", b3), BACKEND_IFACE, "Enable")
         self.assertIn("b3", self.served_by(10))
 
+        # A request under way on b1 finishes after b1's removal (it drains):
+        # b2 and b3 drain while it starts, so that it goes to b1.
+        for b in (b2, b3):
+            self.call(lbdtest.backend_path("web", b), BACKEND_IFACE, "Drain")
+        status = self.slow_request(self.listen)
+        for b in (b2, b3):
+            self.call(lbdtest.backend_path("web", b), BACKEND_IFACE, "Enable")
         self.call(ROOT, IFACE, "RemoveBackend", "ss", "web", b1)
+        self.assertEqual(status(), 200)
         self.assertNotIn("b1", self.served_by(20))
         self.call(ROOT, IFACE, "RemoveBackend", "ss", "web", b3)
         self.assertEqual(set(self.served_by(6)), {"b2"})
@@ -152,7 +179,10 @@ class LiveChanges(unittest.TestCase):
         self.assertIn(api, r.stdout)
         self.assertEqual(set(self.served_by(4, api_listen)), {"b2"})
         self.assertEqual(set(self.served_by(4)), {"b1"})  # web goes on
+        # A request under way finishes: the old workers stop gracefully.
+        status = self.slow_request(api_listen)
         self.call(ROOT, IFACE, "RemoveService", "s", "api")
+        self.assertEqual(status(), 200)
         lbdtest.wait_until(lambda: lbdtest.port_is_free(int(api_listen.split(":")[1])), 15,
                            what="the api listener to close")
         self.assertEqual(set(self.served_by(4)), {"b1"})
