@@ -356,7 +356,7 @@ class Balancing(unittest.TestCase):
             self.restart_backend("b3")
             back = rf"act: backend {re.escape(b3)} is up: health check"
             lbdtest.wait_until(lambda: self.log_has(back),
-                               ACTIVE["rise"] * ACTIVE["interval"] + 2,
+                               ACTIVE["rise"] * ACTIVE["interval"] + 3,
                                what="the active check to bring b3 back")
             up_after = time.monotonic() - restarted
         finally:
