@@ -41,7 +41,8 @@ def interfaces(node):
         name = iface.get("name")
         if name.startswith("org.freedesktop."):
             continue
-        members = {}
+        # An interface served by several vtables may come in several parts.
+        members = out.setdefault(name, {})
         for m in iface.findall("method"):
             members["method " + m.get("name")] = tuple(
                 (a.get("name"), a.get("type"), a.get("direction", "in"))
@@ -55,7 +56,6 @@ def interfaces(node):
                 if a.get("name") == EMITS:
                     emits = a.get("value")
             members["property " + p.get("name")] = (p.get("type"), p.get("access"), emits)
-        out[name] = members
     return out
 
 
