@@ -599,13 +599,27 @@ int lbd_arbiter_update(struct lbd_manager *m, struct lbd_config *config, char **
                         *ret_reason = g_strdup("the change needs new workers");
                 return -EINVAL;
         }
-        int r = lbd_table_sync(a->table, config, ret_reason);
-        if (r < 0)
+        /* The generation's listener set points into its configuration:
+         * a set for config (the same addresses: the same sockets, none
+         * opened or closed) replaces it. */
+        struct lbd_listener_set *listeners = NULL;
+        int r = lbd_listeners_bind(a->listeners, config, &listeners);
+        if (r < 0) {
+                if (ret_reason)
+                        *ret_reason = g_strdup_printf("cannot listen: %s", g_strerror(-r));
                 return r;
+        }
+        r = lbd_table_sync(a->table, config, ret_reason);
+        if (r < 0) {
+                lbd_listener_set_free(listeners);
+                return r;
+        }
         /* The running generation goes on with config: its workers (and
          * the ones respawned for it) read the table, not their copy. */
         unsigned running = a->target;
         struct lbd_config *old = m->config;
+        lbd_listener_set_free(a->current->listeners);
+        a->current->listeners = listeners;
         m->config = config;
         a->current->config = config;
         lbd_config_free(old);
