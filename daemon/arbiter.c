@@ -745,7 +745,8 @@ int lbd_arbiter_reload(struct lbd_manager *m, char **ret_reason) {
         struct lbd_config *config = NULL;
         struct lbd_plugin_set *plugins = NULL;
         g_autofree char *reason = NULL;
-        int r = lbd_manager_load_configuration(&m->options, &config, &plugins, &reason);
+        int r = lbd_manager_load_configuration(&m->options, m->shared, &config, &plugins,
+                                               &reason);
         if (r >= 0) {
                 r = lbd_arbiter_apply(m, config, plugins);
                 if (r < 0)

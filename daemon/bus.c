@@ -8,6 +8,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "arbiter.h"
+#include "bus-links.h"
 #include "bus-private.h"
 #include "lbd-build-config.h"
 #include "log.h"
@@ -71,8 +72,7 @@ static int property_services(sd_bus *bus, const char *path, const char *interfac
 static int property_links(sd_bus *bus, const char *path, const char *interface,
                           const char *property, sd_bus_message *reply, void *userdata,
                           sd_bus_error *error) {
-        /* No network plugin can make links yet: the list is truly empty. */
-        return sd_bus_message_append(reply, "ao", 0);
+        return lbd_bus_links_property(userdata, reply);
 }
 
 static int method_list_plugins(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -346,6 +346,8 @@ void lbd_bus_configuration_changed(struct lbd_manager *m) {
                 log_warning("cannot signal the new configuration: %s", g_strerror(-r));
         /* Services and backends that came, went or changed. */
         lbd_bus_objects_changed(m);
+        /* A reload may have replaced the network plugins. */
+        lbd_bus_links_plugins_changed(m);
 }
 
 int lbd_bus_backend_path(const char *service, const char *address, char **ret) {
@@ -457,6 +459,8 @@ int lbd_bus_start(struct lbd_manager *m) {
         if (r >= 0)
                 r = lbd_bus_objects_publish(m);
         if (r >= 0)
+                r = lbd_bus_links_publish(m);
+        if (r >= 0)
                 r = sd_bus_add_object_manager(m->bus, &m->object_manager_slot, LBD_BUS_PATH);
         if (r >= 0)
                 r = sd_bus_match_signal_async(m->bus, NULL, "org.freedesktop.DBus.Local", NULL,
@@ -489,6 +493,7 @@ void lbd_bus_stop(struct lbd_manager *m) {
          * event sources of the bus and its loop. */
         m->polkit = lbd_polkit_free(m->polkit);
         m->object_manager_slot = sd_bus_slot_unref(m->object_manager_slot);
+        lbd_bus_links_unpublish(m);
         lbd_bus_objects_unpublish(m);
         m->root_slot = sd_bus_slot_unref(m->root_slot);
         if (m->bus) {

@@ -24,6 +24,10 @@
 #define LBD_BUS_ERROR_NOT_FOUND LBD_BUS_INTERFACE ".Error.NotFound"
 #define LBD_BUS_ERROR_EXISTS LBD_BUS_INTERFACE ".Error.Exists"
 #define LBD_BUS_ERROR_FAILED LBD_BUS_INTERFACE ".Error.Failed"
+/* Links (bus-links.c): NetworkManager is not running or went away during
+ * the call; the running NetworkManager or the kernel cannot do it. */
+#define LBD_BUS_ERROR_NETWORK_MANAGER_UNAVAILABLE LBD_BUS_INTERFACE ".Error.NetworkManagerUnavailable"
+#define LBD_BUS_ERROR_NOT_SUPPORTED LBD_BUS_INTERFACE ".Error.NotSupported"
 
 /* The polkit actions (polkit/org.example.LoadBalancer.policy). */
 #define LBD_POLKIT_ACTION_MANAGE_SERVICES LBD_BUS_INTERFACE ".manage-services"

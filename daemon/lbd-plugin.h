@@ -77,6 +77,19 @@ struct lbd_host {
         void (*log)(const struct lbd_host *host, int priority, const char *format, ...)
                 __attribute__((format(printf, 3, 4)));
         void *reserved[8];
+
+        /* Appended after ABI 1's reserved slots: check struct_size first.
+         *
+         * Objects the plugins of one daemon share (the network plugins'
+         * one NetworkManager client), owned by the daemon for its whole
+         * life, across reloads. get_shared() returns the object stored under
+         * key, or NULL. set_shared() stores one (key is copied; destroy,
+         * if not NULL, is called once when the daemon stops, before any
+         * plugin's fini()); -EEXIST when key holds one already. Master
+         * process, main loop thread only. Keys are "plugin-kind.what". */
+        void *(*get_shared)(const struct lbd_host *host, const char *key);
+        int (*set_shared)(const struct lbd_host *host, const char *key, void *object,
+                          void (*destroy)(void *object));
 };
 
 /* ---- worker plugins ---------------------------------------------------- */
@@ -252,18 +265,108 @@ struct lbd_policy_ops {
 
 /* ---- network plugins --------------------------------------------------- */
 
-/* Opaque: a link request being built (interface name, ports, options). */
-struct lbd_link_request;
+/*
+ * A network plugin makes one kind of link-aggregation device (a bond, a
+ * team) as NetworkManager profiles: the controller's and one per port. It
+ * runs in the master, on its GLib main loop, and never blocks it: every
+ * call that needs NetworkManager returns at once and reports through a
+ * done callback. Links are named by the controller's interface name.
+ */
+
+/* What a CreateLink or ModifyLink call asks for. Pointers are valid during
+ * the call only. NULL (or has_* false) means "not given": a default when
+ * creating, "keep" when modifying. Lists are NULL-terminated; an empty
+ * list given clears (no addresses, routes, rules). */
+struct lbd_link_request {
+        uint32_t struct_size;
+        const char *ifname;                    /* the controller, e.g. "bond0" */
+        const char *const *ports;              /* CreateLink only: "eth0", ... */
+        const char *mode;                      /* bond mode (Mode) */
+        const char *runner;                    /* team runner (Runner) */
+        const char *const *bond_options;       /* "name=value", from BondOptions */
+        const char *team_config;               /* teamd JSON (TeamConfig) */
+        const char *ipv4_method;               /* "auto", "manual", "disabled" */
+        const char *const *ipv4_addresses;     /* "a.b.c.d/prefix" */
+        const char *ipv4_gateway;
+        const char *const *ipv4_routes;        /* "dest/prefix [next-hop] [metric]" */
+        const char *const *ipv4_routing_rules; /* "priority 100 from ... table 100" */
+        int64_t ipv4_route_metric;
+        bool has_ipv4_route_metric;
+        void *reserved[4];
+};
+
+/* One link as NetworkManager shows it, for list(). Valid during the
+ * callback only. */
+struct lbd_link_info {
+        uint32_t struct_size;
+        const char *name;         /* interface name */
+        const char *kind;         /* the plugin's name */
+        const char *mode;         /* bond mode or team runner; "" if unknown */
+        const char *const *ports; /* port interface names, NULL-terminated */
+        const char *state;        /* "activated", "disconnected", ... */
+        bool managed;             /* made through lbd */
+        void *reserved[4];
+};
+
+/* The outcome of an operation. error is 0 or a negative errno that says
+ * which D-Bus error the caller gets: -EINVAL bad request, -ENOENT no such
+ * link or port, -EEXIST name taken, -ENOTCONN NetworkManager not running
+ * or gone during the call, -EOPNOTSUPP NetworkManager or the kernel cannot
+ * do it, -ECANCELED the plugin stopped first, anything else: failed.
+ * message is one sentence for the caller (NetworkManager's own reason
+ * included); it may be NULL on success. */
+typedef void (*lbd_link_done_fn)(void *userdata, int error, const char *message);
+
+/* What the daemon offers a started network plugin. */
+struct lbd_network_host {
+        uint32_t struct_size;
+        /* Something NetworkManager shows changed (a profile, a device
+         * state, NetworkManager coming or going): the daemon calls list()
+         * again. Cheap; call it as often as needed. */
+        void (*links_changed)(const struct lbd_network_host *host);
+        void *reserved[4];
+};
 
 struct lbd_network_ops {
         uint32_t struct_size;
         /* NetworkManager connection type this plugin makes ("bond", "team"). */
         const char *connection_type;
-        /* Check a request before NetworkManager sees it. On failure return a
-         * negative errno and set *error_message to a malloc()ed sentence
-         * saying what was wrong and what is allowed. */
+        /* Check a request before NetworkManager sees it (creating: whether
+         * this is a CreateLink). On failure return a negative errno and set
+         * *error_message to a malloc()ed sentence saying what was wrong and
+         * what is allowed. Pure: no NetworkManager needed. request->ports
+         * is NULL for ModifyLink and never NULL for CreateLink. */
         int (*validate)(void *plugin_data, const struct lbd_link_request *request,
                         char **error_message);
+
+        /* The rest is optional: a plugin without it can only validate.
+         *
+         * Connect to NetworkManager (asynchronously) and report changes to
+         * host until stop() or fini(). host stays valid until then. */
+        int (*start)(void *plugin_data, const struct lbd_network_host *host);
+        /* Stop reporting; operations under way end at once with
+         * -ECANCELED (their done runs before stop() returns). */
+        void (*stop)(void *plugin_data);
+        /* Call each() for every link of this kind NetworkManager has now
+         * (from its cache: no waiting). None while it is not running. */
+        void (*list)(void *plugin_data,
+                     void (*each)(const struct lbd_link_info *info, void *userdata),
+                     void *userdata);
+        /* The operations. Each calls done exactly once: later from the main
+         * loop, or before it returns when it fails at once. create() makes
+         * the controller and port profiles and, if activate, activates the
+         * controller; any failure removes what it made. */
+        void (*create)(void *plugin_data, const struct lbd_link_request *request, bool activate,
+                       lbd_link_done_fn done, void *userdata);
+        void (*modify)(void *plugin_data, const struct lbd_link_request *request,
+                       lbd_link_done_fn done, void *userdata);
+        void (*activate)(void *plugin_data, const char *ifname, lbd_link_done_fn done,
+                         void *userdata);
+        void (*deactivate)(void *plugin_data, const char *ifname, lbd_link_done_fn done,
+                           void *userdata);
+        /* Delete the controller's profile and its ports' profiles. */
+        void (*remove)(void *plugin_data, const char *ifname, lbd_link_done_fn done,
+                       void *userdata);
         void *reserved[4];
 };
 

@@ -28,13 +28,19 @@ static void manager_done(struct lbd_manager *m) {
         }
         m->event = sd_event_unref(m->event);
         g_clear_pointer(&m->loop, g_main_loop_unref);
+        /* Shared objects go before the plugins' fini(): their destroy
+         * functions live in the plugins. */
+        m->shared = lbd_shared_free(m->shared);
         g_clear_pointer(&m->plugins, lbd_plugin_set_free);
         g_clear_pointer(&m->config, lbd_config_free);
         lbd_options_done(&m->options);
 }
 
 static int load_configuration(struct lbd_manager *m) {
-        return lbd_manager_load_configuration(&m->options, &m->config, &m->plugins, NULL);
+        if (!m->shared)
+                m->shared = lbd_shared_new();
+        return lbd_manager_load_configuration(&m->options, m->shared, &m->config, &m->plugins,
+                                              NULL);
 }
 
 static void print_check_summary(const struct lbd_manager *m) {

@@ -58,7 +58,7 @@ static int check_config_against_plugins(const struct lbd_config *config,
         return r;
 }
 
-int lbd_manager_load_configuration(const struct lbd_options *options,
+int lbd_manager_load_configuration(const struct lbd_options *options, struct lbd_shared *shared,
                                    struct lbd_config **ret_config,
                                    struct lbd_plugin_set **ret_plugins, char **ret_reason) {
         g_autoptr(GError) error = NULL;
@@ -87,6 +87,7 @@ int lbd_manager_load_configuration(const struct lbd_options *options,
 
         struct lbd_plugin_loader_options lo = {
                 .allow_insecure = options->allow_unowned_plugins,
+                .shared = shared,
         };
         _cleanup_plugin_set_ struct lbd_plugin_set *plugins = NULL;
         r = lbd_plugin_set_load((const char *const *)options->plugin_dirs,

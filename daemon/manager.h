@@ -20,6 +20,7 @@
 #include "plugin-loader.h"
 
 struct lbd_arbiter;
+struct lbd_links;
 struct lbd_health;
 struct lbd_polkit;
 
@@ -39,6 +40,15 @@ struct lbd_manager {
         sd_bus_slot *enumerator_slot;
         sd_bus_slot *object_manager_slot;
         struct lbd_polkit *polkit; /* pending authorizations (polkit.h) */
+        /* Links (links.h, bus-links.c): bond and team devices through the
+         * network plugins. */
+        struct lbd_links *links;
+        sd_bus_slot *link_slot;
+        sd_bus_slot *link_enumerator_slot;
+        sd_bus_slot *link_methods_slot;
+        /* What plugins share across reloads (shared.h): freed after the
+         * links stop and before the plugins' fini(). */
+        struct lbd_shared *shared;
 
         struct lbd_arbiter *arbiter;
         struct lbd_health *health; /* active health checks (health-check.h) */
@@ -50,7 +60,8 @@ struct lbd_manager {
  * the configuration names loaded plugins: what startup and every reload do.
  * Logs what is wrong and returns a negative errno; then, if ret_reason is
  * not NULL, it gets the first problem's text (g_free() it), for a D-Bus
- * error. On success the caller owns config and plugins. */
-int lbd_manager_load_configuration(const struct lbd_options *options,
+ * error. On success the caller owns config and plugins. The plugins
+ * share objects through shared (the manager's). */
+int lbd_manager_load_configuration(const struct lbd_options *options, struct lbd_shared *shared,
                                    struct lbd_config **ret_config,
                                    struct lbd_plugin_set **ret_plugins, char **ret_reason);

@@ -69,6 +69,7 @@
  * find the plugin a line comes from. */
 struct plugin_entry {
         struct lbd_host host;
+        struct lbd_shared *shared; /* the loader options' registry, borrowed */
         struct lbd_plugin pub;
         size_t dir_index;  /* into the load's dirs[], for the override rules */
         bool initialized;  /* init() succeeded (or there is none): fini() is due */
@@ -227,6 +228,17 @@ static void host_log(const struct lbd_host *host, int priority, const char *form
         va_start(ap, format);
         log_fullv(priority & LOG_PRIMASK, e->pub.desc->name, format, ap);
         va_end(ap);
+}
+
+static void *host_get_shared(const struct lbd_host *host, const char *key) {
+        const struct plugin_entry *e = container_of(host, const struct plugin_entry, host);
+        return lbd_shared_get(e->shared, key);
+}
+
+static int host_set_shared(const struct lbd_host *host, const char *key, void *object,
+                           void (*destroy)(void *object)) {
+        const struct plugin_entry *e = container_of(host, const struct plugin_entry, host);
+        return lbd_shared_set(e->shared, key, object, destroy);
 }
 
 /* ---- step 2: the file and its directory --------------------------------- */
@@ -540,7 +552,10 @@ static void load_file(struct load_context *c, size_t dir_index, int dir_fd, cons
                 .abi_version = LBD_PLUGIN_ABI_VERSION,
                 .struct_size = sizeof(struct lbd_host),
                 .log = host_log,
+                .get_shared = host_get_shared,
+                .set_shared = host_set_shared,
         };
+        e->shared = c->options->shared;
         e->pub.desc = desc;
         e->pub.path = g_strdup(path);
         e->pub.handle = g_steal_pointer(&handle);

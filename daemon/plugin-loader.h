@@ -41,6 +41,7 @@
 #include <stddef.h>
 
 #include "lbd-plugin.h"
+#include "shared.h"
 
 struct lbd_plugin {
         const struct lbd_plugin_descriptor *desc;
@@ -63,6 +64,9 @@ struct lbd_plugin_loader_options {
          * until the plugin's fini() returns). A host given here is passed
          * as it is to every plugin and must outlive the set. */
         const struct lbd_host *host;
+        /* What the default host's get_shared/set_shared use (shared.h);
+         * NULL: plugins share nothing (set_shared fails with -ENOSYS). */
+        struct lbd_shared *shared;
 };
 
 struct lbd_plugin_set;
