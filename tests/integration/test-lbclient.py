@@ -51,7 +51,14 @@ class Lines:
 
     def __init__(self, stream):
         self.queue = queue.Queue()
-        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+        self.stream = stream
+        self.thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self.thread.start()
+
+    def close(self):
+        """After the child exited: the reader is at the end; close the stream."""
+        self.thread.join(5)
+        self.stream.close()
 
     def _read(self, stream):
         for line in stream:
@@ -64,6 +71,17 @@ class Lines:
             return self.queue.get(timeout=max(0.0, deadline - time.monotonic()))
         except queue.Empty:
             return None
+
+
+def interrupt(proc, *readers):
+    """Ctrl-C for a child, then close its pipes (after its Lines readers end)."""
+    proc.send_signal(signal.SIGINT)
+    proc.wait(5)
+    for r in readers:
+        r.thread.join(5)
+    for stream in (proc.stdout, proc.stderr):
+        if stream:
+            stream.close()
 
 
 class LbclientCase(unittest.TestCase):
@@ -305,6 +323,7 @@ class ReadCommands(LbclientCase):
         finally:
             p.send_signal(signal.SIGINT)
             p.wait(5)
+            p.stdout.close()
         for line in lines:
             self.assertEqual(json.loads(line)["workers"], 2)
 
@@ -331,8 +350,14 @@ class ReadCommands(LbclientCase):
             while out.count(b"\033[H\033[2J") < 3 and time.monotonic() < deadline:
                 out += os.read(p.stdout.fileno(), 65536)
         finally:
-            os.killpg(p.pid, signal.SIGTERM)
-            p.wait(5)
+            # Ctrl-C on the terminal: lbclient ends, then script.
+            try:
+                p.stdin.write(b"\x03")
+                p.stdin.flush()
+                p.communicate(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                os.killpg(p.pid, signal.SIGTERM)
+                p.communicate(timeout=5)
         self.assertGreaterEqual(out.count(b"\033[H\033[2J"), 3, out[-300:])
         self.assertGreaterEqual(out.count(b" 2 workers, "), 3)
 
@@ -508,6 +533,7 @@ class Changes(LbclientCase):
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         pj = subprocess.Popen(lbclient_argv("-o", "json", "monitor"), env=self.bus.env(),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        lines, jlines = Lines(p.stdout), Lines(pj.stdout)
         try:
             for proc in (p, pj):
                 self.assertIn("Monitoring", proc.stderr.readline())
@@ -518,7 +544,6 @@ class Changes(LbclientCase):
                       "backend 127.0.0.1:9 of watched: State=draining",
                       "backend 127.0.0.1:10 of watched: added"]
             seen = []
-            lines = Lines(p.stdout)
             deadline = time.monotonic() + 10
             while wanted and time.monotonic() < deadline:
                 line = lines.next(deadline)
@@ -530,10 +555,9 @@ class Changes(LbclientCase):
                     wanted.pop(0)
             self.assertEqual(wanted, [], f"monitor printed: {seen}")
             events = []
-            lines = Lines(pj.stdout)
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:
-                line = lines.next(deadline)
+                line = jlines.next(deadline)
                 if line is None:
                     break
                 e = json.loads(line)
@@ -546,9 +570,8 @@ class Changes(LbclientCase):
             self.assertIn({"State": "draining"}, changed)
             self.assertEqual(events[-1]["args"][0], lbdtest.backend_path("watched", "127.0.0.1:10"))
         finally:
-            for proc in (p, pj):
-                proc.send_signal(signal.SIGINT)
-                proc.wait(5)
+            interrupt(p, lines)
+            interrupt(pj, jlines)
 
     def test_completion(self):
         def complete(line):
@@ -591,6 +614,87 @@ class Polkit(LbclientCase):
                          (2, "round_robin", "up", ["web"]))
 
 
+@unittest.skipUnless(shutil.which("script"), "needs script(1) for a terminal")
+class InteractiveAuthorization(unittest.TestCase):
+    """On a terminal lbclient starts pkttyagent for itself (--fallback) and
+    allows interactive authorization; --no-ask-password and a pipe do
+    neither. Seen on the bus with busctl monitor. (Without a logind session
+    polkitd cannot route the challenge to that agent here, so the call still
+    ends in InteractiveAuthorizationRequired: exit status 3.)"""
+
+    AUTH_ADMIN_FOR_NOBODY = """polkit.addRule(function(action, subject) {
+    if (action.id.indexOf("org.example.LoadBalancer.") == 0 && subject.user == "nobody")
+        return polkit.Result.AUTH_ADMIN;
+});
+"""
+    ALLOW_INTERACTIVE_AUTHORIZATION = 0x4  # D-Bus message header flag
+
+    @classmethod
+    def setUpClass(cls):
+        why = lbdtest.Polkitd.unavailable()
+        if why:
+            raise unittest.SkipTest(why)
+        cls.tmp = lbdtest.TempDir()
+        cls.addClassCleanup(cls.tmp.cleanup)
+        cls.bus = lbdtest.PrivateSystemBus([lbdtest.BUS_POLICY, lbdtest.POLKIT_BUS_POLICY]).start()
+        cls.addClassCleanup(cls.bus.stop)
+        cls.polkitd = lbdtest.Polkitd(cls.bus).start()
+        cls.addClassCleanup(cls.polkitd.stop)
+        cls.polkitd.set_rules("50-test.rules", cls.AUTH_ADMIN_FOR_NOBODY)
+        config = cls.tmp.join("lbd.conf")
+        with open(config, "w") as f:
+            f.write("[daemon]\nworkers=1\nworker-model=event\n\n[service web]\n"
+                    f"listen=127.0.0.1:{lbdtest.free_port()}\nbackends=127.0.0.1:9\n")
+        cls.lbd = lbdtest.Lbd(cls.bus, config=config).start()
+        cls.addClassCleanup(lambda: lbdtest.stop_clean(cls.lbd))
+
+    def run_watched(self, argv):
+        """Run argv while busctl monitors the bus: (result, messages)."""
+        mon = subprocess.Popen(["busctl", f"--address={self.bus.address}", "--json=short",
+                                "monitor"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+        try:
+            self.assertIn("Monitoring", mon.stderr.readline())
+            r = lbdtest.run(argv, env=self.bus.env({"TERM": "dumb"}), timeout=30)
+            time.sleep(0.3)  # busctl prints what it has seen
+        finally:
+            mon.terminate()
+            out, _ = mon.communicate(timeout=10)
+        return r, [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+    def member(self, messages, name):
+        return [m for m in messages if m.get("member") == name]
+
+    def test_agent_on_a_terminal(self):
+        cmd = " ".join(NOBODY + lbclient_argv("workers", "set", "3"))
+        r, messages = self.run_watched(["script", "-qec", cmd, "/dev/null"])
+        self.assertEqual(r.returncode, EXIT_DENIED, r.stdout)
+        self.assertIn("lbclient: SetWorkers: access denied: Interactive authentication is "
+                      "required", r.stdout)
+        agents = self.member(messages, "RegisterAuthenticationAgentWithOptions")
+        self.assertEqual(len(agents), 1, [m.get("member") for m in messages])
+        kind, subject = agents[0]["payload"]["data"][0]
+        self.assertEqual((kind, subject["uid"]["data"]), ("unix-process", 65534))
+        self.assertIs(agents[0]["payload"]["data"][3]["fallback"]["data"], True)
+        call = self.member(messages, "SetWorkers")[0]
+        self.assertTrue(call["flags"] & self.ALLOW_INTERACTIVE_AUTHORIZATION, call)
+        check = self.member(messages, "CheckAuthorization")[0]["payload"]["data"]
+        self.assertEqual(check[3], 1, "lbd did not pass AllowUserInteraction on to polkit")
+        self.assertEqual(self.bus.get_property(ROOT, IFACE, "Workers"), 1)
+
+    def test_no_agent_with_no_ask_password_or_in_a_pipe(self):
+        cmd = " ".join(NOBODY + lbclient_argv("--no-ask-password", "workers", "set", "3"))
+        for how, argv in (("--no-ask-password", ["script", "-qec", cmd, "/dev/null"]),
+                          ("pipe", NOBODY + lbclient_argv("workers", "set", "3"))):
+            with self.subTest(how=how):
+                r, messages = self.run_watched(argv)
+                self.assertEqual(r.returncode, EXIT_DENIED, r.stdout + r.stderr)
+                self.assertEqual(self.member(messages, "RegisterAuthenticationAgentWithOptions"),
+                                 [])
+                call = self.member(messages, "SetWorkers")[0]
+                self.assertFalse(call["flags"] & self.ALLOW_INTERACTIVE_AUTHORIZATION, call)
+
+
 class DaemonNotRunning(unittest.TestCase):
     def test_exit_status_5(self):
         with lbdtest.PrivateSystemBus() as bus:
@@ -611,18 +715,17 @@ class DaemonNotRunning(unittest.TestCase):
         with lbdtest.PrivateSystemBus() as bus, lbdtest.Lbd(bus) as lbd:
             p = subprocess.Popen(lbclient_argv("monitor"), env=bus.env(),
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            lines = Lines(p.stdout)
             try:
                 self.assertIn("Monitoring", p.stderr.readline())
                 lbd.stop()
-                lines = Lines(p.stdout)
                 line = ""
                 deadline = time.monotonic() + 15
                 while line is not None and "lbd: stopped" not in line:
                     line = lines.next(deadline)
                 self.assertRegex(line, r"^\d\d:\d\d:\d\d\.\d{3} lbd: stopped$")
             finally:
-                p.send_signal(signal.SIGINT)
-                p.wait(5)
+                interrupt(p, lines)
 
 
 if __name__ == "__main__":
