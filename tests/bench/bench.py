@@ -843,7 +843,7 @@ def _bench(args, conn_counts, build_dir, failures, started):
 def pool_size_test(args, start, started, failures):
     """req/s of lbd event (1 worker, c=50) over 2 backends and over
     args.pool_backends backends, per policy, interleaved over the rounds.
-    Returns {(policy, n): [req/s per round]}."""
+    Returns {(policy, n): [measure() result per round]}."""
     big = args.pool_backends
     half = (big + 1) // 2
     port = distinct_free_ports(1)[0]
@@ -881,13 +881,14 @@ def pool_size_test(args, start, started, failures):
                 continue
             try:
                 run_wrk(lport, 50, 1)  # warm-up: upstream connections, caches
-                r = parse_wrk(run_wrk(lport, 50, args.duration))
+                r = measure(System(inst.name, inst.name, lport, lambda i=inst: i.pid, "http"),
+                            50, args.duration, lambda: [])
                 if r["errors"] or r["non2xx"]:
                     failures.append(f"pool {pol} x{n}: {r['errors']} errors, "
                                     f"{r['non2xx']} non-2xx")
-                out.setdefault((pol, n), []).append(r["rps"])
+                out.setdefault((pol, n), []).append(r)
                 print(f"  pool round {rnd + 1}: {pol:<12} {n:>5} backends "
-                      f"{r['rps']:9.0f} req/s", flush=True)
+                      f"{r['rps']:9.0f} req/s  cpu {fmt_us(r['cpu_us'])} us/req", flush=True)
             except (RuntimeError, ValueError, subprocess.TimeoutExpired) as e:
                 failures.append(f"pool {pol} x{n}: {e}")
             finally:
@@ -975,12 +976,16 @@ def report(args, conn_counts, systems, results, idle, spread, pool=None):
         big = args.pool_backends
         print(f"\nPool size: lbd event, 1 worker, c=50, 2 vs {big} backends "
               f"(median of {args.rounds} x {args.duration} s):")
+        print("  (req/s moves with whatever else runs on the machine; CPU per request of the\n"
+              "   proxy much less: its ratio is the steadier measure of the cost of a big pool)")
         for pol in [p for p in args.pool_policies.split(",") if p]:
-            two, many = median(pool.get((pol, 2), [])), median(pool.get((pol, big), []))
-            r = ratio(many, two)
+            def med(n, field):
+                return median([r[field] for r in pool.get((pol, n), [])])
+            r = ratio(med(big, "rps"), med(2, "rps"))
             pool_ratios.append((pol, r))
-            print(f"  {pol:<12} 2: {two or 0:9.0f} req/s   {big}: {many or 0:9.0f} req/s   "
-                  f"ratio {fr(r)}")
+            print(f"  {pol:<12} 2: {med(2, 'rps') or 0:7.0f} req/s {fmt_us(med(2, 'cpu_us'))} us/req"
+                  f"   {big}: {med(big, 'rps') or 0:7.0f} req/s {fmt_us(med(big, 'cpu_us'))} us/req"
+                  f"   req/s {fr(r)}, CPU/req {fr(ratio(med(big, 'cpu_us'), med(2, 'cpu_us')))}")
 
     # Targets (issues 3, 4). Measured value shown next to each; no assertions.
     print("\nTargets (issues 3 and 4):")
