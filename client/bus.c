@@ -36,9 +36,6 @@ int bus_report(const char *method, const sd_bus_error *e, int r) {
                 return fail(EXIT_NOT_FOUND, "%s: %s", method, e->message);
         if (sd_bus_error_has_name(e, BUS_INTERFACE ".Error.InvalidArgument"))
                 return fail(EXIT_USAGE, "%s: %s", method, e->message);
-        if (sd_bus_error_has_name(e, BUS_INTERFACE ".Error.NetworkManagerUnavailable"))
-                return fail(EXIT_FAILED, "%s: NetworkManager is not available: %s", method,
-                            e->message);
         if (sd_bus_error_has_names(e, SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_TIMEOUT))
                 return fail(EXIT_FAILED, "%s: lbd did not answer in time.", method);
         if (sd_bus_error_is_set(e))
