@@ -11,7 +11,7 @@ worker each, answering `return 200` with a small fixed body):
 
   direct       wrk straight to one backend (the ceiling)
   lbd event    1 worker, mode=http           lbd thread / lbd sync: the same
-  nginx        1 worker, proxy_pass to an upstream with keepalive 64
+  nginx        1 worker, proxy_pass to an upstream with keepalive 2048
   haproxy      1 thread, mode http, http-reuse always
   lbd tcp      the event lbd's mode=tcp service; haproxy tcp: mode tcp
 
@@ -69,7 +69,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 BODY = "hello from backend {name}\\n"   # nginx string syntax: \n in the config
 KEEPALIVE_S = 75                        # client keep-alive, all proxies (nginx's default)
-UPSTREAM_POOL = 64                      # idle upstream connections kept (lbd's HTTP_POOL_SIZE)
+UPSTREAM_POOL = 2048                    # idle upstream connections kept (lbd's UPSTREAM_POOL_MAX)
 
 
 # --- /proc ------------------------------------------------------------------------
@@ -601,14 +601,6 @@ def tool_version(argv, pattern):
         return "missing"
     m = re.search(pattern, out)
     return m.group(1) if m else "?"
-
-
-# Hook: a pool of 1,000 backends (the balancing issue measures it, not this
-# one). It would start one nginx backend with 1,000 `listen` ports (or 1,000
-# lbd backends on one port via unix sockets), give lbd event, nginx and
-# HAProxy a 1,000-entry upstream, and run the same measure() over it, to show
-# what the policy's pick costs per request as the pool grows. Add it as
-# another System group ("pool1000") next to "http" and "tcp" below.
 
 
 def main():
