@@ -14,6 +14,9 @@ polkitd and two gunicorn backends: every command's output and exit status.
 - errors: unknown service or backend (4), bad values and ambiguous prefixes
   (2), the daemon not running (5), nobody refused by polkit (3); link
   commands: argument checks, and the daemon's answer without NetworkManager;
+- a daemon older than lbclient (old-lbd): "does not support X" (1);
+- on a terminal pkttyagent is started and interactive authorization
+  allowed, not with --no-ask-password nor in a pipe;
 - --help of every command group; bash completion from the live daemon;
   colour only on a terminal and not with NO_COLOR.
 """
@@ -688,6 +691,41 @@ class InteractiveAuthorization(unittest.TestCase):
                                  [])
                 call = self.member(messages, "SetWorkers")[0]
                 self.assertFalse(call["flags"] & self.ALLOW_INTERACTIVE_AUTHORIZATION, call)
+
+
+class OlderDaemon(unittest.TestCase):
+    """Against a daemon that lacks the newer methods (old-lbd: the first D-Bus
+    API only), lbclient still shows what it can and says plainly what the
+    daemon does not support."""
+
+    def test_methods_the_daemon_lacks(self):
+        old_lbd = os.environ.get("LBD_OLD_LBD") or os.path.join(
+            lbdtest.BUILD_ROOT, "tests", "integration", "old-lbd")
+        tmp = lbdtest.TempDir()
+        self.addCleanup(tmp.cleanup)
+        with lbdtest.PrivateSystemBus() as bus:
+            proc = lbdtest.ManagedProcess("old-lbd", [old_lbd], tmp.join("old-lbd.log"),
+                                          env=bus.env()).start()
+            try:
+                bus.wait_for_name(lbdtest.BUS_NAME, 10, alive=proc)
+                r = lbdtest.lbclient(bus, "status")
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertRegex(r.stdout, r"(?m)^lbd 0\.0\.1$")
+                for args, method in (
+                        (["service", "add", "api", "listen", "127.0.0.1:1"], "AddService"),
+                        (["backend", "add", "web", "127.0.0.1:1"], "AddBackend"),
+                        (["workers", "model", "thread"], "SetWorkerModel"),
+                        (["stats"], "GetStatistics"),
+                        (["reload"], "Reload"),
+                        (["link", "add", "bond", "bond0", "ports", "eth1"], "CreateLink"),
+                        (["link", "delete", "bond0"], "DeleteLink")):
+                    with self.subTest(method=method):
+                        r = lbdtest.lbclient(bus, *args)
+                        self.assertEqual((r.returncode, r.stdout), (EXIT_FAILED, ""))
+                        self.assertEqual(r.stderr, f"lbclient: the daemon does not support "
+                                                   f"{method}; it is older than this lbclient.\n")
+            finally:
+                proc.stop()
 
 
 class DaemonNotRunning(unittest.TestCase):
