@@ -6,10 +6,7 @@
 #include "objects.h"
 #include "output.h"
 
-struct plugin_list {
-        struct value v; /* a(ssss): kind, name, description, path */
-};
-
+/* ListPlugins: an array of (kind, name, description, path). */
 static int list_plugins(struct lbc *c, struct value *ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r = bus_call(c, BUS_PATH, BUS_INTERFACE, "ListPlugins", false, &reply, NULL);
