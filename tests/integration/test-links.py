@@ -45,6 +45,15 @@ BOND_MODES = ["balance-rr", "active-backup", "balance-xor", "broadcast", "802.3a
 TEAM_RUNNERS = ["broadcast", "roundrobin", "random", "activebackup", "loadbalance", "lacp"]
 
 
+# libnm reads team configurations with libjansson, which it dlopen()s with
+# RTLD_DEEPBIND; the AddressSanitizer runtime refuses that and aborts the
+# process. So under ASan (meson sets ASAN_OPTIONS for sanitized builds) no
+# team profile may reach lbd's libnm: the team cases run in the normal build.
+TEAM_UNDER_ASAN = ("libnm loads libjansson with RTLD_DEEPBIND, which AddressSanitizer "
+                   "refuses; team is tested in the normal build")
+NO_TEAM = "ASAN_OPTIONS" in os.environ
+
+
 def link_path(name):
     return lbdtest.path_encode(ROOT + "/link", name)
 
@@ -212,6 +221,8 @@ class LinkTest(unittest.TestCase):
         self.assertEqual(self.links(), [])
 
     def test_seed_team(self):
+        if NO_TEAM:
+            self.skipTest(TEAM_UNDER_ASAN)
         self.create("team", "team0", ["eth0", "eth1"], {
             "Runner": ("s", "activebackup"),
             "IPv4Method": ("s", "manual"),
@@ -230,6 +241,8 @@ class LinkTest(unittest.TestCase):
         self.assertEqual(nm.connections(), {})
 
     def test_team_config_json(self):
+        if NO_TEAM:
+            self.skipTest(TEAM_UNDER_ASAN)
         config = ('{"runner": {"name": "lacp", "active": true, "tx_hash": ["eth", "ipv4"]}, '
                   '"link_watch": {"name": "ethtool"}}')
         self.create("team", "team1", ["eth0"], {"TeamConfig": ("s", config)})
@@ -249,6 +262,8 @@ class LinkTest(unittest.TestCase):
                 self.assertEqual(self.nm.connections(), {})
 
     def test_every_team_runner(self):
+        if NO_TEAM:
+            self.skipTest(TEAM_UNDER_ASAN)
         for runner in TEAM_RUNNERS:
             with self.subTest(runner=runner):
                 self.create("team", "team2", ["eth1"], {"Runner": ("s", runner)})
@@ -313,8 +328,10 @@ class LinkTest(unittest.TestCase):
         self.assertIn("bond3", self.nm.connections())
 
     def test_create_and_activate_failing_rolls_back(self):
-        for kind, opts in (("bond", {"Mode": ("s", "active-backup")}),
-                           ("team", {"Runner": ("s", "activebackup")})):
+        kinds = [("bond", {"Mode": ("s", "active-backup")})]
+        if not NO_TEAM:
+            kinds.append(("team", {"Runner": ("s", "activebackup")}))
+        for kind, opts in kinds:
             with self.subTest(kind=kind):
                 self.call_fails("NotSupported", "CreateLink", "ssasa{sv}b", kind, "agg0", "2",
                                 "eth0", "eth1", *options(**opts), "true",
