@@ -162,7 +162,16 @@ class LiveChanges(unittest.TestCase):
         before = self.bus.get_property(path, BACKEND_IFACE, "Requests")
         self.served_by(5)
         stats = self.bus.busctl_json("call", BUS_NAME, ROOT, IFACE, "GetStatistics")["data"][0]
-        backend = stats["Services"]["data"]["web"]["Backends"]["data"][b1]
+        # The keys the contract documents (GetStatistics in the XML).
+        self.assertEqual(set(stats), {"Workers", "ActiveConnections", "AcceptedConnections",
+                                      "Requests", "WorkerProcesses", "Services"})
+        self.assertEqual(stats["WorkerProcesses"]["type"], "a(iutt)")
+        web = stats["Services"]["data"]["web"]
+        self.assertEqual(set(web), {"ActiveConnections", "Requests", "Backends"})
+        backend = web["Backends"]["data"][b1]
+        self.assertEqual({k: v["type"] for k, v in backend.items()},
+                         {"State": "s", "Weight": "u", "ActiveConnections": "u",
+                          "Requests": "t", "Failures": "t", "LatencyUs": "u"})
         self.assertGreaterEqual(backend["Requests"]["data"], before + 5)
         self.assertEqual(backend["State"]["data"], "up")
         self.assertGreaterEqual(stats["Requests"]["data"], 5)
