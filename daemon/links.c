@@ -10,16 +10,19 @@
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
-/* One started network plugin; host is what the plugin reports to. */
+/* One started network plugin of the set in effect. */
 struct source {
-        struct lbd_network_host host;
-        struct lbd_links *links;
         const struct lbd_plugin *plugin;
 };
 
 struct lbd_links {
         struct lbd_manager *m;
         lbd_links_changed_fn changed;
+        /* What every plugin reports to, for as long as this lives: a
+         * plugin of a set a reload replaced keeps running (and reporting,
+         * and finishing its calls under way) until that set is freed with
+         * the old workers, which may be before or after the next sync. */
+        struct lbd_network_host host;
         const struct lbd_plugin_set *set; /* whose plugins are started */
         GPtrArray *sources;               /* struct source *, owned */
         GPtrArray *links;                 /* struct lbd_link *, by name; owned */
@@ -56,19 +59,23 @@ static gboolean on_idle(gpointer userdata) {
 }
 
 static void on_links_changed(const struct lbd_network_host *host) {
-        struct source *s = container_of(host, struct source, host);
+        struct lbd_links *l = container_of(host, struct lbd_links, host);
         /* NetworkManager reports in bursts (a profile, its device, its
          * state): one refresh per main-loop iteration. */
-        if (!s->links->idle)
-                s->links->idle = g_idle_add(on_idle, s->links);
+        if (!l->idle)
+                l->idle = g_idle_add(on_idle, l);
 }
 
-static void stop_sources(struct lbd_links *l) {
-        /* Stopped one by one, removed first: a done callback that runs
-         * from stop() may look at the list. */
+/* Forget the sources. stop: stop them too (lbd stopping: their set is
+ * still there). After a reload their set may be freed already (its fini()
+ * stopped them): they are only forgotten. */
+static void drop_sources(struct lbd_links *l, bool stop) {
+        /* Removed first: a done callback that runs from stop() may look at
+         * the list. */
         while (l->sources->len > 0) {
                 struct source *s = g_ptr_array_steal_index(l->sources, l->sources->len - 1);
-                network_ops(s->plugin)->stop(s->plugin->data);
+                if (stop)
+                        network_ops(s->plugin)->stop(s->plugin->data);
                 g_free(s);
         }
         l->set = NULL;
@@ -88,11 +95,8 @@ static void start_sources(struct lbd_links *l) {
                         continue;
                 }
                 struct source *s = g_new0(struct source, 1);
-                s->host.struct_size = sizeof(s->host);
-                s->host.links_changed = on_links_changed;
-                s->links = l;
                 s->plugin = p;
-                int r = ops->start(p->data, &s->host);
+                int r = ops->start(p->data, &l->host);
                 if (r < 0) {
                         log_warning("network plugin %s did not start: %s", p->desc->name,
                                     g_strerror(-r));
@@ -107,6 +111,8 @@ int lbd_links_new(struct lbd_manager *m, lbd_links_changed_fn changed, struct lb
         struct lbd_links *l = g_new0(struct lbd_links, 1);
         l->m = m;
         l->changed = changed;
+        l->host.struct_size = sizeof(l->host);
+        l->host.links_changed = on_links_changed;
         l->sources = g_ptr_array_new();
         l->links = g_ptr_array_new_with_free_func((GDestroyNotify)link_free);
         l->busy = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -118,7 +124,9 @@ int lbd_links_new(struct lbd_manager *m, lbd_links_changed_fn changed, struct lb
 struct lbd_links *lbd_links_free(struct lbd_links *l) {
         if (!l)
                 return NULL;
-        stop_sources(l);
+        /* Only the set in effect is left when lbd stops (the arbiter freed
+         * the retired ones first, and their fini() stopped them). */
+        drop_sources(l, true);
         if (l->idle)
                 g_source_remove(l->idle);
         g_ptr_array_unref(l->sources);
@@ -131,7 +139,7 @@ struct lbd_links *lbd_links_free(struct lbd_links *l) {
 void lbd_links_sync_plugins(struct lbd_links *l) {
         if (l->set == l->m->plugins)
                 return;
-        stop_sources(l);
+        drop_sources(l, false);
         start_sources(l);
         lbd_links_refresh(l);
 }

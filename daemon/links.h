@@ -38,7 +38,8 @@ int lbd_links_new(struct lbd_manager *m, lbd_links_changed_fn changed, struct lb
  * Accepts NULL; returns NULL. */
 struct lbd_links *lbd_links_free(struct lbd_links *l);
 /* m->plugins may be a new set (after a reload): start its network plugins
- * instead of the old ones (still loaded when this runs). */
+ * and forget the old ones, which may be freed already; until their fini()
+ * they keep reporting here and finish their calls under way. */
 void lbd_links_sync_plugins(struct lbd_links *l);
 
 /* List again now; the changed callback sees the difference. */

@@ -433,6 +433,18 @@ class LinkTest(unittest.TestCase):
         self.call("DeleteLink", "s", "bond8")
         self.assertEqual(self.nm.connections(), {})
 
+    # --- reload -----------------------------------------------------------------
+
+    def test_reload_keeps_links(self):
+        self.create("bond", "bond12", ["eth0"], {"Mode": ("s", "active-backup")})
+        for _ in range(2):
+            self.call("Reload")  # loads the plugins again: a new set
+            self.assertIn(link_path("bond12"), self.links())
+        self.call("ModifyLink", "sa{sv}", "bond12", *options(Mode=("s", "broadcast")))
+        self.assertEqual(self.link_props("bond12")["Mode"], "broadcast")
+        self.call("DeleteLink", "s", "bond12")
+        self.assertEqual(self.nm.connections(), {})
+
     # --- authorization ------------------------------------------------------------
 
     def test_unprivileged_caller_refused(self):
