@@ -26,6 +26,7 @@ namespaces, no NetworkManager, polkitd or gunicorn, or lbd built without
 the network plugins.
 """
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -433,6 +434,35 @@ class LinkTest(unittest.TestCase):
         self.call("DeleteLink", "s", "bond8")
         self.assertEqual(self.nm.connections(), {})
 
+    def test_slow_networkmanager_blocks_nothing(self):
+        """A CreateLink waiting on a stopped (SIGSTOP) NetworkManager leaves
+        lbd's loop free: properties and traffic are answered meanwhile."""
+        os.kill(self.nm.pid, signal.SIGSTOP)
+        try:
+            pending = subprocess.Popen(
+                ["busctl", f"--address={self.bus.address}", "--timeout=60", "call",
+                 lbdtest.BUS_NAME, ROOT, IFACE, "CreateLink", "ssasa{sv}b", "bond", "bond13",
+                 "1", "eth0", "0", "false"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(0.5)
+            worst = 0.0
+            for _ in range(10):
+                t = time.monotonic()
+                self.bus.get_property(ROOT, IFACE, "Version")
+                self.assertEqual(lbdtest.http_request(f"127.0.0.1:{self.port}", "/")[0], 200)
+                worst = max(worst, time.monotonic() - t)
+            self.assertIsNone(pending.poll(), "CreateLink returned while NetworkManager was "
+                                              "stopped")
+            print(f"\nwhile NetworkManager was stopped: a property read and an HTTP request "
+                  f"took at most {worst * 1000:.0f} ms", file=sys.stderr)
+            self.assertLess(worst, 2.0)
+        finally:
+            os.kill(self.nm.pid, signal.SIGCONT)
+        out, err = pending.communicate(timeout=60)
+        self.assertEqual(pending.returncode, 0, err)
+        self.assertIn(link_path("bond13"), out)
+        self.call("DeleteLink", "s", "bond13")
+
     # --- reload -----------------------------------------------------------------
 
     def test_reload_keeps_links(self):
@@ -440,6 +470,10 @@ class LinkTest(unittest.TestCase):
         for _ in range(2):
             self.call("Reload")  # loads the plugins again: a new set
             self.assertIn(link_path("bond12"), self.links())
+        # The new generation of workers (forked after libnm's threads exist)
+        # serves.
+        for _ in range(5):
+            self.assertEqual(lbdtest.http_request(f"127.0.0.1:{self.port}", "/")[0], 200)
         self.call("ModifyLink", "sa{sv}", "bond12", *options(Mode=("s", "broadcast")))
         self.assertEqual(self.link_props("bond12")["Mode"], "broadcast")
         self.call("DeleteLink", "s", "bond12")
