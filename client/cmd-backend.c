@@ -100,8 +100,12 @@ int cmd_backend_show(struct lbc *c) {
 
 static int add_backend(struct lbc *c, const char *service, const char *address, int argc,
                        char **argv) {
+        int r = settings_check("backend add", backend_settings, ELEMENTSOF(backend_settings), argc,
+                               argv);
+        if (r != EXIT_OK)
+                return r;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        int r = bus_new_call(c, BUS_PATH, BUS_INTERFACE, "AddBackend", &m);
+        r = bus_new_call(c, BUS_PATH, BUS_INTERFACE, "AddBackend", &m);
         if (r != EXIT_OK)
                 return r;
         if (sd_bus_message_append(m, "ss", service, address) < 0)
@@ -187,12 +191,8 @@ int cmd_backend_set(struct lbc *c) {
         int argc = c->argc - 2;
         char **argv = c->argv + 2;
         /* Check every pair before changing anything. */
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *check = NULL;
-        int r = bus_new_call(c, BUS_PATH, BUS_INTERFACE, "AddBackend", &check);
-        if (r != EXIT_OK)
-                return r;
-        r = settings_append(check, "backend set", backend_settings, ELEMENTSOF(backend_settings),
-                            argc, argv);
+        int r = settings_check("backend set", backend_settings, ELEMENTSOF(backend_settings),
+                               argc, argv);
         if (r != EXIT_OK)
                 return r;
         bool weight_only = true;

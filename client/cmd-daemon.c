@@ -211,8 +211,20 @@ int cmd_workers_model(struct lbc *c) {
         static const char *const keys[] = { "threads", "connections" };
         static const char *const dbus_keys[] = { "Threads", "WorkerConnections" };
         static const uint32_t max[] = { 1024, 1000000 };
-        if (c->argc < 1 || c->argc % 2 != 1)
+        if (c->argc < 1 || c->argc % 2 != 1 || c->argc > 5)
                 return usage_error("'workers model' needs MODEL [threads N] [connections N]");
+        /* Checked before anything is sent. */
+        int k[2];
+        uint32_t v[2];
+        for (int i = 1; i < c->argc; i += 2) {
+                k[i / 2] = match_word("setting of 'workers model'", c->argv[i], keys,
+                                      ELEMENTSOF(keys));
+                if (k[i / 2] < 0)
+                        return EXIT_USAGE;
+                int r = parse_uint(keys[k[i / 2]], c->argv[i + 1], 1, max[k[i / 2]], &v[i / 2]);
+                if (r != EXIT_OK)
+                        return r;
+        }
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r = bus_new_call(c, BUS_PATH, BUS_INTERFACE, "SetWorkerModel", &m);
         if (r != EXIT_OK)
@@ -220,17 +232,9 @@ int cmd_workers_model(struct lbc *c) {
         if (sd_bus_message_append(m, "s", c->argv[0]) < 0 ||
             sd_bus_message_open_container(m, 'a', "{sv}") < 0)
                 oom();
-        for (int i = 1; i < c->argc; i += 2) {
-                int k = match_word("setting of 'workers model'", c->argv[i], keys, ELEMENTSOF(keys));
-                uint32_t v;
-                if (k < 0)
-                        return EXIT_USAGE;
-                r = parse_uint(keys[k], c->argv[i + 1], 1, max[k], &v);
-                if (r != EXIT_OK)
-                        return r;
-                if (sd_bus_message_append(m, "{sv}", dbus_keys[k], "u", v) < 0)
+        for (int i = 0; i < c->argc / 2; i++)
+                if (sd_bus_message_append(m, "{sv}", dbus_keys[k[i]], "u", v[i]) < 0)
                         oom();
-        }
         if (sd_bus_message_close_container(m) < 0)
                 oom();
         return bus_call_message(c, m, "SetWorkerModel", true, NULL);

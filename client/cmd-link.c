@@ -170,6 +170,9 @@ int cmd_link_add(struct lbc *c) {
                 return usage_error("'link add' needs ports IFACE[,IFACE...]");
         int nrest = (int)strv_length(rest);
         r = check_kind(kinds[k], nrest, rest);
+        if (r == EXIT_OK)
+                r = settings_check("link add", link_settings, ELEMENTSOF(link_settings), nrest,
+                                   rest);
         if (r != EXIT_OK)
                 return r;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
@@ -191,6 +194,9 @@ int cmd_link_modify(struct lbc *c) {
         if (c->argc < 3)
                 return usage_error("'link modify' needs IFNAME SETTING VALUE...");
         int r = check_ifname(c->argv[0]);
+        if (r == EXIT_OK)
+                r = settings_check("link modify", link_settings, ELEMENTSOF(link_settings),
+                                   c->argc - 1, c->argv + 1);
         if (r != EXIT_OK)
                 return r;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;

@@ -93,12 +93,19 @@ static const struct setting service_settings[] = {
 int cmd_service_add(struct lbc *c) {
         if (c->argc < 1)
                 return usage_error("'service add' needs NAME listen ADDRESS ...");
+        int r = settings_check("service add", service_settings, ELEMENTSOF(service_settings),
+                               c->argc - 1, c->argv + 1);
+        if (r != EXIT_OK)
+                return r;
         bool has_listen = false;
         for (int i = 1; i + 1 < c->argc; i += 2)
-                if (strcmp(c->argv[i], "listen") == 0)
+                if (settings_find("service add", service_settings, ELEMENTSOF(service_settings),
+                                  c->argv[i]) == 0)
                         has_listen = true;
+        if (!has_listen)
+                return usage_error("'service add' needs listen ADDRESS[,ADDRESS...]");
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        int r = bus_new_call(c, BUS_PATH, BUS_INTERFACE, "AddService", &m);
+        r = bus_new_call(c, BUS_PATH, BUS_INTERFACE, "AddService", &m);
         if (r != EXIT_OK)
                 return r;
         if (sd_bus_message_append(m, "s", c->argv[0]) < 0)
@@ -107,8 +114,6 @@ int cmd_service_add(struct lbc *c) {
                             c->argc - 1, c->argv + 1);
         if (r != EXIT_OK)
                 return r;
-        if (!has_listen)
-                return usage_error("'service add' needs listen ADDRESS[,ADDRESS...]");
         return bus_call_message(c, m, "AddService", true, NULL);
 }
 

@@ -40,6 +40,49 @@ static char **split_commas(const char *v) {
         return out;
 }
 
+/* The value alone, before anything is sent. */
+static int check_value(const struct setting *s, const char *v) {
+        uint32_t u;
+        bool b;
+        switch (s->type) {
+        case SETTING_UINT:
+        case SETTING_INT64:
+                return parse_uint(s->name, v, s->min, s->max, &u);
+        case SETTING_BOOL:
+                return parse_bool(s->name, v, &b);
+        case SETTING_STRV: {
+                _cleanup_(strv_freep) char **list = split_commas(v);
+                if (!list[0])
+                        return usage_error("%s needs at least one value", s->name);
+                return EXIT_OK;
+        }
+        default:
+                return EXIT_OK;
+        }
+}
+
+int settings_check(const char *what, const struct setting *s, size_t n, int argc, char **argv) {
+        if (argc % 2 != 0)
+                return usage_error("'%s': setting '%s' has no value", what, argv[argc - 1]);
+        bool *seen = calloc(n ? n : 1, sizeof(bool));
+        if (!seen)
+                oom();
+        int r = EXIT_OK;
+        for (int i = 0; i < argc && r == EXIT_OK; i += 2) {
+                int k = settings_find(what, s, n, argv[i]);
+                if (k < 0)
+                        r = EXIT_USAGE;
+                else if (seen[k] && s[k].type != SETTING_LIST)
+                        r = usage_error("'%s': %s is given twice", what, s[k].name);
+                else if ((r = check_choice(&s[k], argv[i + 1])) == EXIT_OK)
+                        r = check_value(&s[k], argv[i + 1]);
+                if (k >= 0)
+                        seen[k] = true;
+        }
+        free(seen);
+        return r;
+}
+
 static int append_value(sd_bus_message *m, const struct setting *s, char **values) {
         int r;
         switch (s->type) {
@@ -133,26 +176,15 @@ static void free_values(char ***values, size_t n) {
 
 int settings_append(sd_bus_message *m, const char *what, const struct setting *s, size_t n,
                     int argc, char **argv) {
-        if (argc % 2 != 0)
-                return usage_error("'%s': setting '%s' has no value", what, argv[argc - 1]);
+        int r = settings_check(what, s, n, argc, argv);
+        if (r != EXIT_OK)
+                return r;
         char ***values = calloc(n, sizeof(char **));
         if (!values)
                 oom();
-        int r = EXIT_OK;
-        for (int i = 0; i < argc && r == EXIT_OK; i += 2) {
-                int k = settings_find(what, s, n, argv[i]);
-                if (k < 0) {
-                        r = EXIT_USAGE;
-                        break;
-                }
-                if (values[k] && s[k].type != SETTING_LIST) {
-                        r = usage_error("'%s': %s is given twice", what, s[k].name);
-                        break;
-                }
-                r = check_choice(&s[k], argv[i + 1]);
-                strv_push(&values[k], argv[i + 1]);
-        }
-        if (r == EXIT_OK && sd_bus_message_open_container(m, 'a', "{sv}") < 0)
+        for (int i = 0; i < argc; i += 2)
+                strv_push(&values[settings_find(what, s, n, argv[i])], argv[i + 1]);
+        if (sd_bus_message_open_container(m, 'a', "{sv}") < 0)
                 oom();
         for (size_t i = 0; r == EXIT_OK && i < n; i++) {
                 if (!values[i])

@@ -30,5 +30,7 @@ struct setting {
 /* Append a{sv} from argc/argv (pairs). what names the command for messages. */
 int settings_append(sd_bus_message *m, const char *what, const struct setting *s, size_t n,
                     int argc, char **argv);
+/* Only check argc/argv (pairs): a usage error before anything is sent. */
+int settings_check(const char *what, const struct setting *s, size_t n, int argc, char **argv);
 /* Look up one setting name; -1 after a usage error. */
 int settings_find(const char *what, const struct setting *s, size_t n, const char *name);

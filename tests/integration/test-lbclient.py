@@ -371,14 +371,30 @@ class ReadCommands(LbclientCase):
                              ("policy", "set"), ("workers", "set model"), ("plugin", "list"),
                              ("link", "list show add modify up down delete"),
                              ("status", ""), ("stats", ""), ("monitor", ""), ("reload", "")):
+            # "GROUP VERB --help" shows the group's help, listing every verb.
+            args = [group] + verbs.split()[-1:] + ["--help"]
+            h = self.ok(*args)
+            self.assertIn(f"lbclient [OPTIONS] {group}", h)
             for verb in verbs.split() or [""]:
                 with self.subTest(command=f"{group} {verb}"):
                     self.assertRegex(out, rf"(?m)^  {group}{' ' + verb if verb else ''}\b")
-                    args = [group] + ([verb] if verb else []) + ["--help"]
-                    h = self.ok(*args)
-                    self.assertIn(f"lbclient [OPTIONS] {group}", h)
                     self.assertRegex(h, rf"(?m)^  {group}{' ' + verb if verb else ''}\b")
+        self.assertEqual(self.ok("b", "--help"), self.ok("backend", "drain", "--help"))
         self.assertRegex(self.ok("--version"), r"^lbclient \S+\n$")
+
+    def test_nobody_reads_but_is_refused_changes(self):
+        if self.polkit_missing:
+            self.skipTest(self.polkit_missing)
+        out = self.ok("-o", "json", "status", as_nobody=True)
+        self.assertEqual(json.loads(out)["workers"], self.prop("Workers"))
+        for args in (["workers", "set", "5"], ["policy", "set", "web", "ip_hash"],
+                     ["backend", "drain", "web", self.b1], ["reload"],
+                     ["service", "remove", "web"]):
+            with self.subTest(args=args):
+                self.fails(EXIT_DENIED, r"access denied", *args, as_nobody=True)
+        self.assertEqual((self.prop("Workers"), self.sprop("web", "Policy"),
+                          self.bprop("web", self.b1, "State"), self.service_names()),
+                         (2, "round_robin", "up", ["web"]))
 
     def test_usage_errors(self):
         self.fails(EXIT_USAGE, r"'s' is ambiguous: it could be status, service, stats", "s")
@@ -596,22 +612,6 @@ class Changes(LbclientCase):
         self.assertEqual(complete("lbclient -o j"), ["json"])
 
 
-class Polkit(LbclientCase):
-    def test_nobody_reads_but_is_refused_changes(self):
-        if self.polkit_missing:
-            self.skipTest(self.polkit_missing)
-        out = self.ok("-o", "json", "status", as_nobody=True)
-        self.assertEqual(json.loads(out)["workers"], self.prop("Workers"))
-        for args in (["workers", "set", "5"], ["policy", "set", "web", "ip_hash"],
-                     ["backend", "drain", "web", self.b1], ["reload"],
-                     ["service", "remove", "web"]):
-            with self.subTest(args=args):
-                self.fails(EXIT_DENIED, r"access denied", *args, as_nobody=True)
-        self.assertEqual((self.prop("Workers"), self.sprop("web", "Policy"),
-                          self.bprop("web", self.b1, "State"), self.service_names()),
-                         (2, "round_robin", "up", ["web"]))
-
-
 @unittest.skipUnless(shutil.which("script"), "needs script(1) for a terminal")
 class InteractiveAuthorization(unittest.TestCase):
     """On a terminal lbclient starts pkttyagent for itself (--fallback) and
@@ -739,6 +739,13 @@ class DaemonNotRunning(unittest.TestCase):
                     self.assertEqual(r.returncode, EXIT_NOT_RUNNING, r.stderr)
                     self.assertEqual(r.stderr, "lbclient: lbd is not running (nothing owns "
                                                "org.example.LoadBalancer on the system bus).\n")
+        # A bad command line is found before the bus is asked anything.
+        for args in (["backend", "add", "web", "127.0.0.1:1", "weight", "0"],
+                     ["link", "add", "bond", "bond0", "ports", "eth1", "ipv4.method", "dhcp"],
+                     ["workers", "model", "thread", "threads", "0"], ["service", "add", "x"]):
+            with self.subTest(args=args):
+                r = lbdtest.lbclient("unix:path=/nonexistent/bus", *args)
+                self.assertEqual(r.returncode, EXIT_USAGE, r.stderr)
         r = lbdtest.lbclient("unix:path=/nonexistent/bus", "status")
         self.assertEqual(r.returncode, EXIT_NOT_RUNNING)
         self.assertRegex(r.stderr, r"^lbclient: cannot connect to the system bus at "
