@@ -141,7 +141,8 @@ int cmd_status(struct lbc *c) {
                 printf("\n%sservice %s%s\n", bold, value_str(p, "Name") ?: "?", reset);
                 printf("  mode:   %s\n", value_str(p, "Mode") ?: "?");
                 printf("  listen: %s\n", listen_text);
-                printf("  policy: %s%s\n", policy ?: "?", placeholder_note(&plugins, "policy", policy));
+                printf("  policy: %s%s\n", policy ?: "?",
+                       placeholder_note(&plugins, "policy", policy));
                 _cleanup_(strv_freep) char **backends = value_strv(p, "Backends");
                 if (!backends[0]) {
                         printf("    (no backends)\n");

@@ -120,7 +120,8 @@ static int check_kind(const char *kind, int argc, char **argv) {
                         if (strcmp(name, bond_only[b]) == 0)
                                 is_bond = true;
                 bool is_team = strcmp(name, "runner") == 0 || strcmp(name, "config") == 0;
-                if ((is_bond && strcmp(kind, "team") == 0) || (is_team && strcmp(kind, "bond") == 0))
+                if ((is_bond && strcmp(kind, "team") == 0) ||
+                    (is_team && strcmp(kind, "bond") == 0))
                         return usage_error("%s is a setting of a %s, not of a %s", name,
                                            is_bond ? "bond" : "team", kind);
         }
@@ -151,7 +152,8 @@ int cmd_link_add(struct lbc *c) {
                 if (strcmp(key, "ports") == 0 || strcmp(key, "port") == 0) {
                         _cleanup_(freep) char *copy = xstrdup(val);
                         char *save = NULL;
-                        for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+                        for (char *p = strtok_r(copy, ",", &save); p;
+                             p = strtok_r(NULL, ",", &save)) {
                                 r = check_ifname(p);
                                 if (r != EXIT_OK)
                                         return r;

@@ -161,7 +161,8 @@ static int show_once(struct lbc *c, const struct value *s) {
 
 int cmd_stats(struct lbc *c) {
         if (c->argc > 0)
-                return usage_error("'stats' takes no arguments (only --watch)");
+                return usage_error("'stats' takes no arguments (an interval is written "
+                                   "--watch=SECONDS or -wSECONDS)");
         /* In place on a terminal; elsewhere one snapshot after another. */
         bool in_place = c->watch > 0 && c->output == OUTPUT_TABLE && isatty(STDOUT_FILENO);
         for (;;) {

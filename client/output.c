@@ -91,12 +91,13 @@ int table_select(struct lbc *c, struct table *t) {
                 if (i < 0) {
                         _cleanup_(freep) char *known = xstrdup("");
                         for (size_t k = 0; k < t->ncols; k++) {
-                                char *n = xasprintf("%s%s%s", known, k ? ", " : "", t->cols[k].name);
+                                char *n = xasprintf("%s%s%s", known, k ? ", " : "",
+                                                    t->cols[k].name);
                                 free(known);
                                 known = n;
                         }
-                        return usage_error("unknown field '%.*s' for -f; the fields are: %s, or all",
-                                           (int)len, f, known);
+                        return usage_error("unknown field '%.*s' for -f; the fields are: %s, "
+                                           "or all", (int)len, f, known);
                 }
                 if (t->nsel < t->ncols)
                         t->sel[t->nsel++] = (size_t)i;
@@ -286,7 +287,7 @@ void table_print_record(struct lbc *c, struct table *t) {
                 _cleanup_(freep) char *text = human_text(col, cell);
                 const char *color = c->color && (col->flags & COL_STATE) ? state_color(text) : "";
                 printf("%s%s:%s%*s %s%s%s\n", c->color ? ANSI_BOLD : "", col->name,
-                       c->color ? ANSI_RESET : "", (int)(width - strlen(col->name)), "", color, text,
-                       *color ? ANSI_RESET : "");
+                       c->color ? ANSI_RESET : "", (int)(width - strlen(col->name)), "", color,
+                       text, *color ? ANSI_RESET : "");
         }
 }
