@@ -33,6 +33,17 @@ static const char *placeholder_note(const struct value *plugins, const char *kin
         return "";
 }
 
+/* The names of the link objects (bond and team devices). */
+static char **link_names(const struct objects *o) {
+        _cleanup_(strv_freep) char **paths = value_strv(&o->root, "Links");
+        char **names = calloc(1, sizeof(char *));
+        if (!names)
+                oom();
+        for (char **l = paths; *l; l++)
+                strv_push(&names, value_str(objects_props(o, *l, LINK_INTERFACE), "Name") ?: "");
+        return names;
+}
+
 static void status_json(const struct objects *o) {
         struct json j;
         json_init(&j, stdout);
@@ -82,6 +93,9 @@ static void status_json(const struct objects *o) {
                 json_end_object(&j);
         }
         json_end_array(&j);
+        json_key(&j, "links");
+        _cleanup_(strv_freep) char **links = link_names(o);
+        json_strv(&j, links);
         json_end_object(&j);
 }
 
@@ -91,6 +105,7 @@ static int status_record(struct lbc *c, const struct objects *o) {
                 { "version", CELL_STRING, 0 },     { "worker_model", CELL_STRING, 0 },
                 { "workers", CELL_UINT, 0 },       { "threads", CELL_UINT, 0 },
                 { "worker_connections", CELL_UINT, 0 }, { "services", CELL_STRV, 0 },
+                { "links", CELL_STRV, 0 },
         };
         _cleanup_(table_freep) struct table *t = table_new(cols, ELEMENTSOF(cols));
         table_add_string(t, value_str(&o->root, "Version"));
@@ -103,6 +118,8 @@ static int status_record(struct lbc *c, const struct objects *o) {
         for (char **s = paths; *s; s++)
                 strv_push(&names, value_str(objects_props(o, *s, SERVICE_INTERFACE), "Name") ?: "");
         table_add_strv(t, names);
+        _cleanup_(strv_freep) char **links = link_names(o);
+        table_add_strv(t, links);
         int r = table_select(c, t);
         if (r == EXIT_OK)
                 table_print_record(c, t);

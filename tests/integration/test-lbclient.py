@@ -189,6 +189,7 @@ class ReadCommands(LbclientCase):
         self.assertEqual(s["threads"], self.prop("Threads"))
         self.assertEqual(s["worker_connections"], self.prop("WorkerConnections"))
         self.assertEqual([x["name"] for x in s["services"]], self.service_names())
+        self.assertEqual(s["links"], [])
         web = s["services"][0]
         self.assertEqual(web["listen"], self.sprop("web", "Listen"))
         self.assertEqual(web["mode"], "http")
