@@ -8,6 +8,7 @@
  * the socket.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -58,9 +59,29 @@ static uint64_t now_usec(const struct lbd_health *h) {
         return usec;
 }
 
-/* Close the running check's socket. shutdown() first: a worker forked
- * while the check ran holds a copy of the fd, and only shutdown() ends the
- * connection for every copy (the backend is not left with an open one). */
+/* The checker whose sockets a forked worker must not keep: the one
+ * exception to "everything lives in struct lbd_manager", because a
+ * pthread_atfork() handler gets no argument. */
+static struct lbd_health *atfork_health;
+
+/* In a new child (a worker), right after fork(): close the copies of the
+ * running checks' sockets, so that a connection the master ends is not
+ * kept open by a worker. Only close(): async-signal-safe, no allocation. */
+static void close_in_child(void) {
+        if (!atfork_health)
+                return;
+        GHashTableIter it;
+        gpointer value;
+        g_hash_table_iter_init(&it, atfork_health->checks);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+                struct check *c = value;
+                if (c->fd >= 0)
+                        close(c->fd);
+        }
+}
+
+/* Close the running check's socket. shutdown() first, in case a copy of
+ * the fd lives on anywhere: it ends the connection for every copy. */
 static void check_close(struct check *c) {
         c->io = sd_event_source_disable_unref(c->io);
         if (c->fd >= 0) {
@@ -114,9 +135,9 @@ static void publish(struct check *c, bool up, const char *reason) {
         if (lbd_table_backend_stats(t, c->service, c->address.text, &after) == 0 &&
             after.state == before.state)
                 log_full(up ? LOG_NOTICE : LOG_WARNING, c->service,
-                         "backend %s is %s by its health check (state stays %s): %s",
-                         c->address.text, up ? "healthy" : "unhealthy",
-                         lbd_backend_state_to_string(after.state), reason);
+                         "backend %s health: %s (its state stays %s): %s", c->address.text,
+                         up ? "up" : "down", lbd_backend_state_to_string(after.state),
+                         reason);
 }
 
 static void check_finish(struct check *c, bool ok, char *reason /* owned */) {
@@ -387,6 +408,16 @@ int lbd_health_start(struct lbd_manager *m) {
         h->checks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify)check_free);
         m->health = h;
+        static bool atfork_registered;
+        if (!atfork_registered) {
+                int r = pthread_atfork(NULL, NULL, close_in_child);
+                if (r != 0)
+                        log_warning("health checks: pthread_atfork: %s (a worker forked "
+                                    "during a check keeps a copy of its socket)",
+                                    g_strerror(r));
+                atfork_registered = r == 0;
+        }
+        atfork_health = h;
         lbd_health_apply(m);
         return 0;
 }
@@ -395,6 +426,7 @@ void lbd_health_stop(struct lbd_manager *m) {
         struct lbd_health *h = m->health;
         if (!h)
                 return;
+        atfork_health = NULL;
         g_hash_table_unref(h->checks);
         g_free(h);
         m->health = NULL;
