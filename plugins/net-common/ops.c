@@ -165,6 +165,18 @@ static char *error_text(const GError *e) {
         return g_strdup(copy->message);
 }
 
+/* The message of a libnm call that failed: what lbd asked ("activate
+ * bond0") and NetworkManager's words. */
+static char *call_failed(NMClient *client, const GError *e, int *ret_code, const char *doing) {
+        g_autofree char *text = error_text(e);
+        *ret_code = error_code(client, e);
+        if (*ret_code == -ENOTCONN)
+                return g_strdup_printf("NetworkManager went away while lbd asked it to %s (%s); "
+                                       "it is unavailable",
+                                       doing, text);
+        return g_strdup_printf("NetworkManager could not %s: %s", doing, text);
+}
+
 static const char *activation_reason(NMActiveConnectionStateReason r) {
         switch (r) {
         case NM_ACTIVE_CONNECTION_STATE_REASON_USER_DISCONNECTED:
@@ -287,9 +299,10 @@ static void on_activated(GObject *source, GAsyncResult *result, gpointer data) {
                 return;
         }
         if (!ac) {
-                g_autofree char *text = error_text(e);
-                op_failf(op, error_code(op->client, e), "NetworkManager could not activate %s: %s",
-                         op->ifname, text);
+                g_autofree char *doing = g_strdup_printf("activate %s", op->ifname);
+                int code;
+                g_autofree char *message = call_failed(op->client, e, &code, doing);
+                op_fail(op, code, message);
                 return;
         }
         op->ac = ac;
@@ -320,10 +333,11 @@ static void on_added(GObject *source, GAsyncResult *result, gpointer data) {
         }
         if (!rc) {
                 NMConnection *c = op->to_add->pdata[op->next - 1];
-                g_autofree char *text = error_text(e);
-                op_failf(op, error_code(op->client, e),
-                         "NetworkManager refused profile '%s': %s", nm_connection_get_id(c),
-                         text);
+                g_autofree char *doing =
+                        g_strdup_printf("add profile '%s'", nm_connection_get_id(c));
+                int code;
+                g_autofree char *message = call_failed(op->client, e, &code, doing);
+                op_fail(op, code, message);
                 return;
         }
         g_ptr_array_add(op->made, rc);
@@ -448,10 +462,11 @@ static void on_updated(GObject *source, GAsyncResult *result, gpointer data) {
         if (!op_resume(op))
                 return;
         if (!out) {
-                g_autofree char *text = error_text(e);
-                op_completef(op, error_code(op->client, e),
-                             "NetworkManager refused the new settings of %s: %s", op->ifname,
-                             text);
+                g_autofree char *doing = g_strdup_printf("save the new settings of %s",
+                                                         op->ifname);
+                int code;
+                g_autofree char *message = call_failed(op->client, e, &code, doing);
+                op_complete(op, code, message);
                 return;
         }
         op_complete(op, 0, NULL);
@@ -513,9 +528,10 @@ static void on_deactivated(GObject *source, GAsyncResult *result, gpointer data)
         if (!op_resume(op))
                 return;
         if (!ok) {
-                g_autofree char *text = error_text(e);
-                op_completef(op, error_code(op->client, e),
-                             "NetworkManager could not deactivate %s: %s", op->ifname, text);
+                g_autofree char *doing = g_strdup_printf("deactivate %s", op->ifname);
+                int code;
+                g_autofree char *message = call_failed(op->client, e, &code, doing);
+                op_complete(op, code, message);
                 return;
         }
         op_complete(op, 0, NULL);
@@ -549,10 +565,9 @@ static void on_deleted(GObject *source, GAsyncResult *result, gpointer data) {
         if (!op_resume(op))
                 return;
         if (!ok && !op->message) {
-                g_autofree char *text = error_text(e);
-                op->error = error_code(op->client, e);
-                op->message = g_strdup_printf("NetworkManager could not delete profile '%s': %s",
-                                              nm_connection_get_id(NM_CONNECTION(source)), text);
+                g_autofree char *doing = g_strdup_printf(
+                        "delete profile '%s'", nm_connection_get_id(NM_CONNECTION(source)));
+                op->message = call_failed(op->client, e, &op->error, doing);
         }
         remove_next(op);
 }

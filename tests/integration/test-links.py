@@ -463,6 +463,28 @@ class LinkTest(unittest.TestCase):
         self.assertIn(link_path("bond13"), out)
         self.call("DeleteLink", "s", "bond13")
 
+    def test_networkmanager_gone_mid_call(self):
+        """NetworkManager dies while a CreateLink waits on it: the caller gets
+        NetworkManagerUnavailable, not a hang; nothing was made."""
+        os.kill(self.nm.pid, signal.SIGSTOP)
+        pending = subprocess.Popen(
+            ["busctl", f"--address={self.bus.address}", "--timeout=60", "call",
+             lbdtest.BUS_NAME, ROOT, IFACE, "CreateLink", "ssasa{sv}b", "bond", "bond14",
+             "1", "eth0", "0", "false"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(0.5)
+            os.kill(self.nm.pid, signal.SIGKILL)
+            out, err = pending.communicate(timeout=30)
+        finally:
+            self.nm.stop()  # reaps it
+            self.nm.start()
+        self.assertNotEqual(pending.returncode, 0, out)
+        print(f"\nNetworkManager killed mid-call: {err.strip()}", file=sys.stderr)
+        self.assertIn("NetworkManager went away", err)
+        self.wait_links_ready()
+        self.assertEqual(self.nm.connections(), {})
+
     # --- reload -----------------------------------------------------------------
 
     def test_reload_keeps_links(self):
