@@ -26,7 +26,8 @@
 #define LBD_BUS_ERROR_FAILED LBD_BUS_INTERFACE ".Error.Failed"
 /* Links (bus-links.c): NetworkManager is not running or went away during
  * the call; the running NetworkManager or the kernel cannot do it. */
-#define LBD_BUS_ERROR_NETWORK_MANAGER_UNAVAILABLE LBD_BUS_INTERFACE ".Error.NetworkManagerUnavailable"
+#define LBD_BUS_ERROR_NETWORK_MANAGER_UNAVAILABLE \
+        LBD_BUS_INTERFACE ".Error.NetworkManagerUnavailable"
 #define LBD_BUS_ERROR_NOT_SUPPORTED LBD_BUS_INTERFACE ".Error.NotSupported"
 
 /* The polkit actions (polkit/org.example.LoadBalancer.policy). */

@@ -378,7 +378,8 @@ static int check_free(struct net_op *op, const struct lbd_link_request *req) {
                 NMConnection *c = all->pdata[i];
                 const char *name = nm_connection_get_interface_name(c);
                 const char *id = nm_connection_get_id(c);
-                if ((name && g_str_equal(name, req->ifname)) || (id && g_str_equal(id, req->ifname))) {
+                if ((name && g_str_equal(name, req->ifname)) ||
+                    (id && g_str_equal(id, req->ifname))) {
                         op_completef(op, -EEXIST,
                                      "NetworkManager has a profile '%s' (%s) for %s already; "
                                      "delete it or choose another name",
@@ -388,7 +389,8 @@ static int check_free(struct net_op *op, const struct lbd_link_request *req) {
         }
         NMDevice *d = nm_client_get_device_by_iface(op->client, req->ifname);
         if (d && nm_device_is_real(d)) {
-                op_completef(op, -EEXIST, "An interface named %s exists already; choose another name",
+                op_completef(op, -EEXIST,
+                             "An interface named %s exists already; choose another name",
                              req->ifname);
                 return -EEXIST;
         }

@@ -160,7 +160,8 @@ static void test_team_refusals(void **state) {
                   LIST("fastest", "broadcast, roundrobin, random, activebackup, loadbalance, "
                                   "lacp") },
                 { NULL, NULL, "802.3ad", LIST("team takes Runner") },
-                { NULL, "{\"runner\": {\"name\": }", NULL, LIST("JSON at byte 20", "expected a value") },
+                { NULL, "{\"runner\": {\"name\": }", NULL,
+                  LIST("JSON at byte 20", "expected a value") },
                 { NULL, "{\"runner\": {\"name\": \"lacp\"}", NULL, LIST("JSON", "'}'") },
                 { NULL, "{\"runner\": {\"name\": \"lacp\"}} x", NULL, LIST("after the end") },
                 { NULL, "{'runner': 1}", NULL, LIST("member name in quotes") },
