@@ -9,6 +9,10 @@ tests count. One service per question, so the questions do not disturb each
 other; the tests run in the order of their names, and the ones that kill
 backends come last.
 
+  0. the active checks themselves: one http check per interval for the
+     daemon (3 workers), with Host, Connection: close and User-Agent:
+     lbd-health-check; a unix-socket backend passes, a missing socket and a
+     503 outside expect= fail, each logged once with its reason.
   1. round_robin weights 5,1,1 over 700 sequential requests on fresh
      connections (any of the 3 workers): exactly 500/100/100 — one sequence
      for the daemon, not one per worker.
