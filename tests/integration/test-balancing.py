@@ -21,7 +21,9 @@ backends come last.
      a third, by count).
   3. Drain() over D-Bus while a slow request is in flight on that backend:
      the request completes with 200; new requests go to the other backend.
-  4. one backend killed (SIGKILL) under wrk: no non-2xx, no socket errors;
+  4. one backend killed (SIGKILL) under wrk: no socket errors, and no
+     non-2xx but a 502 for a response the kill cut after its first bytes
+     (not retried by design; lbd logs each);
      it is down at once by the passive check (max-fails=1) and, where passive
      health is off (max-fails=0), within fall * interval by the active http
      check; after it is started again it takes traffic again (the passive
@@ -381,7 +383,17 @@ class Balancing(unittest.TestCase):
             requests, socket_errors, non2xx, counts = parse_wrk(out)
             print(f"\n{s}: {requests} requests, per backend {counts}", file=sys.stderr)
             warnings = "\n".join(line for line in log if f"{s}:" in line and "warning" in line)
-            self.assertEqual(non2xx, 0, f"{out}\n{s}'s warnings:\n{warnings}")
+            # The one failure lbd may not hide: b3 killed while it was
+            # writing a response head. Part of the answer had arrived, so
+            # the request is not retried (issue 4: only "before any byte of
+            # the response arrived"); lbd answers 502 and says why. Any
+            # other non-2xx fails the test.
+            cut = sum(1 for line in log
+                      if re.search(rf"{s}: answering 502: incomplete response", line))
+            self.assertLessEqual(non2xx, min(cut, 4), f"{out}\n{s}'s warnings:\n{warnings}")
+            if non2xx:
+                print(f"{s}: {non2xx} response(s) cut by the kill (502, not retried)",
+                      file=sys.stderr)
             self.assertEqual(socket_errors, 0, out)
             self.assertGreater(requests, 100, out)
         passive = marked["pas"] - killed
