@@ -233,6 +233,12 @@ static void link_options_done(struct link_options *o) {
         g_strfreev(o->ipv4_routing_rules);
 }
 
+static bool link_options_empty(const struct link_options *o) {
+        return !o->mode && !o->runner && !o->team_config && !o->ipv4_method &&
+               !o->ipv4_gateway && !o->bond_options && !o->ipv4_addresses && !o->ipv4_routes &&
+               !o->ipv4_routing_rules && !o->has_ipv4_route_metric;
+}
+
 enum option_kind { OPT_STRING, OPT_STRV, OPT_PAIRS, OPT_INT64 };
 
 struct option_key {
@@ -603,6 +609,8 @@ static int method_modify_link(sd_bus_message *message, void *userdata, sd_bus_er
         r = plugin_validate(p, &req, error);
         if (r < 0)
                 return r;
+        if (link_options_empty(&o))
+                return sd_bus_reply_method_return(message, NULL); /* nothing to change */
 
         r = lbd_polkit_check_async(m->polkit, message, LBD_POLKIT_ACTION_MANAGE_LINKS, error);
         if (r < 0)

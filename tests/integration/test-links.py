@@ -298,6 +298,9 @@ class LinkTest(unittest.TestCase):
             out = monitor.communicate(timeout=10)[0]
         self.assertIn("PropertiesChanged", out)
         self.assertIn(link_path("bond2"), out)
+        # No option: nothing to change, and nothing to authorize.
+        r = self.call_raw("ModifyLink", "sa{sv}", "bond2", "0", as_nobody=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
         # Only what was given changes: an empty value removes a bond option.
         self.call("ModifyLink", "sa{sv}", "bond2",
                   *options(BondOptions=("a{ss}", {"miimon": ""})))
