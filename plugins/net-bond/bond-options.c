@@ -147,3 +147,35 @@ int bond_check(const struct lbd_link_request *req, const char *current_mode, cha
         }
         return 0;
 }
+
+static bool option_on(const char *value) {
+        return value && *value && !g_str_equal(value, "0");
+}
+
+int bond_check_combination(const char *miimon, const char *updelay, const char *downdelay,
+                           const char *arp_interval, const char *arp_ip_target, char **why) {
+        bool arp = option_on(arp_interval);
+        /* Without miimon and arp_interval NetworkManager turns MII
+         * monitoring on (miimon=100), so only an explicit 0, or ARP
+         * monitoring, leaves updelay/downdelay without polls to count. */
+        bool mii = miimon ? option_on(miimon) : !arp;
+        const char *delay = option_on(updelay) ? "updelay" : option_on(downdelay) ? "downdelay"
+                                                                                 : NULL;
+        if (delay && !mii) {
+                *why = g_strdup_printf("Bond option %s needs MII monitoring (miimon above 0, "
+                                       "without arp_interval): it counts MII polls",
+                                       delay);
+                return -EINVAL;
+        }
+        if (arp && !(arp_ip_target && *arp_ip_target)) {
+                *why = g_strdup("Bond option arp_interval needs arp_ip_target: the addresses "
+                                "the driver sends its ARP probes to");
+                return -EINVAL;
+        }
+        if (!arp && arp_ip_target && *arp_ip_target) {
+                *why = g_strdup("Bond option arp_ip_target needs arp_interval above 0: without "
+                                "it no ARP probe is sent");
+                return -EINVAL;
+        }
+        return 0;
+}

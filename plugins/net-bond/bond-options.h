@@ -19,3 +19,13 @@ extern const char *const bond_option_names[];
  * matched against a mode. 0, or -EINVAL and a sentence in *why (g_free) naming what is
  * allowed. */
 int bond_check(const struct lbd_link_request *request, const char *current_mode, char **why);
+
+/* Check how the options of the whole profile fit together, once a request
+ * was merged into it (each argument is the option's value, NULL when it is
+ * not set): updelay and downdelay count MII polls, so they need MII
+ * monitoring (miimon not 0, and no ARP monitoring, which turns it off);
+ * arp_interval and arp_ip_target only work together. What NetworkManager
+ * would otherwise accept and the driver ignore or refuse later, with a
+ * vaguer message. 0, or -EINVAL and a sentence in *why (g_free). */
+int bond_check_combination(const char *miimon, const char *updelay, const char *downdelay,
+                           const char *arp_interval, const char *arp_ip_target, char **why);

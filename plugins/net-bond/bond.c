@@ -34,7 +34,10 @@ static int bond_apply(NMConnection *c, const struct lbd_link_request *req, char 
                 else
                         nm_setting_bond_remove_option(s, kv[0]);
         }
-        return 0;
+#define OPT(name) nm_setting_bond_get_option_by_name(s, name)
+        return bond_check_combination(OPT("miimon"), OPT("updelay"), OPT("downdelay"),
+                                      OPT("arp_interval"), OPT("arp_ip_target"), why);
+#undef OPT
 }
 
 static char *bond_mode(NMConnection *c) {

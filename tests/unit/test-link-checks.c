@@ -72,6 +72,38 @@ static void test_bond_seed_options(void **state) {
         assert_int_equal(bond_check(&q, NULL, &why), 0);
 }
 
+static void test_bond_option_combinations(void **state) {
+        struct {
+                const char *miimon, *updelay, *downdelay, *arp_interval, *targets;
+                const char *says; /* NULL: accepted */
+        } cases[] = {
+                { "100", "200", "200", NULL, NULL, NULL },
+                { NULL, "200", NULL, NULL, NULL, NULL }, /* NetworkManager's miimon=100 */
+                { "0", "200", NULL, NULL, NULL, "updelay needs MII monitoring" },
+                { "0", NULL, "200", NULL, NULL, "downdelay needs MII monitoring" },
+                { "0", "0", "0", NULL, NULL, NULL },
+                { NULL, "200", NULL, "100", "10.0.0.1", "updelay needs MII" },
+                { NULL, NULL, NULL, "100", "10.0.0.1", NULL },
+                { NULL, NULL, NULL, "100", NULL, "arp_interval needs arp_ip_target" },
+                { NULL, NULL, NULL, NULL, "10.0.0.1", "arp_ip_target needs arp_interval" },
+                { NULL, NULL, NULL, "0", "10.0.0.1", "arp_ip_target needs arp_interval" },
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                g_autofree char *why = NULL;
+                int r = bond_check_combination(cases[i].miimon, cases[i].updelay,
+                                               cases[i].downdelay, cases[i].arp_interval,
+                                               cases[i].targets, &why);
+                if (!cases[i].says) {
+                        assert_int_equal(r, 0);
+                        assert_null(why);
+                } else {
+                        assert_int_equal(r, -EINVAL);
+                        assert_non_null(why);
+                        assert_non_null(strstr(why, cases[i].says));
+                }
+        }
+}
+
 static void test_bond_refusals(void **state) {
         struct {
                 const char *mode;
@@ -312,6 +344,7 @@ int main(void) {
                 cmocka_unit_test(test_bond_every_mode),
                 cmocka_unit_test(test_bond_seed_options),
                 cmocka_unit_test(test_bond_refusals),
+                cmocka_unit_test(test_bond_option_combinations),
                 cmocka_unit_test(test_bond_options_follow_current_mode),
                 cmocka_unit_test(test_team_every_runner),
                 cmocka_unit_test(test_team_config),
