@@ -6,6 +6,7 @@
 
 #include "lbclient.h"
 #include "objects.h"
+#include "output.h"
 
 int bus_connect(struct lbc *c) {
         if (c->bus)
@@ -108,6 +109,17 @@ char *link_path(const char *ifname) {
 }
 
 /* --- objects ---------------------------------------------------------------- */
+
+int objects_load_for_table(struct lbc *c, struct table *t, bool show, struct objects *o) {
+        const char *fields = c->fields;
+        if (show && !fields)
+                c->fields = "all";
+        int r = table_select(c, t);
+        c->fields = fields;
+        if (r != EXIT_OK)
+                return r;
+        return objects_load(c, o);
+}
 
 int objects_load(struct lbc *c, struct objects *o) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;

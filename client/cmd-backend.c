@@ -50,11 +50,8 @@ int cmd_backend_list(struct lbc *c) {
         if (c->argc > 1)
                 return usage_error("'backend list' takes at most a SERVICE");
         _cleanup_(table_freep) struct table *t = table_new(backend_cols, ELEMENTSOF(backend_cols));
-        int r = table_select(c, t);
-        if (r != EXIT_OK)
-                return r;
         _cleanup_(objects_clearp) struct objects o = { 0 };
-        r = objects_load(c, &o);
+        int r = objects_load_for_table(c, t, false, &o);
         if (r != EXIT_OK)
                 return r;
         if (c->argc == 1 && !objects_service(&o, c->argv[0], &r))
@@ -80,14 +77,8 @@ int cmd_backend_show(struct lbc *c) {
         if (c->argc != 2)
                 return usage_error("'backend show' needs SERVICE ADDRESS");
         _cleanup_(table_freep) struct table *t = table_new(backend_cols, ELEMENTSOF(backend_cols));
-        const char *fields = c->fields;
-        c->fields = fields ?: "all";
-        int r = table_select(c, t);
-        c->fields = fields;
-        if (r != EXIT_OK)
-                return r;
         _cleanup_(objects_clearp) struct objects o = { 0 };
-        r = objects_load(c, &o);
+        int r = objects_load_for_table(c, t, true, &o);
         if (r != EXIT_OK)
                 return r;
         const struct value *p = objects_backend(&o, c->argv[0], c->argv[1], &r);

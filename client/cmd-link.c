@@ -65,11 +65,8 @@ int cmd_link_list(struct lbc *c) {
         if (c->argc > 0)
                 return usage_error("'link list' takes no arguments");
         _cleanup_(table_freep) struct table *t = table_new(link_cols, ELEMENTSOF(link_cols));
-        int r = table_select(c, t);
-        if (r != EXIT_OK)
-                return r;
         _cleanup_(objects_clearp) struct objects o = { 0 };
-        r = objects_load(c, &o);
+        int r = objects_load_for_table(c, t, false, &o);
         if (r != EXIT_OK)
                 return r;
         _cleanup_(strv_freep) char **links = value_strv(&o.root, "Links");
@@ -89,11 +86,8 @@ int cmd_link_show(struct lbc *c) {
         if (r != EXIT_OK)
                 return r;
         _cleanup_(table_freep) struct table *t = table_new(link_cols, ELEMENTSOF(link_cols));
-        r = table_select(c, t);
-        if (r != EXIT_OK)
-                return r;
         _cleanup_(objects_clearp) struct objects o = { 0 };
-        r = objects_load(c, &o);
+        r = objects_load_for_table(c, t, false, &o);
         if (r != EXIT_OK)
                 return r;
         _cleanup_(freep) char *path = link_path(c->argv[0]);

@@ -42,11 +42,8 @@ int cmd_service_list(struct lbc *c) {
         if (c->argc > 0)
                 return usage_error("'service list' takes no arguments");
         _cleanup_(table_freep) struct table *t = table_new(service_cols, ELEMENTSOF(service_cols));
-        int r = table_select(c, t);
-        if (r != EXIT_OK)
-                return r;
         _cleanup_(objects_clearp) struct objects o = { 0 };
-        r = objects_load(c, &o);
+        int r = objects_load_for_table(c, t, false, &o);
         if (r != EXIT_OK)
                 return r;
         _cleanup_(strv_freep) char **services = value_strv(&o.root, "Services");
@@ -60,14 +57,8 @@ int cmd_service_show(struct lbc *c) {
         if (c->argc != 1)
                 return usage_error("'service show' needs NAME");
         _cleanup_(table_freep) struct table *t = table_new(service_cols, ELEMENTSOF(service_cols));
-        const char *fields = c->fields;
-        c->fields = fields ?: "all";
-        int r = table_select(c, t);
-        c->fields = fields;
-        if (r != EXIT_OK)
-                return r;
         _cleanup_(objects_clearp) struct objects o = { 0 };
-        r = objects_load(c, &o);
+        int r = objects_load_for_table(c, t, true, &o);
         if (r != EXIT_OK)
                 return r;
         const struct value *p = objects_service(&o, c->argv[0], &r);

@@ -5,6 +5,8 @@
  */
 #pragma once
 
+#include <stdbool.h>
+
 #include "lbclient.h"
 #include "value.h"
 
@@ -14,6 +16,11 @@ struct objects {
 };
 
 int objects_load(struct lbc *c, struct objects *o);
+struct table;
+/* What every list and show command does first: select t's columns from -f
+ * (for a show, all of them when -f is not given), then load the objects.
+ * EXIT_OK, or the exit code of what failed (already reported). */
+int objects_load_for_table(struct lbc *c, struct table *t, bool show, struct objects *o);
 void objects_clear(struct objects *o);
 static inline void objects_clearp(struct objects *o) { objects_clear(o); }
 /* The properties of path's interface, or NULL. */
