@@ -28,6 +28,8 @@ bool lbd_scoreboard_fair_share(const struct lbd_scoreboard *sb, unsigned mine, u
                 uint64_t hb = atomic_load_explicit(&s->heartbeat_ms, memory_order_relaxed);
                 if (hb + 3000 < now_ms)
                         continue; /* an empty slot, or a worker gone */
+                if (i != mine && atomic_load_explicit(&s->stopping, memory_order_relaxed))
+                        continue; /* takes no new connections */
                 total += atomic_load_explicit(&s->connections, memory_order_relaxed);
                 live++;
         }

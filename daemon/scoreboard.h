@@ -23,7 +23,13 @@ struct lbd_worker_slot {
         _Atomic uint64_t requests;     /* requests (http) or connections (tcp) served */
         _Atomic uint32_t connections;  /* client connections open now */
         _Atomic uint32_t accepted;     /* client connections accepted, in all */
-        char pad[40];                  /* one slot per cache line: no false sharing */
+        /* Set by the worker once it stops accepting (graceful stop,
+         * max-requests), cleared when a new worker takes the slot: a
+         * stopping worker is left out of the fair share, else its few
+         * remaining connections would pull the average down and hold every
+         * accepting worker over its share. */
+        _Atomic uint32_t stopping;
+        char pad[36];                  /* one slot per cache line: no false sharing */
 };
 
 struct lbd_scoreboard {
@@ -35,8 +41,8 @@ struct lbd_scoreboard {
 };
 
 /* Whether the worker in slot `mine` holds no more than its fair share of
- * the client connections of all live workers (those with a heartbeat in the
- * last 3 s), with some slack. Reads a few cache lines. */
+ * the client connections of all live accepting workers (a heartbeat in the
+ * last 3 s, not stopping), with some slack. Reads a few cache lines. */
 bool lbd_scoreboard_fair_share(const struct lbd_scoreboard *sb, unsigned mine, uint64_t now_ms);
 
 /* Map a zeroed scoreboard shared with future children. NULL on failure (errno). */
@@ -44,3 +50,5 @@ struct lbd_scoreboard *lbd_scoreboard_new(void);
 void lbd_scoreboard_free(struct lbd_scoreboard *sb);
 
 uint64_t lbd_now_ms(void);
+
+_Static_assert(sizeof(struct lbd_worker_slot) == 64, "a scoreboard slot is one cache line");

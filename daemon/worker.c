@@ -41,7 +41,9 @@ enum lbd_worker_state lbd_worker_get_state(struct lbd_worker *w) {
         enum lbd_worker_state st = (enum lbd_worker_state)*w->stop_request;
         if (st == LBD_WORKER_RUNNING && w->max_requests &&
             atomic_load_explicit(&w->slot->requests, memory_order_relaxed) >= w->max_requests)
-                return LBD_WORKER_STOPPING; /* recycle: max-requests reached */
+                st = LBD_WORKER_STOPPING; /* recycle: max-requests reached */
+        if (st != LBD_WORKER_RUNNING)
+                atomic_store_explicit(&w->slot->stopping, 1, memory_order_relaxed);
         return st;
 }
 
@@ -161,6 +163,7 @@ _Noreturn void lbd_worker_main(const struct lbd_worker_params *p) {
                 w.max_requests = p->config->daemon.max_requests +
                                  (jitter ? ((unsigned)getpid() * 2654435761u) % (jitter + 1) : 0);
         }
+        atomic_store_explicit(&w.slot->stopping, 0, memory_order_relaxed);
         host_heartbeat(&w);
         /* Idle upstream connections are kept per thread: the thread model's
          * threads share the fd limit. */

@@ -193,7 +193,11 @@ static int event_run(void *data, const struct lbd_worker_host *host, struct lbd_
                         (void)set_accepting(&l, l.n_conns < l.max_conns &&
                                                         host->fair_share(worker));
 
-                int n = epoll_wait(l.epfd, events, MAX_EVENTS, 1000);
+                /* Out of the accept queue for the fair share, look again
+                 * soon: the others' counts change without waking this
+                 * worker. */
+                int n = epoll_wait(l.epfd, events, MAX_EVENTS,
+                                   st == LBD_WORKER_RUNNING && !l.accepting ? 100 : 1000);
                 host->heartbeat(worker);
                 if (n < 0 && errno != EINTR) {
                         r = -errno;

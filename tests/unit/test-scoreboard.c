@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/* The scoreboard's fair share: which worker keeps accepting. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "scoreboard.h"
+
+#define NOW 1000000u
+
+static struct lbd_scoreboard *board(const uint32_t *conns, const uint32_t *stopping, unsigned n) {
+        struct lbd_scoreboard *sb = lbd_scoreboard_new();
+        assert_non_null(sb);
+        for (unsigned i = 0; i < n; i++) {
+                atomic_store(&sb->slots[i].heartbeat_ms, NOW);
+                atomic_store(&sb->slots[i].connections, conns[i]);
+                atomic_store(&sb->slots[i].stopping, stopping ? stopping[i] : 0);
+        }
+        atomic_store(&sb->high, n);
+        return sb;
+}
+
+static void test_even_load_is_fair(void **state) {
+        uint32_t conns[] = { 50, 50, 50 };
+        struct lbd_scoreboard *sb = board(conns, NULL, 3);
+        for (unsigned i = 0; i < 3; i++)
+                assert_true(lbd_scoreboard_fair_share(sb, i, NOW));
+        lbd_scoreboard_free(sb);
+}
+
+static void test_worker_over_its_share_stops_accepting(void **state) {
+        uint32_t conns[] = { 100, 10, 10 };
+        struct lbd_scoreboard *sb = board(conns, NULL, 3);
+        assert_false(lbd_scoreboard_fair_share(sb, 0, NOW));
+        assert_true(lbd_scoreboard_fair_share(sb, 1, NOW));
+        lbd_scoreboard_free(sb);
+}
+
+static void test_quiet_daemon_has_slack(void **state) {
+        uint32_t conns[] = { 2, 0, 0 };
+        struct lbd_scoreboard *sb = board(conns, NULL, 3);
+        assert_true(lbd_scoreboard_fair_share(sb, 0, NOW));
+        lbd_scoreboard_free(sb);
+}
+
+/* After a reload the previous generation's workers finish their last
+ * connections: counted, they would pull the average down until every
+ * accepting worker is "over its share" and nobody accepts. */
+static void test_stopping_workers_are_left_out(void **state) {
+        uint32_t conns[] = { 0, 0, 50, 50 };
+        uint32_t stopping[] = { 1, 1, 0, 0 };
+        struct lbd_scoreboard *sb = board(conns, stopping, 4);
+        assert_true(lbd_scoreboard_fair_share(sb, 2, NOW));
+        assert_true(lbd_scoreboard_fair_share(sb, 3, NOW));
+        lbd_scoreboard_free(sb);
+}
+
+static void test_silent_slots_are_left_out(void **state) {
+        uint32_t conns[] = { 0, 0, 50 };
+        struct lbd_scoreboard *sb = board(conns, NULL, 3);
+        atomic_store(&sb->slots[0].heartbeat_ms, NOW - 5000);
+        atomic_store(&sb->slots[1].heartbeat_ms, 0);
+        assert_true(lbd_scoreboard_fair_share(sb, 2, NOW));
+        lbd_scoreboard_free(sb);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_even_load_is_fair),
+                cmocka_unit_test(test_worker_over_its_share_stops_accepting),
+                cmocka_unit_test(test_quiet_daemon_has_slack),
+                cmocka_unit_test(test_stopping_workers_are_left_out),
+                cmocka_unit_test(test_silent_slots_are_left_out),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
