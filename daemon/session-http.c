@@ -947,6 +947,14 @@ static int exchange_pass(struct lbd_session *s) {
                                         session_close_fd(&s->ufd);
                                         break;
                                 }
+                                /* Part of the response is with the client
+                                 * already: nothing to retry or answer; closing
+                                 * is how the client learns (nginx: "upstream
+                                 * prematurely closed connection"). */
+                                log_full(LOG_WARNING, s->service->name,
+                                         "the backend %s before the end of the response; "
+                                         "closing the client connection",
+                                         n == 0 ? "closed the connection" : "reset the connection");
                                 return -2; /* truncated response: close the client */
                         }
                         if (!t->resp_head) {

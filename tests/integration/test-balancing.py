@@ -394,7 +394,15 @@ class Balancing(unittest.TestCase):
             if non2xx:
                 print(f"{s}: {non2xx} response(s) cut by the kill (502, not retried)",
                       file=sys.stderr)
-            self.assertEqual(socket_errors, 0, out)
+            # Likewise a kill in the middle of a response body: the client
+            # has part of it, so lbd closes its connection (wrk: a read
+            # error) and logs it. Socket errors lbd does not account for
+            # fail the test.
+            truncated = sum(1 for line in log
+                            if re.search(rf"{s}: the backend .* before the end of the "
+                                         r"response", line))
+            self.assertLessEqual(socket_errors, min(truncated, 4),
+                                 f"{out}\n{s}'s warnings:\n{warnings}")
             self.assertGreater(requests, 100, out)
         passive = marked["pas"] - killed
         active = marked["act"] - killed
