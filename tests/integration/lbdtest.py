@@ -35,6 +35,7 @@ import atexit
 import ctypes
 import http.client
 import json
+import re
 import os
 import select
 import shutil
@@ -769,12 +770,25 @@ class Lbd:
         return bool(self.process and self.process.running())
 
     def stop(self, timeout=15.0):
-        """SIGTERM by PID; returns lbd's exit status (None if never started)."""
+        """SIGTERM by PID; returns lbd's exit status (None if never started).
+
+        One sanitizer failure is not lbd's: LeakSanitizer's own tracer
+        crashing while it suspends the threads for the leak check at exit
+        ("Tracer caught signal 11", then "LeakSanitizer has encountered a
+        fatal error", and an abort). The leak check did not run then; that
+        is said on stderr and the exit counts as clean. Any report of lbd's
+        (ASan, UBSan, leaks found) still fails."""
         if self.process:
             self.returncode = self.process.stop(timeout)
             self.poll_notifications(0)
             self._log_text = self.process.log_text()
             self.process = None
+            if self.returncode == -signal.SIGABRT and lsan_tool_crash(self._log_text):
+                print("lbdtest: LeakSanitizer's tracer crashed at lbd's exit (a sanitizer "
+                      "runtime failure, not a report): no leak check this time",
+                      file=sys.stderr)
+                self.returncode = 0
+                self._log_text = without_lsan_tool_crash(self._log_text)
         if self._notify_sock:
             self._notify_sock.close()
             self._notify_sock = None
@@ -823,6 +837,23 @@ def _owned_by_root(directory):
 
 
 # --- gunicorn backends ---------------------------------------------------------------
+
+
+_LSAN_TOOL_CRASH = "LeakSanitizer has encountered a fatal error"
+
+
+def lsan_tool_crash(log):
+    """Whether log ends in LeakSanitizer's own crash and has no report of
+    lbd's (see Lbd.stop)."""
+    return (_LSAN_TOOL_CRASH in log and "Tracer caught signal" in log
+            and "ERROR: AddressSanitizer" not in log and "detected memory leaks" not in log
+            and "runtime error" not in log)
+
+
+def without_lsan_tool_crash(log):
+    return "\n".join(line for line in log.splitlines()
+                     if not re.match(r"(==\d+==.*(LeakSanitizer|HINT)|Tracer caught signal)",
+                                     line))
 
 
 def stop_clean(lbd, extra_log=""):
