@@ -26,6 +26,7 @@
  * count is 0, and a removal changes the sequence first.
  */
 #include "backend-table.h"
+#include "scoreboard.h" /* lbd_now_ms() */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -140,12 +141,6 @@ const char *lbd_backend_state_to_string(enum lbd_backend_state state) {
         case LBD_BACKEND_DISABLED: return "disabled";
         }
         return "unknown";
-}
-
-static uint64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* FNV-1a, 64 bits: fixed, so the same in every process and every run. */
@@ -289,7 +284,7 @@ static void slot_init(struct lbd_table *t, uint32_t i, uint32_t pool,
         C(s)->fail_reason[0] = 0;
         s->scratch = 0;
         slot_set_params(t, s, b);
-        C(s)->reported = (uint8_t)slot_state(s, now_ms());
+        C(s)->reported = (uint8_t)slot_state(s, lbd_now_ms());
 }
 
 /* Mark every member of a pool removed (its service is gone). */
@@ -590,7 +585,7 @@ int lbd_table_backend_stats(const struct lbd_table *t, const char *service, cons
         if (i < 0)
                 return -ENOENT;
         const struct slot *s = &t->slots[i];
-        uint64_t now = now_ms();
+        uint64_t now = lbd_now_ms();
         *ret = (struct lbd_backend_stats){
                 .state = slot_state(s, now),
                 .active = atomic_load_explicit(&s->active, memory_order_relaxed),
@@ -832,7 +827,7 @@ int lbd_table_pick(struct lbd_table *t, int pool, const struct lbd_plugin_set *p
                 .members = t->members[pool],
                 .tried = tried,
                 .tried_words = tried_words,
-                .now = now_ms(),
+                .now = lbd_now_ms(),
         };
         unsigned spins = 0;
         for (unsigned attempt = 0; attempt < PICK_ATTEMPTS;) {
