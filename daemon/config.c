@@ -187,8 +187,8 @@ bool lbd_plugin_name_is_valid(const char *name) {
         return true;
 }
 
-/* POSIX's portable user names, as useradd accepts them: a letter or '_',
- * then letters, digits, '_', '.', '-'; at most 32 bytes. */
+/* POSIX's portable user (and group) names, as useradd accepts them: a
+ * letter or '_', then letters, digits, '_', '.', '-'; at most 32 bytes. */
 static bool user_name_is_valid(const char *name) {
         if (!name || !(g_ascii_isalpha(name[0]) || name[0] == '_'))
                 return false;
@@ -200,6 +200,39 @@ static bool user_name_is_valid(const char *name) {
 }
 
 /* An absolute path of a file (not a directory), printable, below PATH_MAX. */
+/* A Host header value lbd writes (proxy-host=): host[:port] as RFC 9110
+ * allows it, a name, an IPv4 address or a bracketed IPv6 one; at most
+ * LBD_PROXY_HOST_MAX bytes. */
+static bool proxy_host_is_valid(const char *v) {
+        size_t n = strlen(v);
+        if (n == 0 || n > LBD_PROXY_HOST_MAX)
+                return false;
+        size_t i = 0;
+        if (v[0] == '[') {
+                const char *end = strchr(v, ']');
+                if (!end || end == v + 1)
+                        return false;
+                for (const char *c = v + 1; c < end; c++)
+                        if (!g_ascii_isxdigit(*c) && *c != ':' && *c != '.')
+                                return false;
+                i = (size_t)(end - v) + 1;
+        } else {
+                for (; i < n && v[i] != ':'; i++)
+                        if (!g_ascii_isalnum(v[i]) && v[i] != '-' && v[i] != '.' && v[i] != '_')
+                                return false;
+                if (i == 0)
+                        return false;
+        }
+        if (i == n)
+                return true;
+        if (v[i] != ':' || i + 1 == n || n - i - 1 > 5)
+                return false;
+        for (i++; i < n; i++)
+                if (!g_ascii_isdigit(v[i]))
+                        return false;
+        return true;
+}
+
 static bool file_path_is_valid(const char *path) {
         size_t n = strlen(path);
         if (n < 2 || path[0] != '/' || path[n - 1] == '/' || n >= PATH_MAX)
@@ -268,6 +301,7 @@ static void service_free(struct lbd_service_config *s) {
         g_free(s->name);
         g_free(s->policy);
         g_free(s->health_check.path);
+        g_free(s->proxy_host);
         g_clear_pointer(&s->listen, g_array_unref);
         g_clear_pointer(&s->backends, g_array_unref);
         g_free(s);
@@ -299,6 +333,8 @@ static struct lbd_config *config_new(void) {
                 .max_requests = 0,
                 .max_requests_jitter = 0,
                 .user = g_strdup("lbd"),
+                .group = NULL,
+                .extra_groups = g_new0(char *, 1),
                 .access_log = g_strdup("journal"),
                 .error_log = g_strdup("journal"),
                 .statsd_host = NULL,
@@ -314,6 +350,8 @@ void lbd_config_free(struct lbd_config *config) {
                 return;
         g_free(config->daemon.worker_model);
         g_free(config->daemon.user);
+        g_free(config->daemon.group);
+        g_strfreev(config->daemon.extra_groups);
         g_free(config->daemon.access_log);
         g_free(config->daemon.error_log);
         g_free(config->daemon.statsd_host);
@@ -693,6 +731,9 @@ enum key_type {
         KEY_WORKERS,     /* auto (stored as 0) or a number */
         KEY_PLUGIN_NAME,
         KEY_USER,
+        KEY_GROUP,       /* a group name, or empty: the user's primary group */
+        KEY_GROUPS,      /* list of group names */
+        KEY_PROXY_HOST,  /* host[:port], or empty: none */
         KEY_ACCESS_LOG,
         KEY_ERROR_LOG,
         KEY_STATSD_HOST,
@@ -724,6 +765,8 @@ static const struct key_def daemon_keys[] = {
         { "max-requests", KEY_UINT, D(max_requests), 0, 1000000000, NULL },
         { "max-requests-jitter", KEY_UINT, D(max_requests_jitter), 0, 1000000000, NULL },
         { "user", KEY_USER, D(user), 0, 0, NULL },
+        { "group", KEY_GROUP, D(group), 0, 0, NULL },
+        { "extra-groups", KEY_GROUPS, D(extra_groups), 0, 0, NULL },
         { "access-log", KEY_ACCESS_LOG, D(access_log), 0, 0, NULL },
         { "error-log", KEY_ERROR_LOG, D(error_log), 0, 0, NULL },
         { "statsd-host", KEY_STATSD_HOST, D(statsd_host), 0, 0, NULL },
@@ -741,6 +784,7 @@ static const struct key_def service_keys[] = {
           "seconds" },
         { "backends", KEY_BACKENDS, S(backends), 0, 0, NULL },
         { "health-check", KEY_HEALTH_CHECK, S(health_check), 0, 0, NULL },
+        { "proxy-host", KEY_PROXY_HOST, S(proxy_host), 0, 0, NULL },
 };
 #undef S
 
@@ -757,7 +801,7 @@ static const struct key_def *find_key(const struct key_def *keys, size_t n, cons
 }
 
 static bool key_is_list(const struct key_def *def) {
-        return def->type == KEY_LISTEN || def->type == KEY_BACKENDS;
+        return def->type == KEY_LISTEN || def->type == KEY_BACKENDS || def->type == KEY_GROUPS;
 }
 
 static void replace_string(char **field, const char *value) {
@@ -812,6 +856,58 @@ static bool apply_value(const struct key_def *def, const char *value, char **ite
                                                   "letter or '_', then up to 31 letters, "
                                                   "digits, '_', '.' or '-'",
                                                   value);
+                        return false;
+                }
+                replace_string(field, value);
+                return true;
+
+        case KEY_GROUP:
+                if (*value == '\0') {
+                        g_clear_pointer((char **)field, g_free);
+                        return true;
+                }
+                if (!user_name_is_valid(value)) {
+                        *detail = g_strdup_printf("'%s' is not a valid group name; expected a "
+                                                  "letter or '_', then up to 31 letters, "
+                                                  "digits, '_', '.' or '-', or nothing for "
+                                                  "the user's own group",
+                                                  value);
+                        return false;
+                }
+                replace_string(field, value);
+                return true;
+
+        case KEY_GROUPS: {
+                guint n = g_strv_length(items);
+                if (n > LBD_EXTRA_GROUPS_MAX) {
+                        *detail = g_strdup_printf("%u groups; expected at most %u", n,
+                                                  LBD_EXTRA_GROUPS_MAX);
+                        return false;
+                }
+                for (char **i = items; *i; i++)
+                        if (!user_name_is_valid(*i)) {
+                                *detail = g_strdup_printf(
+                                        "'%s' is not a valid group name; expected a letter or "
+                                        "'_', then up to 31 letters, digits, '_', '.' or '-'",
+                                        *i);
+                                return false;
+                        }
+                char ***target = field;
+                g_strfreev(*target);
+                *target = g_strdupv(items);
+                return true;
+        }
+
+        case KEY_PROXY_HOST:
+                if (*value == '\0') {
+                        g_clear_pointer((char **)field, g_free);
+                        return true;
+                }
+                if (!proxy_host_is_valid(value)) {
+                        *detail = g_strdup_printf("'%s' is not a Host header value; expected "
+                                                  "NAME, an IPv4 address or [IPv6], with an "
+                                                  "optional :PORT, at most %u bytes",
+                                                  value, LBD_PROXY_HOST_MAX);
                         return false;
                 }
                 replace_string(field, value);
@@ -1499,6 +1595,7 @@ static struct lbd_service_config *service_copy(const struct lbd_service_config *
         c->listen = g_array_copy(s->listen);
         c->backends = g_array_copy(s->backends);
         c->health_check.path = g_strdup(s->health_check.path);
+        c->proxy_host = g_strdup(s->proxy_host);
         return c;
 }
 
@@ -1509,11 +1606,14 @@ struct lbd_config *lbd_config_copy(const struct lbd_config *config) {
         /* config_new()'s strings are replaced below. */
         g_free(d->worker_model);
         g_free(d->user);
+        g_strfreev(d->extra_groups);
         g_free(d->access_log);
         g_free(d->error_log);
         *d = config->daemon;
         d->worker_model = g_strdup(config->daemon.worker_model);
         d->user = g_strdup(config->daemon.user);
+        d->group = g_strdup(config->daemon.group);
+        d->extra_groups = g_strdupv(config->daemon.extra_groups);
         d->access_log = g_strdup(config->daemon.access_log);
         d->error_log = g_strdup(config->daemon.error_log);
         d->statsd_host = g_strdup(config->daemon.statsd_host);
@@ -1609,6 +1709,21 @@ static char *format_value(const struct key_def *def, const void *base) {
         case KEY_ERROR_LOG:
                 append_escaped(out, *(char *const *)field, false);
                 break;
+        case KEY_GROUP:
+        case KEY_PROXY_HOST: {
+                const char *v = *(char *const *)field;
+                append_escaped(out, v ? v : "", false);
+                break;
+        }
+        case KEY_GROUPS: {
+                char *const *list = *(char **const *)field;
+                for (guint i = 0; list && list[i]; i++) {
+                        if (i)
+                                g_string_append_c(out, ';');
+                        append_escaped(out, list[i], true);
+                }
+                break;
+        }
         case KEY_STATSD_HOST: {
                 const char *v = *(char *const *)field;
                 append_escaped(out, v ? v : "off", false);

@@ -91,6 +91,9 @@ struct lbd_service_config {
         unsigned proxy_read_timeout;    /* seconds, 1..86400, default 90 */
         GArray *backends;      /* of struct lbd_backend_config, may be empty */
         struct lbd_health_check_config health_check;
+        /* http: the Host sent with a request that has none (HTTP/1.0);
+         * NULL: the backend's address (a unix socket's: localhost). */
+        char *proxy_host;
 };
 
 struct lbd_daemon_config {
@@ -104,6 +107,10 @@ struct lbd_daemon_config {
         unsigned max_requests; /* 0..1e9, 0 = never recycle */
         unsigned max_requests_jitter; /* 0..1e9 (the sum fits 32 bits) */
         char *user;            /* workers drop to this user, default lbd */
+        char *group;           /* ...and this group; NULL: the user's own */
+        /* Supplementary groups of the workers (NULL-terminated, may be
+         * empty), e.g. www-data to reach a Gunicorn socket made -m 007. */
+        char **extra_groups;
         char *access_log;      /* path, "journal" or "off"; default journal */
         char *error_log;       /* path or "journal"; default journal */
         char *statsd_host;     /* canonical host:port or NULL ("off", unset) */
@@ -211,6 +218,8 @@ bool lbd_service_name_is_valid(const char *name);
 #define LBD_BACKEND_SLOW_START_MAX 3600u   /* 0..this seconds */
 #define LBD_PROXY_CONNECT_TIMEOUT_MAX 3600u /* 1..this seconds */
 #define LBD_PROXY_READ_TIMEOUT_MAX 86400u  /* 1..this seconds */
+#define LBD_PROXY_HOST_MAX 100u            /* bytes of proxy-host= */
+#define LBD_EXTRA_GROUPS_MAX 32u           /* names in extra-groups= */
 
 /* "http" or "tcp" → the mode; -EINVAL for anything else. */
 int lbd_service_mode_from_string(const char *s);

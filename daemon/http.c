@@ -554,8 +554,13 @@ static enum lbd_http_error parse_transfer_encoding(struct lbd_http_parser *p, co
                         if (request) {
                                 if (p->te_chunked_seen)
                                         return LBD_HTTP_ERR_TE_NOT_CHUNKED_LAST;
+                                /* Decided once the list is whole: a coding
+                                 * we do not know is 501 only when chunked
+                                 * ends the list; without chunked last the
+                                 * length is unknowable, which is 400 (RFC
+                                 * 9112 section 6.3), "identity" included. */
                                 if (!known_coding(s + t, i - t))
-                                        return LBD_HTTP_ERR_TE_UNKNOWN;
+                                        p->te_unknown = true;
                         }
                         p->te_chunked_last = false;
                 }
@@ -774,6 +779,8 @@ static enum lbd_http_error finish_request(struct lbd_http_parser *p, const char 
                         return LBD_HTTP_ERR_TE_HTTP10;
                 if (!p->te_chunked_last)
                         return LBD_HTTP_ERR_TE_NOT_CHUNKED_LAST;
+                if (p->te_unknown)
+                        return LBD_HTTP_ERR_TE_UNKNOWN;
                 m->flags |= LBD_HTTP_F_CHUNKED;
                 m->body = LBD_HTTP_BODY_CHUNKED;
         } else if (m->flags & LBD_HTTP_F_CONTENT_LENGTH)
@@ -1111,7 +1118,9 @@ static enum lbd_http_error chunked_byte(struct lbd_http_body *b, unsigned char c
         }
 }
 
-static enum lbd_http_error chunked_feed(struct lbd_http_body *b, const char *buf, size_t len, size_t *consumed) {
+/* out NULL: only scan. Else chunk data is also copied to out[*produced..]
+ * (out may be buf: data only ever moves towards the front). */
+static enum lbd_http_error chunked_feed(struct lbd_http_body *b, const char *buf, size_t len, size_t *consumed, char *out, size_t *produced) {
         size_t i = 0;
         enum lbd_http_error r = LBD_HTTP_NEED_MORE;
 
@@ -1121,6 +1130,11 @@ static enum lbd_http_error chunked_feed(struct lbd_http_body *b, const char *buf
 
                         if (n > b->remaining)
                                 n = b->remaining;
+                        if (out) {
+                                if (out + *produced != buf + i)
+                                        memmove(out + *produced, buf + i, (size_t) n);
+                                *produced += (size_t) n;
+                        }
                         i += (size_t) n;
                         b->remaining -= n;
                         if (b->remaining == 0)
@@ -1176,11 +1190,32 @@ enum lbd_http_error lbd_http_body_feed(
                         *consumed = 0;
                         return b->error;
                 }
-                return chunked_feed(b, buf, len, consumed);
+                return chunked_feed(b, buf, len, consumed, NULL, NULL);
 
         default:
                 /* CLOSE, TUNNEL: everything until the peer's EOF. */
                 *consumed = len;
                 return LBD_HTTP_NEED_MORE;
         }
+}
+
+enum lbd_http_error lbd_http_body_decode(
+                struct lbd_http_body *b,
+                char *buf,
+                size_t len,
+                size_t *consumed,
+                size_t *data_len) {
+
+        if (b->kind != LBD_HTTP_BODY_CHUNKED) {
+                enum lbd_http_error r = lbd_http_body_feed(b, buf, len, consumed);
+
+                *data_len = *consumed;
+                return r;
+        }
+        *data_len = 0;
+        if (b->state == BS_DONE || b->state == BS_ERROR) {
+                *consumed = 0;
+                return b->state == BS_DONE ? LBD_HTTP_OK : b->error;
+        }
+        return chunked_feed(b, buf, len, consumed, buf, data_len);
 }

@@ -262,6 +262,7 @@ struct lbd_http_parser {
         uint8_t n_content_length;
         bool te_chunked_seen;
         bool te_chunked_last;
+        bool te_unknown;                /* request: a coding we do not know */
         bool upgrade_seen;
 };
 
@@ -337,3 +338,16 @@ enum lbd_http_error lbd_http_body_feed(
                 size_t *consumed);
 
 bool lbd_http_body_done(const struct lbd_http_body *b);
+
+/* As lbd_http_body_feed(), removing the chunked framing on the way (for a
+ * client that cannot take chunked: HTTP/1.0). Of the prefix consumed, only
+ * the chunk data is kept: it is moved to the front of buf (the first
+ * *data_len bytes; chunk-size lines, extensions, CRLFs and the trailer
+ * section are dropped). Other kinds consume as feed does, and all of what
+ * they consume is data. */
+enum lbd_http_error lbd_http_body_decode(
+                struct lbd_http_body *b,
+                char *buf,
+                size_t len,
+                size_t *consumed,
+                size_t *data_len);

@@ -29,7 +29,11 @@ struct lbd_worker_slot {
          * remaining connections would pull the average down and hold every
          * accepting worker over its share. */
         _Atomic uint32_t stopping;
-        char pad[36];                  /* one slot per cache line: no false sharing */
+        /* Set by the worker while the fair share keeps it out of the
+         * accept queue: another worker steps out only while one with fewer
+         * connections is still in it, so the queue is never left alone. */
+        _Atomic uint32_t out_of_queue;
+        char pad[32];                  /* one slot per cache line: no false sharing */
 };
 
 struct lbd_scoreboard {
@@ -40,10 +44,14 @@ struct lbd_scoreboard {
         struct lbd_worker_slot slots[LBD_SCOREBOARD_SLOTS];
 };
 
-/* Whether the worker in slot `mine` holds no more than its fair share of
- * the client connections of all live accepting workers (a heartbeat in the
- * last 3 s, not stopping), with some slack. Reads a few cache lines. */
-bool lbd_scoreboard_fair_share(const struct lbd_scoreboard *sb, unsigned mine, uint64_t now_ms);
+/* Whether the worker in slot `mine` may accept now: it holds no more than
+ * its fair share of the client connections of all live accepting workers
+ * (a heartbeat in the last 3 s, not stopping), with some slack, or no
+ * worker with fewer connections than it is in the accept queue (someone
+ * must be: in a storm two workers over their shares at once would
+ * otherwise both step out and leave the queue to overflow). Records the
+ * answer in its slot (out_of_queue). Reads a few cache lines. */
+bool lbd_scoreboard_fair_share(struct lbd_scoreboard *sb, unsigned mine, uint64_t now_ms);
 
 /* Map a zeroed scoreboard shared with future children. NULL on failure (errno). */
 struct lbd_scoreboard *lbd_scoreboard_new(void);

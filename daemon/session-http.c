@@ -36,8 +36,25 @@
  * lbd's own (local_response), a 101 (start_tunnel), or the connection lost
  * mid-exchange (phase_exchange). log_request() writes at most one per
  * request.
- * TODO: an HTTP/1.0 client gets a chunked response passed through as is
- * (nginx de-chunks it).
+ *
+ * Where a response ends (RFC 9112 section 6.3), one rule for every worker
+ * model: once its head is complete, a response is relayed whatever follows
+ * it, the backend's close included. A backend that closes right after a
+ * complete response (Gunicorn's sync worker does after every one) is
+ * normal: no failure, no retry. A response without Content-Length or
+ * chunked ends at the close, and goes to the client with "Connection:
+ * close". Only a close before a complete head is a 502 (and a retry, where
+ * the request can be sent again); a close in the middle of a body with a
+ * length closes the client too, since nothing else can tell it.
+ *
+ * HTTP/1.0 clients: a chunked response is de-chunked and delimited by the
+ * close (HTTP/1.0 has no chunked coding), keep-alive only with a known
+ * length, no 1xx; a request without Host gets one on its way to the
+ * backend (proxy-host=, else the backend's address, as nginx's
+ * $proxy_host).
+ *
+ * Expect: 100-continue is forwarded, and the backend's 100 Continue
+ * relayed: it is the backend that wants the body or not.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -95,7 +112,7 @@ struct http_txn {
         uint32_t req_flags;
         uint8_t method;
         uint8_t req_minor;
-        uint8_t cont_off;  /* bytes of "100 Continue" sent; 0xff: not wanted */
+        bool continued;    /* a 100 Continue went to the client */
         bool reused;       /* ufd came from the pool */
         bool no_pool;      /* retrying: connect afresh */
         bool req_done;     /* request body complete (scanner) */
@@ -109,6 +126,19 @@ struct http_txn {
         bool upstream_keep;
         bool tunnel;
         bool up_broken;    /* the upstream stopped reading our body */
+        /* The backend closed (or reset) the connection: nothing more comes
+         * from it, and whatever came before is relayed as it is. */
+        bool up_eof;
+        bool up_reset;     /* ...with an error, not a FIN */
+        /* The response is chunked and the client speaks HTTP/1.0: the
+         * framing is removed on the way (lbd_http_body_decode) and the
+         * close ends the body. */
+        bool dechunk;
+        /* The request came without Host (HTTP/1.0): obuf[host_at,
+         * host_at + host_len) is the Host line lbd writes, for the backend
+         * being tried (set_request_host). */
+        bool add_host;
+        uint32_t host_at, host_len;
         /* Request body bytes already sent were dropped from cbuf: the
          * request can no longer be sent again (to another backend). */
         bool body_lost;
@@ -372,6 +402,11 @@ static bool build_request_head(struct lbd_session *s) {
         put(t, " ", 1);
         put(t, buf + m->target.off, m->target.len);
         puts_(t, " HTTP/1.1\r\n");
+        /* HTTP/1.1 requires Host; the one for a request without it depends
+         * on the backend, so its place is kept (set_request_host). */
+        t->add_host = !(m->flags & LBD_HTTP_F_HOST);
+        t->host_at = t->oend;
+        t->host_len = 0;
         struct lbd_http_span xff[8];
         unsigned n_xff = 0;
         bool xff_overflow = false;
@@ -386,8 +421,8 @@ static bool build_request_head(struct lbd_session *s) {
                 }
                 if (h->id == LBD_HTTP_H_X_FORWARDED_PROTO)
                         continue;
-                if (h->id == LBD_HTTP_H_EXPECT && (m->flags & LBD_HTTP_F_EXPECT_CONTINUE))
-                        continue; /* we answer 100 ourselves (as nginx) */
+                if (h->id == LBD_HTTP_H_EXPECT && m->version_minor == 0)
+                        continue; /* ignored in HTTP/1.0 (RFC 9110 section 10.1.1) */
                 if (drop_header(m, buf, h))
                         continue;
                 /* name: value, as received */
@@ -418,6 +453,34 @@ static bool build_request_head(struct lbd_session *s) {
         return true;
 }
 
+/* The Host line of a request that came without one, for the backend
+ * s->backend: proxy-host= if set, else the backend's address (a unix
+ * socket's: localhost). Replaces the line written for a backend tried
+ * before. */
+static bool set_request_host(struct lbd_session *s) {
+        struct http_txn *t = s->txn;
+        if (!t->add_host)
+                return true;
+        const char *host = s->service->proxy_host;
+        if (!host) {
+                host = session_backend_text(s);
+                if (strncmp(host, "unix:", 5) == 0)
+                        host = "localhost";
+        }
+        char line[sizeof lbd_table_address(s->worker->table, 0)->text + 16];
+        int n = snprintf(line, sizeof line, "Host: %s\r\n", host);
+        if (n < 0 || (size_t)n >= sizeof line)
+                return false; /* proxy-host= is checked to fit */
+        size_t tail = t->oend - t->host_at - t->host_len;
+        if (!ensure_obuf(t, (size_t)t->oend - t->host_len + (size_t)n))
+                return false;
+        memmove(t->obuf + t->host_at + n, t->obuf + t->host_at + t->host_len, tail);
+        memcpy(t->obuf + t->host_at, line, (size_t)n);
+        t->oend = t->host_at + (uint32_t)n + (uint32_t)tail;
+        t->host_len = (uint32_t)n;
+        return true;
+}
+
 /* The final response head, rewritten for the client, into obuf. */
 static bool build_response_head(struct lbd_session *s) {
         struct http_txn *t = s->txn;
@@ -434,6 +497,8 @@ static bool build_response_head(struct lbd_session *s) {
         for (uint32_t i = 0; i < m->n_headers; i++) {
                 const struct lbd_http_header *h = &m->headers[i];
                 if (drop_header(m, buf, h) && !(t->tunnel && h->id == LBD_HTTP_H_UPGRADE))
+                        continue;
+                if (t->dechunk && h->id == LBD_HTTP_H_TRANSFER_ENCODING)
                         continue;
                 put(t, buf + h->name.off, h->name.len);
                 put(t, ": ", 2);
@@ -576,11 +641,9 @@ static int phase_head(struct lbd_session *s) {
         t->req_minor = m->version_minor;
         t->req_done = false;
         t->head_up = t->wrote_up = t->resp_byte = t->resp_head = t->resp_done = false;
-        t->resp_sent_any = t->tunnel = false;
+        t->resp_sent_any = t->tunnel = t->continued = false;
         t->reused = t->no_pool = t->up_broken = t->body_lost = false;
         t->body_sent = 0;
-        t->cont_off = (m->flags & LBD_HTTP_F_EXPECT_CONTINUE) && m->body != LBD_HTTP_BODY_NONE
-                              ? 0 : 0xff;
         if (!build_request_head(s))
                 return -1;
         lbd_http_body_init(&t->rbody, m->body, m->content_length, NULL);
@@ -594,8 +657,6 @@ static int phase_head(struct lbd_session *s) {
                 local_response(s, 400, lbd_http_error_reason(be));
                 return 1;
         }
-        if (t->req_done)
-                t->cont_off = 0xff; /* the whole body is here already */
         atomic_fetch_add_explicit(&s->worker->slot->requests, 1, memory_order_relaxed);
         s->tries = 0;
         t->log.upstream_ms = lbd_now_ms();
@@ -656,10 +717,13 @@ static int phase_connect(struct lbd_session *s) {
         t->reused = false;
         return 0;
 connected:
+        if (!set_request_host(s))
+                return -1;
         lbd_table_count_request(s->worker->table, s->backend);
         lbd_http_parser_init_response(&t->p, NULL, t->headers, HTTP_MAX_HEADERS, t->method);
         t->ustart = t->uend = t->ubody = 0;
         t->resp_byte = t->resp_head = t->resp_done = false;
+        t->up_eof = t->up_reset = t->dechunk = false;
         s->http_phase = H_EXCHANGE;
         s->deadline_ms = lbd_now_ms() + 1000ull * s->service->proxy_read_timeout;
         return 1;
@@ -679,6 +743,7 @@ static void rewind_request(struct lbd_session *s) {
         session_close_fd(&s->ufd);
         t->up_empty = false;
         t->up_broken = false;
+        t->up_eof = t->up_reset = false;
         t->ostart = 0;
         t->head_up = t->wrote_up = false;
         t->cstart = t->body_origin;
@@ -724,8 +789,6 @@ static int upstream_failed(struct lbd_session *s, int status, const char *why) {
 
 /* ---- the exchange ------------------------------------------------------- */
 
-static const char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
-
 /* Parse what the upstream sent so far as a response head. 1: progress,
  * 0: need more, -1: a phase change was made (local response). */
 static int parse_response_head(struct lbd_session *s) {
@@ -756,10 +819,15 @@ static int parse_response_head(struct lbd_session *s) {
                 const struct lbd_http_msg *m = &t->p.msg;
                 if (m->flags & LBD_HTTP_F_INTERIM) {
                         /* 1xx: forward it (a 100 only if the client
-                         * expected one and we have not answered it), then
-                         * parse the next head. Sent synchronously: it is
-                         * small and precedes anything else to the client. */
-                        bool fwd = m->status != 100;
+                         * expected one and has not had one: a retry's
+                         * backend sends its own; none to an HTTP/1.0
+                         * client, RFC 9110 section 15.2), then parse the
+                         * next head. Sent synchronously: it is small and
+                         * precedes anything else to the client. */
+                        bool fwd = t->req_minor > 0 &&
+                                   (m->status != 100 ||
+                                    ((t->req_flags & LBD_HTTP_F_EXPECT_CONTINUE) &&
+                                     !t->continued));
                         if (fwd) {
                                 ssize_t n = send(s->cfd, t->ubuf, m->head_len,
                                                  MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -768,6 +836,8 @@ static int parse_response_head(struct lbd_session *s) {
                                         return -1;
                                 }
                                 t->resp_sent_any = true;
+                                if (m->status == 100)
+                                        t->continued = true;
                         }
                         memmove(t->ubuf, t->ubuf + m->head_len, t->uend - m->head_len);
                         t->uend -= m->head_len;
@@ -789,18 +859,85 @@ static int parse_response_head(struct lbd_session *s) {
                         return -1;
                 }
                 unsigned ka = s->worker->config->daemon.keepalive;
+                t->dechunk = t->req_minor == 0 && m->body == LBD_HTTP_BODY_CHUNKED;
+                /* Keep-alive needs the end of the response to be visible
+                 * to the client without the close: not for a body that
+                 * the close ends, nor for a de-chunked one. */
                 t->client_keep = !t->tunnel && ka > 0 && (t->req_flags & LBD_HTTP_F_KEEP_ALIVE) &&
-                                 m->body != LBD_HTTP_BODY_CLOSE &&
+                                 m->body != LBD_HTTP_BODY_CLOSE && !t->dechunk &&
                                  lbd_worker_get_state(s->worker) == LBD_WORKER_RUNNING;
-                t->upstream_keep = (m->flags & LBD_HTTP_F_KEEP_ALIVE) != 0;
+                t->upstream_keep = (m->flags & LBD_HTTP_F_KEEP_ALIVE) && !t->up_eof;
                 if (!build_response_head(s))
                         return -1;
                 lbd_http_body_init(&t->sbody, m->body, m->content_length, NULL);
                 t->ustart = t->ubody = m->head_len;
-                if (t->cont_off != 0xff && t->cont_off == 0)
-                        t->cont_off = 0xff; /* no 100 after the final head */
                 return 1;
         }
+}
+
+/* Read from the backend into ubuf: until EAGAIN or a full buffer while
+ * the head is incomplete; one read once it is parsed, so that the body goes
+ * on to the client at once. The backend's close, or an error, sets up_eof
+ * (and up_reset): nothing more comes, and what came before it is parsed and
+ * relayed as anything else. Returns whether bytes came. */
+static bool read_upstream(struct lbd_session *s) {
+        struct http_txn *t = s->txn;
+        bool got = false;
+        if (t->resp_head && t->ustart == t->uend)
+                t->ustart = t->uend = t->ubody = 0;
+        while (t->uend < t->ucap) {
+                ssize_t n = recv(s->ufd, t->ubuf + t->uend, t->ucap - t->uend, MSG_DONTWAIT);
+                if (n > 0) {
+                        t->uend += (uint32_t)n;
+                        if (!t->resp_byte)
+                                /* http: the response time is to the first
+                                 * byte (passive health, statistics). */
+                                lbd_table_report_success(
+                                        s->worker->table, s->backend,
+                                        (uint32_t)(session_now_us() - t->pick_us));
+                        t->resp_byte = true;
+                        got = true;
+                        if (t->resp_head)
+                                break; /* send it on first */
+                        continue;
+                }
+                if (n < 0 && is_again()) {
+                        t->up_empty = true;
+                        break;
+                }
+                t->up_eof = true;
+                t->up_reset = n < 0;
+                t->upstream_keep = false;
+                break;
+        }
+        return got;
+}
+
+/* Feed the response body bytes ubuf[ubody, uend) to the scanner; with
+ * dechunk, the chunked framing is taken out of them on the way (the bytes
+ * after what was consumed move down to where the data ends). */
+static enum lbd_http_error feed_response_body(struct http_txn *t) {
+        size_t used = 0, data = 0;
+        if (!t->dechunk) {
+                enum lbd_http_error e = lbd_http_body_feed(&t->sbody, t->ubuf + t->ubody,
+                                                           t->uend - t->ubody, &used);
+                t->ubody += (uint32_t)used;
+                return e;
+        }
+        enum lbd_http_error e = lbd_http_body_decode(&t->sbody, t->ubuf + t->ubody,
+                                                     t->uend - t->ubody, &used, &data);
+        memmove(t->ubuf + t->ubody + data, t->ubuf + t->ubody + used,
+                t->uend - t->ubody - used);
+        t->uend -= (uint32_t)(used - data);
+        t->ubody += (uint32_t)data;
+        return e;
+}
+
+/* Whether the response body is all here: its length or chunked end seen,
+ * or, for one that the close delimits, the close. */
+static bool response_complete(const struct http_txn *t) {
+        return lbd_http_body_done(&t->sbody) ||
+               (t->sbody.kind == LBD_HTTP_BODY_CLOSE && t->up_eof);
 }
 
 /* One pass over everything the exchange can do. Returns 1 if anything
@@ -828,23 +965,7 @@ static int exchange_pass(struct lbd_session *s) {
                 t->head_up = true;
         }
 
-        /* 2. 100 Continue, once the backend has the head */
-        if (t->head_up && t->cont_off != 0xff && !t->resp_head) {
-                ssize_t n = send(s->cfd, continue_line + t->cont_off,
-                                 sizeof continue_line - 1 - t->cont_off,
-                                 MSG_NOSIGNAL | MSG_DONTWAIT);
-                if (n < 0 && !is_again())
-                        return -2;
-                if (n > 0) {
-                        t->cont_off += (uint8_t)n;
-                        t->resp_sent_any = true;
-                        progress = 1;
-                        if (t->cont_off == sizeof continue_line - 1)
-                                t->cont_off = 0xff;
-                }
-        }
-
-        /* 3. request body up */
+        /* 2. request body up */
         if (t->head_up && !t->resp_done && !t->up_broken) {
                 if (t->cstart < t->cbody) {
                         ssize_t n = send(s->ufd, t->cbuf + t->cstart, t->cbody - t->cstart,
@@ -897,79 +1018,38 @@ static int exchange_pass(struct lbd_session *s) {
                 }
         }
 
-        /* 4. response from upstream */
+        /* 3. response from upstream */
         if (!t->resp_done) {
-                if ((!t->resp_head || (t->ubody == t->uend && !lbd_http_body_done(&t->sbody))) &&
-                    !t->up_empty) {
-                        if (t->resp_head && t->ustart == t->uend)
-                                t->ustart = t->uend = t->ubody = 0;
-                        while (t->uend < t->ucap) {
-                                ssize_t n = recv(s->ufd, t->ubuf + t->uend, t->ucap - t->uend,
-                                                 MSG_DONTWAIT);
-                                if (n > 0) {
-                                        t->uend += (uint32_t)n;
-                                        if (!t->resp_byte)
-                                                /* http: the response time is to
-                                                 * the first byte (passive health,
-                                                 * statistics). */
-                                                lbd_table_report_success(
-                                                        s->worker->table, s->backend,
-                                                        (uint32_t)(session_now_us() -
-                                                                   t->pick_us));
-                                        t->resp_byte = true;
-                                        progress = 1;
-                                        if (t->resp_head)
-                                                break; /* send it on first */
-                                        continue;
-                                }
-                                if (n < 0 && is_again()) {
-                                        t->up_empty = true;
-                                        break;
-                                }
-                                /* EOF or error */
-                                if (!t->resp_head) {
-                                        if (t->uend == 0)
-                                        {
-                                                upstream_failed(
-                                                        s, 502,
-                                                        n == 0 ? "the backend closed the "
-                                                                 "connection"
-                                                               : "the backend reset the "
-                                                                 "connection");
-                                                return -1;
-                                        }
-                                        local_response(s, 502, "incomplete response head");
-                                        return -1;
-                                }
-                                if (t->sbody.kind == LBD_HTTP_BODY_CLOSE) {
-                                        t->resp_done = true;
-                                        t->upstream_keep = false;
-                                        session_close_fd(&s->ufd);
-                                        break;
-                                }
-                                /* Part of the response is with the client
-                                 * already: nothing to retry or answer; closing
-                                 * is how the client learns (nginx: "upstream
-                                 * prematurely closed connection"). */
-                                log_full(LOG_WARNING, s->service->name,
-                                         "the backend %s before the end of the response; "
-                                         "closing the client connection",
-                                         n == 0 ? "closed the connection" : "reset the connection");
-                                return -2; /* truncated response: close the client */
+                bool want = !t->resp_head ||
+                            (t->ubody == t->uend && !lbd_http_body_done(&t->sbody));
+                if (want && !t->up_empty && !t->up_eof && read_upstream(s))
+                        progress = 1;
+                if (!t->resp_head && t->uend > 0) {
+                        /* Also after the backend's close: a whole response
+                         * may have come with it. */
+                        int r = parse_response_head(s);
+                        if (r < 0)
+                                return -1;
+                        if (r > 0)
+                                progress = 1;
+                }
+                if (!t->resp_head && t->up_eof) {
+                        const char *how = t->up_reset ? "reset" : "closed";
+                        if (t->uend == 0) {
+                                upstream_failed(s, 502,
+                                                t->up_reset ? "the backend reset the connection"
+                                                            : "the backend closed the connection");
+                                return -1;
                         }
-                        if (!t->resp_head) {
-                                int r = parse_response_head(s);
-                                if (r < 0)
-                                        return -1;
-                                if (r > 0)
-                                        progress = 1;
-                        }
+                        char why[96];
+                        snprintf(why, sizeof why,
+                                 "the backend %s the connection in the middle of the response "
+                                 "head", how);
+                        local_response(s, 502, why);
+                        return -1;
                 }
                 if (t->resp_head && t->ubody < t->uend && !lbd_http_body_done(&t->sbody)) {
-                        size_t used = 0;
-                        enum lbd_http_error e = lbd_http_body_feed(
-                                &t->sbody, t->ubuf + t->ubody, t->uend - t->ubody, &used);
-                        t->ubody += (uint32_t)used;
+                        enum lbd_http_error e = feed_response_body(t);
                         if (e != LBD_HTTP_OK && e != LBD_HTTP_NEED_MORE) {
                                 log_full(LOG_WARNING, s->service->name,
                                          "malformed response body: %s",
@@ -981,10 +1061,21 @@ static int exchange_pass(struct lbd_session *s) {
                 }
                 if (t->resp_head && t->ubody < t->uend && lbd_http_body_done(&t->sbody))
                         t->upstream_keep = false; /* bytes after the response */
+                if (t->resp_head && t->up_eof && !response_complete(t)) {
+                        /* Part of the response may be with the client
+                         * already: nothing to retry or answer; closing is
+                         * how the client learns (nginx: "upstream
+                         * prematurely closed connection"). */
+                        log_full(LOG_WARNING, s->service->name,
+                                 "the backend %s the connection before the end of the response; "
+                                 "closing the client connection",
+                                 t->up_reset ? "reset" : "closed");
+                        return -2;
+                }
         }
 
         bool client_full = false;
-        /* 5. response down: our head, then the body. The head and the
+        /* 4. response down: our head, then the body. The head and the
          * body bytes already here go in one sendmsg() (a tunnel's bytes
          * after a 101 head are the relay's, not sent here). */
         if (t->resp_head && t->o_to_client && t->ostart < t->oend) {
@@ -1022,7 +1113,7 @@ static int exchange_pass(struct lbd_session *s) {
                                 progress = 1;
                         }
                 }
-                if (t->ustart == t->ubody && lbd_http_body_done(&t->sbody))
+                if (t->ustart == t->ubody && response_complete(t))
                         t->resp_done = true;
         }
         return progress;
@@ -1119,13 +1210,13 @@ static void fill_wait(struct lbd_session *s, struct lbd_wait *wait) {
                 wait->events[1] = LBD_WAIT_WRITE;
                 break;
         case H_EXCHANGE:
-                if (!t->head_up || t->cstart < t->cbody)
+                /* Nothing is asked of a backend that closed: a poll model
+                 * would be woken at once, again and again. */
+                if ((!t->head_up || t->cstart < t->cbody) && !t->up_broken && !t->up_eof)
                         wait->events[1] |= LBD_WAIT_WRITE;
                 if (!t->req_done && t->cbody == t->cend)
                         wait->events[0] |= LBD_WAIT_READ;
-                if (t->cont_off != 0xff && t->head_up)
-                        wait->events[0] |= LBD_WAIT_WRITE;
-                if (!t->resp_done)
+                if (!t->resp_done && !t->up_eof)
                         wait->events[1] |= LBD_WAIT_READ;
                 if ((t->resp_head && t->ostart < t->oend) || t->ustart < t->ubody)
                         wait->events[0] |= LBD_WAIT_WRITE;

@@ -164,6 +164,7 @@ _Noreturn void lbd_worker_main(const struct lbd_worker_params *p) {
                                  (jitter ? ((unsigned)getpid() * 2654435761u) % (jitter + 1) : 0);
         }
         atomic_store_explicit(&w.slot->stopping, 0, memory_order_relaxed);
+        atomic_store_explicit(&w.slot->out_of_queue, 0, memory_order_relaxed);
         host_heartbeat(&w);
         /* Idle upstream connections are kept per thread: the thread model's
          * threads share the fd limit. */

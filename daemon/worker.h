@@ -33,7 +33,7 @@ struct lbd_worker_params {
         const struct lbd_plugin_set *plugins; /* for policies */
         struct lbd_table *table;              /* the shared backend table */
         struct lbd_worker_slot *slot;         /* this worker's scoreboard slot */
-        const struct lbd_scoreboard *scoreboard; /* everybody's, for the fair share */
+        struct lbd_scoreboard *scoreboard; /* everybody's, for the fair share */
         unsigned slot_index;
         const struct lbd_listener *listeners;
         size_t n_listeners;

@@ -20,9 +20,15 @@
 #include "lbd-plugin.h"
 
 #define MAX_EVENTS 256
-/* Small, so that one worker does not swallow a burst of connections
- * before the fair-share check sends the rest to the others. */
-#define ACCEPT_BATCH 8
+/* Per listener wakeup, a worker accepts until the queue is empty (EAGAIN),
+ * as nginx's multi_accept: a storm of new connections is taken as fast as
+ * it comes, not a few per turn of the loop while the kernel's queue
+ * overflows and drops SYNs (each one a client waiting a second or three
+ * to retry). Bounded only so that the connections it already has are
+ * served too; the fair share is looked at every ACCEPT_SHARE_EVERY, so
+ * that one worker does not swallow the whole storm while the others idle. */
+#define ACCEPT_MAX 1024
+#define ACCEPT_SHARE_EVERY 64
 /* Listener entries carry their index with the low bit set; connection
  * entries carry a pointer, whose low bit is clear. */
 #define LISTENER_TAG 1u
@@ -121,8 +127,8 @@ static int set_accepting(struct loop *l, bool on) {
 }
 
 static void accept_some(struct loop *l, size_t listener) {
-        for (int k = 0; k < ACCEPT_BATCH && l->n_conns < l->max_conns &&
-                        l->host->fair_share(l->worker);
+        for (int k = 0; k < ACCEPT_MAX && l->n_conns < l->max_conns &&
+                        (k % ACCEPT_SHARE_EVERY != 0 || l->host->fair_share(l->worker));
              k++) {
                 struct lbd_session *s = l->host->accept(l->worker, listener);
                 if (!s)

@@ -876,10 +876,22 @@ class GunicornBackends:
     addresses: "127.0.0.1:PORT" or "unix:PATH", in the names' order.
     env: extra environment for every backend (LBD_BACKEND_DELAY_MS, say);
     envs: {name: extra environment} for some.
+    worker_class: Gunicorn's --worker-class, as the seed uses them: "gthread"
+    (the default here: a thread pool with keep-alive), "sync" (Gunicorn's
+    own default: one request per connection, closed after every response;
+    Gunicorn turns sync into gthread when --threads > 1, so threads is not
+    passed for it) or "gevent" (Debian's python3-gevent).
+    user, group, umask: Gunicorn's -u, -g and -m (the seed: www-data and 007
+    on a unix socket); the socket directory is then made reachable.
     """
 
+    WORKER_CLASSES = ("sync", "gthread", "gevent")
+
     def __init__(self, count=3, ports=None, unix=False, names=None, workers=1, threads=4,
-                 timeout=20.0, env=None, envs=None):
+                 timeout=20.0, env=None, envs=None, worker_class="gthread", user=None,
+                 group=None, umask=None):
+        if worker_class not in self.WORKER_CLASSES:
+            raise ValueError(f"unknown gunicorn worker class {worker_class!r}")
         if ports is not None and len(ports) != count:
             raise ValueError("need one port per backend")
         self.count = count
@@ -891,12 +903,16 @@ class GunicornBackends:
         self.timeout = timeout
         self.env = dict(env or {})
         self.envs = dict(envs or {})
+        self.worker_class = worker_class
+        self.user = user
+        self.group = group
+        self.umask = umask
         self.tmp = None
         self.processes = []
         self.addresses = []
 
     def __repr__(self):
-        return f"<GunicornBackends {self.addresses}>"
+        return f"<GunicornBackends {self.worker_class} {self.addresses}>"
 
     def __enter__(self):
         return self.start()
@@ -930,9 +946,18 @@ class GunicornBackends:
                 env.update(self.envs.get(name, {}))
                 env["LBD_BACKEND_NAME"] = name
                 argv = [GUNICORN, "--bind", address, "--workers", str(self.workers),
-                        "--threads", str(self.threads), "--chdir", HERE,
+                        "--worker-class", self.worker_class, "--chdir", HERE,
                         "--graceful-timeout", "3", "--log-level", "warning",
-                        "--worker-tmp-dir", "/dev/shm", "app:application"]
+                        "--worker-tmp-dir", "/dev/shm"]
+                if self.worker_class == "gthread":
+                    argv += ["--threads", str(self.threads)]
+                if self.user:
+                    argv += ["--user", self.user]
+                if self.group:
+                    argv += ["--group", self.group]
+                if self.umask is not None:
+                    argv += ["--umask", self.umask]
+                argv.append("app:application")
                 self.processes.append(ManagedProcess(
                     f"gunicorn {name} ({address})", argv, self.tmp.join(name + ".log"),
                     env=env).start())

@@ -636,10 +636,18 @@ static void test_transfer_encoding_errors(void **state) {
                   LBD_HTTP_ERR_TE_NOT_CHUNKED_LAST },
                 { "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
                   LBD_HTTP_ERR_TE_NOT_CHUNKED_LAST },
-                /* Unknown codings: 501. */
-                { "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n", LBD_HTTP_ERR_TE_UNKNOWN },
+                /* An unknown coding without chunked last: the length cannot
+                 * be known, 400 (RFC 9112 section 6.3), not 501. identity
+                 * is no transfer coding any more (RFC 9112 section 7). */
+                { "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n",
+                  LBD_HTTP_ERR_TE_NOT_CHUNKED_LAST },
+                { "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\nContent-Length: 3\r\n\r\n",
+                  LBD_HTTP_ERR_CL_AND_TE },
+                { "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunkedx\r\n\r\n",
+                  LBD_HTTP_ERR_TE_NOT_CHUNKED_LAST },
+                /* Unknown codings before chunked: 501. */
                 { "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: br, chunked\r\n\r\n", LBD_HTTP_ERR_TE_UNKNOWN },
-                { "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunkedx\r\n\r\n", LBD_HTTP_ERR_TE_UNKNOWN },
+                { "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity, chunked\r\n\r\n", LBD_HTTP_ERR_TE_UNKNOWN },
                 { "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked;q=1\r\n\r\n", LBD_HTTP_ERR_TE_UNKNOWN },
                 /* Malformed lists. */
                 { "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n\r\n", LBD_HTTP_ERR_TRANSFER_ENCODING },
@@ -661,7 +669,7 @@ static void test_transfer_encoding_errors(void **state) {
         assert_int_equal(lbd_http_error_status(LBD_HTTP_ERR_TE_UNKNOWN), 501);
         assert_int_equal(lbd_http_error_status(LBD_HTTP_ERR_TE_NOT_CHUNKED_LAST), 400);
         assert_int_equal(parse_str(&x, &REQ, "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: br\r\n\r\n"),
-                         LBD_HTTP_ERR_TE_UNKNOWN);
+                         LBD_HTTP_ERR_TE_NOT_CHUNKED_LAST);
 }
 
 /* ---- Connection, keep-alive, hop-by-hop --------------------------------- */
@@ -1243,6 +1251,75 @@ static enum lbd_http_error feed_pieces(const struct lbd_http_limits *lim, const 
         return r;
 }
 
+/* Decodes s (a chunked body, then the next message) handed over in two
+ * pieces cut at cut, in place, as the engine does for an HTTP/1.0 client:
+ * w holds the data so far, then the bytes not consumed yet; each call's
+ * data joins the data, and what it left is moved down after it. */
+static void decode_split(const char *s, size_t len, size_t cut, const char *want_data,
+                         const char *want_rest) {
+        struct lbd_http_body b;
+        char *w = xmalloc(len + 1);
+        size_t in = 0, out = 0, pend = 0, used, data;
+        enum lbd_http_error r = LBD_HTTP_NEED_MORE;
+
+        lbd_http_body_init(&b, LBD_HTTP_BODY_CHUNKED, 0, NULL);
+        for (int piece = 0; piece < 2 && r == LBD_HTTP_NEED_MORE; piece++) {
+                size_t end = piece == 0 ? cut : len;
+                memcpy(w + out + pend, s + in, end - in);
+                pend += end - in;
+                in = end;
+                r = lbd_http_body_decode(&b, w + out, pend, &used, &data);
+                assert_true(data <= used && used <= pend);
+                memmove(w + out + data, w + out + used, pend - used);
+                out += data;
+                pend -= used;
+                if (r == LBD_HTTP_NEED_MORE)
+                        assert_int_equal(pend, 0);
+        }
+        assert_int_equal(r, LBD_HTTP_OK);
+        assert_int_equal(out, strlen(want_data));
+        assert_memory_equal(w, want_data, out);
+        assert_int_equal(pend, strlen(want_rest));
+        assert_memory_equal(w + out, want_rest, pend);
+        free(w);
+}
+
+static void test_chunked_decode(void **state) {
+        const char *body = "5;name=\"va;l\"\r\nhello\r\n1A\r\nabcdefghijklmnopqrstuvwxyz\r\n"
+                           "000\r\nX-Checksum: 1234\r\nX-Empty:\r\n\r\n";
+        const char *next = "GET / HTTP/1.1\r\n";
+        char s[256];
+        size_t blen = strlen(body), len;
+
+        snprintf(s, sizeof(s), "%s%s", body, next);
+        len = strlen(s);
+        /* Every cut inside the body (a cut after it: the first piece ends it). */
+        for (size_t cut = 0; cut < blen; cut++)
+                decode_split(s, len, cut, "helloabcdefghijklmnopqrstuvwxyz", next);
+
+        /* Other kinds: all of what is consumed is data. */
+        struct lbd_http_body b;
+        char lb[] = "0123456789GET";
+        size_t used, data;
+        lbd_http_body_init(&b, LBD_HTTP_BODY_LENGTH, 10, NULL);
+        assert_int_equal(lbd_http_body_decode(&b, lb, strlen(lb), &used, &data), LBD_HTTP_OK);
+        assert_int_equal(used, 10);
+        assert_int_equal(data, 10);
+        assert_memory_equal(lb, "0123456789", 10);
+
+        /* An error keeps the valid prefix's data and is sticky. */
+        char bad[] = "3\r\nabcX";
+        lbd_http_body_init(&b, LBD_HTTP_BODY_CHUNKED, 0, NULL);
+        assert_int_equal(lbd_http_body_decode(&b, bad, strlen(bad), &used, &data),
+                         LBD_HTTP_ERR_CHUNK_DATA);
+        assert_int_equal(data, 3);
+        assert_memory_equal(bad, "abc", 3);
+        assert_int_equal(lbd_http_body_decode(&b, bad, strlen(bad), &used, &data),
+                         LBD_HTTP_ERR_CHUNK_DATA);
+        assert_int_equal(used, 0);
+        assert_int_equal(data, 0);
+}
+
 static void test_chunked_every_split(void **state) {
         const char *body = "5;name=\"va;l\"\r\nhello\r\n1A\r\nabcdefghijklmnopqrstuvwxyz\r\n"
                            "000\r\nX-Checksum: 1234\r\nX-Empty:\r\n\r\n";
@@ -1494,6 +1571,7 @@ int main(void) {
                 cmocka_unit_test(test_response_hop_by_hop),
                 cmocka_unit_test(test_response_after_continue),
                 cmocka_unit_test(test_chunked_every_split),
+                cmocka_unit_test(test_chunked_decode),
                 cmocka_unit_test(test_chunked_errors),
                 cmocka_unit_test(test_chunked_sizes),
                 cmocka_unit_test(test_chunked_limits),

@@ -39,6 +39,33 @@ static void test_worker_over_its_share_stops_accepting(void **state) {
         lbd_scoreboard_free(sb);
 }
 
+/* In a storm two workers can be over their shares at once; the one with
+ * fewer connections than the other stays in the queue, and one that is
+ * out of the queue does not count as somebody taking it. */
+static void test_queue_never_left_alone(void **state) {
+        uint32_t conns[] = { 300, 100, 0 };
+        struct lbd_scoreboard *sb = board(conns, NULL, 3);
+        /* Worker 2 is new and has not looked yet: it counts as in. */
+        assert_false(lbd_scoreboard_fair_share(sb, 0, NOW));
+        assert_int_equal(atomic_load(&sb->slots[0].out_of_queue), 1);
+        /* Worker 1 is over the average too (133), but worker 2, with fewer,
+         * is in the queue. */
+        atomic_store(&sb->slots[1].connections, 200);
+        assert_false(lbd_scoreboard_fair_share(sb, 1, NOW));
+        /* Worker 2 is under: in. */
+        assert_true(lbd_scoreboard_fair_share(sb, 2, NOW));
+        assert_int_equal(atomic_load(&sb->slots[2].out_of_queue), 0);
+        /* Now worker 2 takes the storm and goes over: the two with fewer
+         * connections are both out of the queue, so it stays. */
+        atomic_store(&sb->slots[2].connections, 900);
+        assert_true(lbd_scoreboard_fair_share(sb, 2, NOW));
+        /* Worker 1 looks again (its 100 ms): under the average, back in;
+         * then worker 2 may step out. */
+        assert_true(lbd_scoreboard_fair_share(sb, 1, NOW));
+        assert_false(lbd_scoreboard_fair_share(sb, 2, NOW));
+        lbd_scoreboard_free(sb);
+}
+
 static void test_quiet_daemon_has_slack(void **state) {
         uint32_t conns[] = { 2, 0, 0 };
         struct lbd_scoreboard *sb = board(conns, NULL, 3);
@@ -72,6 +99,7 @@ int main(void) {
                 cmocka_unit_test(test_even_load_is_fair),
                 cmocka_unit_test(test_worker_over_its_share_stops_accepting),
                 cmocka_unit_test(test_quiet_daemon_has_slack),
+                cmocka_unit_test(test_queue_never_left_alone),
                 cmocka_unit_test(test_stopping_workers_are_left_out),
                 cmocka_unit_test(test_silent_slots_are_left_out),
         };
