@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <pwd.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -50,9 +49,7 @@ struct generation {
         const struct lbd_plugin *model;
         struct lbd_listener_set *listeners;
         struct lbd_table *table; /* holds its services' pools while set */
-        bool drop_privileges;
-        uid_t uid;
-        gid_t gid;
+        struct lbd_worker_identity identity; /* who its workers run as */
         unsigned n_workers; /* alive */
 };
 
@@ -134,42 +131,6 @@ static void retired_remove(struct lbd_arbiter *a, struct generation *g) {
         g_ptr_array_remove(a->retired, g); /* frees it */
 }
 
-/* The user the workers of config run as. Root resolves it (getpwnam; the
- * files backend answers at once, which is what a system user is in);
- * anyone else cannot switch users and keeps its own. */
-static int resolve_user(const struct lbd_config *config, struct generation *g) {
-        const char *user = config->daemon.user;
-        if (geteuid() != 0) {
-                log_info("not running as root: workers keep uid %u (user=%s is not applied)",
-                         (unsigned)geteuid(), user);
-                g->drop_privileges = false;
-                return 0;
-        }
-        errno = 0;
-        const struct passwd *pw = getpwnam(user);
-        if (!pw) {
-                int r = errno ? -errno : -ENOENT;
-                const char *origin = lbd_config_origin(config, "daemon", "user");
-                if (r == -ENOENT || r == -ESRCH || r == -EBADF || r == -EPERM)
-                        log_error("%s: [daemon] user: no user named '%s'; create it (see "
-                                  "dbus/lbd.sysusers.conf) or set user= to an existing user",
-                                  origin ? origin : "default", user);
-                else
-                        log_error("%s: [daemon] user: cannot look up user '%s': %s",
-                                  origin ? origin : "default", user, strerror(-r));
-                return r == -ESRCH || r == -EBADF || r == -EPERM ? -ENOENT : r;
-        }
-        if (pw->pw_uid == 0) {
-                log_warning("user=%s is root: workers run with full privileges", user);
-                g->drop_privileges = false;
-                return 0;
-        }
-        g->drop_privileges = true;
-        g->uid = pw->pw_uid;
-        g->gid = pw->pw_gid;
-        return 0;
-}
-
 /* A generation for config: user, worker model and listeners. */
 static int generation_new(struct lbd_arbiter *a, struct lbd_config *config,
                           struct lbd_plugin_set *plugins, struct generation **ret) {
@@ -180,12 +141,13 @@ static int generation_new(struct lbd_arbiter *a, struct lbd_config *config,
                                        config->daemon.worker_model);
         int r = g->model ? 0 : -ENOENT; /* checked when loading: cannot happen */
         if (r >= 0)
-                r = resolve_user(config, g);
+                r = lbd_worker_identity_resolve(config, &g->identity);
         if (r >= 0)
                 r = lbd_listeners_bind(a->listeners, config, &g->listeners);
         /* Last: the log files the workers of g inherit (see access-log.h). */
         if (r >= 0)
-                r = lbd_logs_open(&config->daemon, g->drop_privileges, g->uid, g->gid);
+                r = lbd_logs_open(&config->daemon, g->identity.drop, g->identity.uid,
+                                  g->identity.gid);
         if (r < 0) {
                 generation_free(g);
                 return r;
@@ -250,9 +212,7 @@ static int spawn_worker(struct lbd_arbiter *a, struct generation *g, pid_t *ret_
                 .slot_index = (unsigned)slot,
                 .listeners = listeners,
                 .n_listeners = n_listeners,
-                .drop_privileges = g->drop_privileges,
-                .uid = g->uid,
-                .gid = g->gid,
+                .identity = &g->identity,
                 .close_fds = close_fds,
                 .n_close_fds = n_close,
         };

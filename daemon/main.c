@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "arbiter.h"
@@ -83,6 +84,21 @@ static int prepare_state_dir(const struct lbd_manager *m) {
         return 0;
 }
 
+/* Every connection is an fd, two when proxied: take the whole hard limit
+ * for the workers to inherit (systemd's default soft limit, 1024, is for
+ * programs that still use select(); lbd does not). Not being able to is no
+ * reason not to start. */
+static void raise_fd_limit(void) {
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == rl.rlim_max)
+                return;
+        rlim_t was = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+                log_debug("file descriptor limit raised from %llu to %llu",
+                          (unsigned long long)was, (unsigned long long)rl.rlim_cur);
+}
+
 static int run(int argc, char **argv) {
         _cleanup_(manager_done) struct lbd_manager m = { 0 };
 
@@ -111,6 +127,7 @@ static int run(int argc, char **argv) {
                 return LBD_EXIT_OK;
         }
 
+        raise_fd_limit();
         /* The arbiter comes after the bus: its workers close the bus and
          * event loop fds, so those must exist. It takes over the signals. */
         if (prepare_state_dir(&m) < 0 || setup_event_loop(&m) < 0 || lbd_bus_start(&m) < 0 ||

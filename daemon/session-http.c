@@ -682,8 +682,8 @@ static int phase_connect(struct lbd_session *s) {
                         goto connected;
                 } else {
                         log_full(LOG_WARNING, s->service->name,
-                                 "connect to %s failed: %s; trying another backend",
-                                 session_backend_text(s), strerror(err));
+                                 "cannot connect to %s; trying another backend",
+                                 session_note_connect_error(s, err));
                         session_backend_failed(s, strerror(err));
                 }
                 session_close_fd(&s->ufd);
@@ -710,7 +710,11 @@ static int phase_connect(struct lbd_session *s) {
                 }
         }
         if (session_start_connect(s) < 0) {
-                local_response(s, 502, "no backend reachable");
+                const char *last = session_last_connect_error(s);
+                char why[sizeof "no backend reachable; last: " + 640];
+                snprintf(why, sizeof why, "no backend reachable%s%s", last ? "; last: " : "",
+                         last ? last : "");
+                local_response(s, 502, why);
                 return 1;
         }
         t->up_gen = lbd_table_slot_generation(s->worker->table, s->backend);

@@ -83,6 +83,13 @@ void session_direction_release(struct direction *d);
 /* Pick a backend and start a non-blocking connect (s->ufd, s->backend).
  * Returns 0 when a connect is under way, -1 when no backend is left. */
 int session_start_connect(struct lbd_session *s);
+/* A connect of s->backend failed with err: "ADDRESS: why" (a refused unix
+ * socket says who the worker is and what mode the socket has), kept for
+ * session_last_connect_error() until the thread's next failed connect. */
+const char *session_note_connect_error(struct lbd_session *s, int err);
+/* That text, if the last failed connect of this thread was s's; else NULL.
+ * For the 502 answered when no backend is left. */
+const char *session_last_connect_error(const struct lbd_session *s);
 /* Pick the next backend to try through the shared table (the service's
  * policy), not one this request tried already; its slot, or -1 if none is
  * usable or MAX_CONNECT_TRIES were made. Gives back the backend held
@@ -97,7 +104,8 @@ void session_backend_failed(struct lbd_session *s, const char *reason);
  * master reuses the slot after that). */
 const char *session_backend_text(const struct lbd_session *s);
 uint64_t session_now_us(void);
-/* Connect to backend slot i (s->ufd); 0 under way, -1 failed at once (logged). */
+/* Connect to backend slot i (s->ufd); 0 under way, -1 failed at once (logged,
+ * and kept for session_last_connect_error()). */
 int session_connect_to(struct lbd_session *s, long i);
 /* The result of a non-blocking connect of s->ufd: 0 connected, EINPROGRESS
  * not yet, else the error. */

@@ -23,6 +23,11 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include "access-log.h"
@@ -189,6 +194,72 @@ long session_pick_backend(struct lbd_session *s) {
         return slot;
 }
 
+/* Why the last connect of this thread failed, and for which session: for
+ * the 502 that may follow (sessions of a thread run one at a time; a
+ * session's own note is newer than any other's). */
+static _Thread_local char last_connect_error[640];
+static _Thread_local const struct lbd_session *last_connect_session;
+
+const char *session_last_connect_error(const struct lbd_session *s) {
+        return s == last_connect_session && last_connect_error[0] ? last_connect_error : NULL;
+}
+
+/* snprintf() for messages that may be cut at len (vsnprintf: GCC does not
+ * guess at truncation through it). */
+__attribute__((format(printf, 3, 4))) static void message(char *out, size_t len,
+                                                          const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        (void)vsnprintf(out, len, fmt, ap);
+        va_end(ap);
+}
+
+/* A unix socket that refuses the worker: say who the worker is and what
+ * it met, which is what the administrator needs to fix it (the seed's
+ * Gunicorn socket is -m 007: owner and group only). */
+static void describe_permission_error(const struct lbd_session *s, const char *path, char *out,
+                                      size_t len) {
+        struct stat st;
+        const char *who = s->worker->params->identity->text;
+        if (stat(path, &st) < 0) {
+                message(out, len,
+                         "Permission denied (the worker is %s; it cannot reach %s: %s)", who,
+                         path, strerror(errno));
+                return;
+        }
+        const struct passwd *pw = getpwuid(st.st_uid);
+        const struct group *gr = getgrgid(st.st_gid);
+        const char *owner = pw ? pw->pw_name : "?";
+        const char *group = gr ? gr->gr_name : "?";
+        message(out, len,
+                 "Permission denied (the worker is %s; the socket is owned by %s (uid %u), "
+                 "group %s (gid %u), mode %04o: add its group to [daemon] extra-groups=)",
+                 who, owner, (unsigned)st.st_uid, group, (unsigned)st.st_gid,
+                 (unsigned)(st.st_mode & 07777));
+}
+
+const char *session_note_connect_error(struct lbd_session *s, int err) {
+        const struct lbd_address *a = lbd_table_address(s->worker->table, s->backend);
+        size_t n = strlen(a->text) + 2;
+        if (n >= sizeof last_connect_error)
+                n = 0;
+        char *why = last_connect_error + n;
+        size_t why_len = sizeof last_connect_error - n;
+        if ((err == EACCES || err == EPERM) && a->sa.ss_family == AF_UNIX)
+                describe_permission_error(s, ((const struct sockaddr_un *)&a->sa)->sun_path, why,
+                                          why_len);
+        else if (err == EAGAIN && a->sa.ss_family == AF_UNIX)
+                message(why, why_len, "the backend's listen queue is full");
+        else
+                message(why, why_len, "%s", strerror(err));
+        if (n) {
+                memcpy(last_connect_error, a->text, n - 2);
+                memcpy(last_connect_error + n - 2, ": ", 2);
+        }
+        last_connect_session = s;
+        return last_connect_error;
+}
+
 int session_connect_to(struct lbd_session *s, long i) {
         const struct lbd_address *a = lbd_table_address(s->worker->table, (uint32_t)i);
         s->backend = (uint32_t)i; /* the one tried, also if it fails (access log) */
@@ -201,20 +272,20 @@ int session_connect_to(struct lbd_session *s, long i) {
                 int one = 1;
                 (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         }
-        if (connect(fd, (const struct sockaddr *)&a->sa, a->len) == 0 ||
-            errno == EINPROGRESS || errno == EAGAIN) {
-                /* EAGAIN: a unix socket whose backlog is full; treated as
-                 * in progress, SO_ERROR tells. */
+        /* EAGAIN on a unix socket is no connect under way: the backend's
+         * listen queue is full, and the socket is not connected (nginx
+         * treats it as a failed connect too). */
+        if (connect(fd, (const struct sockaddr *)&a->sa, a->len) == 0 || errno == EINPROGRESS) {
                 s->ufd = fd;
                 s->ufd_new = true;
                 s->deadline_ms = lbd_now_ms() + 1000ull * s->service->proxy_connect_timeout;
                 return 0;
         }
         int err = errno;
-        log_full(LOG_WARNING, s->service->name, "connect to %s failed: %s", a->text,
-                 strerror(err));
-        session_backend_failed(s, strerror(err));
         close(fd);
+        log_full(LOG_WARNING, s->service->name, "cannot connect to %s",
+                 session_note_connect_error(s, err));
+        session_backend_failed(s, err == EAGAIN ? "listen queue full" : strerror(err));
         return -1;
 }
 

@@ -2,7 +2,6 @@
 #include "worker.h"
 
 #include <errno.h>
-#include <grp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,18 +100,6 @@ static int follow_master(pid_t master) {
         return 0;
 }
 
-static int drop_privileges(const struct lbd_worker_params *p) {
-        if (!p->drop_privileges)
-                return 0;
-        if (setgroups(0, NULL) < 0 || setresgid(p->gid, p->gid, p->gid) < 0 ||
-            setresuid(p->uid, p->uid, p->uid) < 0)
-                return -errno;
-        /* Make sure there is no way back to root. */
-        if (setuid(0) == 0)
-                return -EPERM;
-        return 0;
-}
-
 _Noreturn void lbd_worker_main(const struct lbd_worker_params *p) {
         pid_t master = getppid();
         /* The master's control plane is not ours: holding its bus socket
@@ -127,10 +114,10 @@ _Noreturn void lbd_worker_main(const struct lbd_worker_params *p) {
                           strerror(-r));
                 _exit(1);
         }
-        r = drop_privileges(p);
+        r = lbd_worker_identity_apply(p->identity);
         if (r < 0) {
-                log_error("worker (slot %u): cannot drop privileges to uid %u: %s",
-                          p->slot_index, (unsigned)p->uid, strerror(-r));
+                log_error("worker (slot %u): cannot become %s: %s", p->slot_index,
+                          p->identity->text, strerror(-r));
                 _exit(1);
         }
         if (follow_master(master) < 0)

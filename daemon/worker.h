@@ -20,6 +20,7 @@
 #include "config.h"
 #include "plugin-loader.h"
 #include "scoreboard.h"
+#include "worker-identity.h"
 
 struct lbd_listener {
         int fd;                                   /* non-blocking, listening */
@@ -37,10 +38,8 @@ struct lbd_worker_params {
         unsigned slot_index;
         const struct lbd_listener *listeners;
         size_t n_listeners;
-        /* Drop to this user before serving (when running as root). */
-        bool drop_privileges;
-        uid_t uid;
-        gid_t gid;
+        /* Who to become before serving (when running as root). */
+        const struct lbd_worker_identity *identity;
         /* The master's fds the worker must not keep (bus, event loop). */
         const int *close_fds;
         size_t n_close_fds;
