@@ -18,6 +18,7 @@
 #include "log.h"
 #include "manager.h"
 #include "util.h"
+#include "worker-identity.h"
 
 static void manager_done(struct lbd_manager *m) {
         lbd_health_stop(m); /* before the arbiter: it owns the backend table */
@@ -123,6 +124,13 @@ static int run(int argc, char **argv) {
                 return LBD_EXIT_FAILURE;
         }
         if (m.options.check_config) {
+                /* As nginx -t: the user and groups must exist (as root;
+                 * anyone else's workers keep their own identity). */
+                struct lbd_worker_identity id;
+                if (lbd_worker_identity_resolve(m.config, &id) < 0) {
+                        fprintf(stderr, "lbd: configuration check failed\n");
+                        return LBD_EXIT_FAILURE;
+                }
                 print_check_summary(&m);
                 return LBD_EXIT_OK;
         }

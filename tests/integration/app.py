@@ -14,6 +14,9 @@ X-Backend: NAME header, except:
     /slow?ms=N      waits N milliseconds, then answers as "/"
     /status/N       answers with status N (body "backend NAME\\n" where allowed)
     /bytes?n=N      N bytes of "x" (for throughput tests)
+    /stream?n=N     N parts "part I\\n" without Content-Length: Gunicorn sends
+                    them chunked to an HTTP/1.1 request (and closes to end an
+                    HTTP/1.0 one)
     /counted        answers as "/", and counts the request (for health checks)
     /count          {"count": N, "headers": {...}}: how many /counted requests
                     this process has had, and the last one's headers
@@ -118,6 +121,11 @@ def application(environ, start_response):
     elif path == "/bytes":
         body = b"x" * max(0, _int_param(query, "n", 1024))
         ctype = "application/octet-stream"
+
+    elif path == "/stream":
+        n = max(0, _int_param(query, "n", 3))
+        start_response("200 OK", [("Content-Type", "text/plain"), ("X-Backend", NAME)])
+        return [f"part {i}\n".encode() for i in range(n)]
 
     headers = [("Content-Type", ctype), ("X-Backend", NAME)]
     if status not in (204, 304) and status >= 200:
