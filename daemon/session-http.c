@@ -1065,17 +1065,6 @@ static int exchange_pass(struct lbd_session *s) {
                 }
                 if (t->resp_head && t->ubody < t->uend && lbd_http_body_done(&t->sbody))
                         t->upstream_keep = false; /* bytes after the response */
-                if (t->resp_head && t->up_eof && !response_complete(t)) {
-                        /* Part of the response may be with the client
-                         * already: nothing to retry or answer; closing is
-                         * how the client learns (nginx: "upstream
-                         * prematurely closed connection"). */
-                        log_full(LOG_WARNING, s->service->name,
-                                 "the backend %s the connection before the end of the response; "
-                                 "closing the client connection",
-                                 t->up_reset ? "reset" : "closed");
-                        return -2;
-                }
         }
 
         bool client_full = false;
@@ -1119,6 +1108,19 @@ static int exchange_pass(struct lbd_session *s) {
                 }
                 if (t->ustart == t->ubody && response_complete(t))
                         t->resp_done = true;
+        }
+        if (t->resp_head && !t->tunnel && t->up_eof && !response_complete(t) &&
+            t->ostart == t->oend &&
+            t->ustart == t->ubody) {
+                /* The backend closed in the middle of the body and what it
+                 * sent is with the client: nothing to retry or answer;
+                 * closing is how the client learns (nginx: "upstream
+                 * prematurely closed connection"). */
+                log_full(LOG_WARNING, s->service->name,
+                         "the backend %s the connection before the end of the response; "
+                         "closing the client connection",
+                         t->up_reset ? "reset" : "closed");
+                return -2;
         }
         return progress;
 }
