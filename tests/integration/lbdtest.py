@@ -995,6 +995,82 @@ class GunicornBackends:
         _unregister(self)
 
 
+class NginxBackend:
+    """Debian's nginx on a loopback port answering every request with 200
+    and BODY (a fixed Content-Length), for tests that need a backend faster
+    than the proxy in front of it (the connection storm). Runs in the
+    foreground as this process's child, its files in a temporary
+    directory; worker_connections and the fd limit are set for
+    `connections` clients at once."""
+
+    NGINX = "/usr/sbin/nginx"
+    BODY = "nginx backend\n"
+
+    def __init__(self, connections=1024, port=None):
+        self.connections = connections
+        self.port = port
+        self.tmp = None
+        self.process = None
+        self.address = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self):
+        if not os.access(self.NGINX, os.X_OK):
+            raise FixtureError(f"{self.NGINX} is missing (Debian package nginx-light)")
+        self.tmp = TempDir("lbd-nginx-")
+        _register(self)
+        try:
+            self.port = self.port or free_port()
+            self.address = f"127.0.0.1:{self.port}"
+            conf = self.tmp.join("nginx.conf")
+            body = self.BODY.replace("\n", "\\n")
+            with open(conf, "w") as f:
+                f.write(f"""daemon off;
+master_process off;
+pid {self.tmp.join("nginx.pid")};
+error_log stderr warn;
+worker_rlimit_nofile {self.connections + 64};
+events {{ worker_connections {self.connections + 64}; }}
+http {{
+    access_log off;
+    client_body_temp_path {self.tmp.path};
+    proxy_temp_path {self.tmp.path};
+    fastcgi_temp_path {self.tmp.path};
+    uwsgi_temp_path {self.tmp.path};
+    scgi_temp_path {self.tmp.path};
+    server {{
+        listen {self.address} backlog={max(511, self.connections)};
+        keepalive_requests 1000000;
+        location / {{ default_type text/plain; return 200 "{body}"; }}
+    }}
+}}
+""")
+            self.process = ManagedProcess(f"nginx ({self.address})",
+                                          [self.NGINX, "-c", conf, "-p", self.tmp.path,
+                                           "-e", "stderr"],
+                                          self.tmp.join("nginx.log")).start()
+            wait_until(lambda: not port_is_free(self.port), 10,
+                       what=f"nginx to listen on {self.address}", alive=self.process)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self):
+        if self.process:
+            self.process.stop(sig=signal.SIGQUIT)
+            self.process = None
+        if self.tmp:
+            self.tmp.cleanup()
+            self.tmp = None
+        _unregister(self)
+
+
 def _distinct_free_ports(n):
     ports = set()
     while len(ports) < n:

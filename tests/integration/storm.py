@@ -20,7 +20,12 @@ import errno
 import resource
 import selectors
 import socket
+import struct
 import time
+
+# struct tcp_info: 8 bytes of u8 fields, then u32s; tcpi_total_retrans is
+# the 24th u32 (linux/tcp.h).
+_TCPI_TOTAL_RETRANS = 8 + 23 * 4
 
 
 class Result:
@@ -30,6 +35,11 @@ class Result:
         self.answered_s = None    # the last response read to its end
         self.statuses = {}
         self.errors = {}
+        # Connections whose SYN was sent again (TCP_INFO's total_retrans
+        # when the connect completed): on loopback only a full accept
+        # queue drops a SYN, so this counts the clients a proxy accepted
+        # too slowly.
+        self.syn_retransmitted = 0
 
     def ok(self):
         return not self.errors and set(self.statuses) <= set(range(200, 300)) and \
@@ -37,8 +47,8 @@ class Result:
 
     def __repr__(self):
         return (f"<storm {self.count} connections: statuses {self.statuses}, errors "
-                f"{self.errors}, all connected in {self.connected_s} s, all answered in "
-                f"{self.answered_s} s>")
+                f"{self.errors}, {self.syn_retransmitted} SYNs sent again, all connected in "
+                f"{self.connected_s} s, all answered in {self.answered_s} s>")
 
 
 def raise_fd_limit(need):
@@ -140,6 +150,9 @@ def run(address, count, timeout=60.0, path="/", host="storm"):
                     fail(c, "connect", err)
                     continue
                 connected += 1
+                info = c.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+                if struct.unpack_from("I", info, _TCPI_TOTAL_RETRANS)[0]:
+                    res.syn_retransmitted += 1
                 if connected == count:
                     res.connected_s = round(time.monotonic() - start, 3)
                 try:
