@@ -61,6 +61,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True  # no __pycache__ in the checkout
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 import lbdtest  # noqa: E402
+import storm  # noqa: E402
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
@@ -221,10 +222,10 @@ def nginx_argv(config, tmp):
     return [NGINX, "-p", tmp.path + "/", "-c", config]
 
 
-def nginx_common(tmp, worker_connections):
+def nginx_common(tmp, worker_connections, workers=1):
     return f"""daemon off;
 master_process on;
-worker_processes 1;
+worker_processes {workers};
 worker_rlimit_nofile {worker_connections + 1000};
 pid {tmp.join('nginx.pid')};
 error_log {tmp.join('error.log')} warn;
@@ -245,8 +246,9 @@ def nginx_http_common(tmp):
 
 
 def nginx_backend(name, port):
+    # Room for a connection storm's upstream connections (--storm).
     def config(tmp):
-        return nginx_common(tmp, 4096) + f"""http {{
+        return nginx_common(tmp, 12000) + f"""http {{
 {nginx_http_common(tmp)}
     server {{
         listen 127.0.0.1:{port};
@@ -286,11 +288,11 @@ def nginx_pool_backend(name, addresses):
     return server
 
 
-def nginx_proxy(port, backends, worker_connections):
+def nginx_proxy(port, backends, worker_connections, workers=1, name="nginx proxy"):
     servers = "".join(f"        server {b};\n" for b in backends)
 
     def config(tmp):
-        return nginx_common(tmp, worker_connections) + f"""http {{
+        return nginx_common(tmp, worker_connections, workers) + f"""http {{
 {nginx_http_common(tmp)}
     upstream backends {{
 {servers}        keepalive {UPSTREAM_POOL};
@@ -312,7 +314,7 @@ def nginx_proxy(port, backends, worker_connections):
     }}
 }}
 """
-    return Server("nginx proxy", nginx_argv, config, "nginx.conf", [port])
+    return Server(name, nginx_argv, config, "nginx.conf", [port])
 
 
 def haproxy(http_port, tcp_port, backends, maxconn):
@@ -530,6 +532,10 @@ def fmt_ms(v):
     return f"{v:.2f}ms" if v < 10 else f"{v:.1f}ms" if v < 1000 else f"{v / 1000:.2f}s"
 
 
+def fmt_s(v):
+    return "-" if v is None else f"{v:.2f} s"
+
+
 def fmt_us(v):
     return "-" if v is None else f"{v:.1f}"
 
@@ -629,6 +635,9 @@ def main():
                          "(default 1000)")
     ap.add_argument("--pool-policies", default="round_robin,least_conn",
                     help="policies of the pool-size test (default round_robin,least_conn)")
+    ap.add_argument("--storm", type=int, default=10000,
+                    help="connections of the connection storm (lbd event and nginx, 2 "
+                         "workers each); 0 skips it (default 10000)")
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: 1 s per run, 1 round, 500 idle connections")
     args = ap.parse_args()
@@ -656,7 +665,7 @@ def main():
     # File descriptors: the idle test holds `idle` client sockets here, and
     # lbd (which inherits this limit), nginx and HAProxy as many again.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = max(args.idle * 2 + 2000, 4096)
+    want = max(args.idle * 2 + 2000, args.storm + 2000, 4096)
     if hard != resource.RLIM_INFINITY and hard < want:
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (want, want))
@@ -664,6 +673,7 @@ def main():
             print(f"bench: RLIMIT_NOFILE hard limit {hard} < {want}; idle test lowered",
                   file=sys.stderr)
             args.idle = max(0, (hard - 2000) // 2)
+            args.storm = min(args.storm, max(0, hard - 2000))
             want = hard
     else:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
@@ -821,8 +831,9 @@ def _bench(args, conn_counts, build_dir, failures, started):
                 started.remove(sp)
 
     pool = pool_size_test(args, start, started, failures) if args.pool_backends > 0 else None
+    storms = storm_test(args, start, started, failures, backend_addrs) if args.storm else None
 
-    report(args, conn_counts, systems, results, idle, spread, pool)
+    report(args, conn_counts, systems, results, idle, spread, pool, storms)
     print(f"\n(run took {time.monotonic() - t_start:.0f} s)")
     if failures:
         print("\nCould not run:")
@@ -892,7 +903,36 @@ def pool_size_test(args, start, started, failures):
     return out
 
 
-def report(args, conn_counts, systems, results, idle, spread, pool=None):
+def storm_test(args, start, started, failures, backend_addrs):
+    """args.storm clients connect at once to lbd event and to nginx (2
+    workers each, the same backends), one request each, rounds
+    interleaved. Returns {"lbd": [storm.Result], "nginx": [...]}."""
+    lport, nport = distinct_free_ports(2)
+    lb = start(LbdInstance("storm", "event", 2, [("http", "http", lport)], backend_addrs,
+                           args.threads))
+    ng = start(nginx_proxy(nport, backend_addrs, args.storm + 1000, workers=2,
+                           name="nginx storm proxy"))
+    out = {}
+    if lb and ng:
+        plan = [("lbd", lport), ("nginx", nport)]
+        for rnd in range(args.rounds):
+            for key, port in (plan if rnd % 2 == 0 else list(reversed(plan))):
+                time.sleep(1.0)  # the last storm's connections gone
+                r = storm.run(f"127.0.0.1:{port}", args.storm, timeout=60)
+                out.setdefault(key, []).append(r)
+                print(f"  storm round {rnd + 1}: {key:<6} {args.storm} connections: all "
+                      f"answered after {r.answered_s} s, {r.syn_retransmitted} SYNs sent "
+                      f"again, errors {r.errors or 'none'}", flush=True)
+                if r.errors:
+                    failures.append(f"storm on {key}: {r.errors}")
+    for srv in (lb, ng):
+        if srv:
+            srv.stop()
+            started.remove(srv)
+    return out
+
+
+def report(args, conn_counts, systems, results, idle, spread, pool=None, storms=None):
     S = {}
     for (key, c), runs in results.items():
         S[(key, c)] = summarize(runs)
@@ -979,8 +1019,29 @@ def report(args, conn_counts, systems, results, idle, spread, pool=None):
                   f"   {big}: {med(big, 'rps') or 0:7.0f} req/s {fmt_us(med(big, 'cpu_us'))} us/req"
                   f"   req/s {fr(r)}, CPU/req {fr(ratio(med(big, 'cpu_us'), med(2, 'cpu_us')))}")
 
-    # Targets (issues 3, 4). Measured value shown next to each; no assertions.
-    print("\nTargets (issues 3 and 4):")
+    storm_ratio = None
+    if storms:
+        print(f"\nConnection storm: {args.storm} clients connect at once, one request each, "
+              f"2 workers per proxy (median of {args.rounds}):")
+        print(f"  {'proxy':<8} {'all connected':>14} {'all answered':>13} {'SYNs again':>11} "
+              f"{'errors':>7}")
+        med = {}
+        for key in ("lbd", "nginx"):
+            runs = storms.get(key, [])
+            if not runs:
+                continue
+            conn = median([r.connected_s for r in runs if r.connected_s is not None])
+            ans = median([r.answered_s for r in runs if r.answered_s is not None])
+            med[key] = ans
+            again = median([r.syn_retransmitted for r in runs])
+            errs = sum(sum(r.errors.values()) for r in runs)
+            print(f"  {key:<8} {fmt_s(conn):>14} {fmt_s(ans):>13} {again or 0:>11.0f} "
+                  f"{errs:>7}")
+        storm_ratio = ratio(med.get("lbd"), med.get("nginx"))
+        print(f"  all answered, lbd/nginx: {fr(storm_ratio)}")
+
+    # Targets (issues 3, 4, 11). Measured value shown next to each; no assertions.
+    print("\nTargets (issues 3, 4 and 11):")
     checks = []
 
     def check(name, value, limit, ok, fmt=fr):
@@ -1021,6 +1082,9 @@ def report(args, conn_counts, systems, results, idle, spread, pool=None):
                   lambda v: v >= 0.9)
     else:
         checks.append((f"pool of {args.pool_backends} backends", "not run", "-"))
+    if storms:
+        check(f"storm of {args.storm}: all answered vs nginx", storm_ratio, "<= 1.50x",
+              lambda v: v <= 1.5)
     w = max(len(n) for n, _, _ in checks)
     for name, val, res in checks:
         print(f"  {name:<{w}}  {val:<32} {res}")

@@ -156,8 +156,11 @@ class ArbiterTest(unittest.TestCase):
 
     def wait_workers(self, n, timeout=10.0, what=None):
         """Wait until lbd has exactly n children; returns their PIDs."""
-        return lbdtest.wait_until(lambda: (len(self.workers()) == n and self.workers()),
-                                  timeout, what=what or f"{n} workers", alive=self.lbd.process)
+        def exactly_n():
+            pids = self.workers()  # one reading: each call may differ
+            return len(pids) == n and pids
+        return lbdtest.wait_until(exactly_n, timeout, what=what or f"{n} workers",
+                                  alive=self.lbd.process)
 
     def started_pids(self):
         with open(self.starts) as f:
@@ -256,10 +259,11 @@ class ArbiterTest(unittest.TestCase):
         before = self.wait_workers(2)
         victim = min(before)
         os.kill(victim, signal.SIGKILL)
-        after = lbdtest.wait_until(
-            lambda: (len(self.workers()) == 2 and victim not in self.workers()
-                     and self.workers()), 10, what="a replacement worker",
-            alive=self.lbd.process)
+        def replaced():
+            pids = self.workers()  # one reading: each call may differ
+            return len(pids) == 2 and victim not in pids and pids
+        after = lbdtest.wait_until(replaced, 10, what="a replacement worker",
+                                   alive=self.lbd.process)
         self.assertEqual(len(after - before), 1)
         self.assertEqual(before - after, {victim})
         self.assertRegex(self.lbd.log_text(),
@@ -297,10 +301,11 @@ class ArbiterTest(unittest.TestCase):
         waited = time.monotonic() - t0
         self.assertGreater(waited, 1.5, "killed before its timeout")
         self.assertLess(waited, 5.0, "killed long after its timeout")
-        after = lbdtest.wait_until(
-            lambda: (len(self.workers()) == 2 and victim not in self.workers()
-                     and self.workers()), 10, what="a replacement worker",
-            alive=self.lbd.process)
+        def replaced():
+            pids = self.workers()  # one reading: each call may differ
+            return len(pids) == 2 and victim not in pids and pids
+        after = lbdtest.wait_until(replaced, 10, what="a replacement worker",
+                                   alive=self.lbd.process)
         self.assertFalse(alive(victim))
         # The other worker heartbeats: it was left alone.
         self.assertIn(min(before), after)
@@ -332,10 +337,11 @@ class ArbiterTest(unittest.TestCase):
         self.write_config(3, [f"127.0.0.1:{new_port}"])
         self.lbd.notifications.clear()
         self.send(signal.SIGHUP)
-        new = lbdtest.wait_until(
-            lambda: (len(self.workers()) == 3 and not (self.workers() & old)
-                     and self.workers()), 10, what="3 workers of the new generation",
-            alive=self.lbd.process)
+        def new_generation():
+            pids = self.workers()  # one reading: each call may differ
+            return len(pids) == 3 and not (pids & old) and pids
+        new = lbdtest.wait_until(new_generation, 10, what="3 workers of the new generation",
+                                 alive=self.lbd.process)
         self.assertFalse(new & old)
         for pid in old:
             lbdtest.wait_until(lambda p=pid: not alive(p), 5, what=f"old worker {pid} to exit")
@@ -355,8 +361,10 @@ class ArbiterTest(unittest.TestCase):
         old = self.wait_workers(1)
         self.write_config(1, [f"127.0.0.1:{self.port}"])
         self.send(signal.SIGHUP)
-        lbdtest.wait_until(lambda: (len(self.workers()) == 1 and not (self.workers() & old)),
-                           10, what="the new worker", alive=self.lbd.process)
+        def replaced():
+            pids = self.workers()  # one reading: each call may differ
+            return len(pids) == 1 and not (pids & old)
+        lbdtest.wait_until(replaced, 10, what="the new worker", alive=self.lbd.process)
         # Same address, same socket: it was never closed and reopened.
         self.assertEqual(connect_result(self.port), "accepted")
         self.assertNotIn(f"listening on 127.0.0.1:{self.port}",
