@@ -481,6 +481,60 @@ static void test_user(void **state) {
         }
 }
 
+/* group=, extra-groups=: names as user= takes them; empty is the user's
+ * own group and no extra groups. Whether they exist is the arbiter's
+ * (and lbd -t's) question, not the parser's. */
+static void test_groups(void **state) {
+        g_autoptr(lbd_config) none = parse_ok("[daemon]\ngroup=\nextra-groups=\n");
+        assert_null(none->daemon.group);
+        assert_int_equal(g_strv_length(none->daemon.extra_groups), 0);
+
+        g_autoptr(lbd_config) c = parse_ok("[daemon]\ngroup=lbd\n"
+                                           "extra-groups=www-data ; ssl-cert;;\n");
+        assert_string_equal(c->daemon.group, "lbd");
+        assert_int_equal(g_strv_length(c->daemon.extra_groups), 2);
+        assert_string_equal(c->daemon.extra_groups[0], "www-data");
+        assert_string_equal(c->daemon.extra_groups[1], "ssl-cert");
+
+        check_error("[daemon]\ngroup=1www\n", SRC ": [daemon] group: ",
+                    "'1www' is not a valid group name", NULL);
+        check_error("[daemon]\nextra-groups=www-data;a b\n", SRC ": [daemon] extra-groups: ",
+                    "'a b' is not a valid group name", NULL);
+        g_autoptr(GString) many = g_string_new("[daemon]\nextra-groups=");
+        for (unsigned i = 0; i <= LBD_EXTRA_GROUPS_MAX; i++)
+                g_string_append_printf(many, "g%u;", i);
+        g_string_append_c(many, '\n');
+        check_error(many->str, SRC ": [daemon] extra-groups: ", "33 groups; expected at most 32",
+                    NULL);
+}
+
+/* proxy-host=: a Host value lbd writes itself, so only host[:port]. */
+static void test_proxy_host(void **state) {
+        static const char *const good[] = { "app.example", "app.example:8080", "10.0.0.1",
+                                            "[::1]:80", "[2001:db8::7]", "localhost" };
+        static const char *const bad[] = { "app example", "app/x", "app:", "app:123456",
+                                           ":80", "[::1", "[]", "app:8x", "a\\sb" };
+        for (size_t i = 0; i < G_N_ELEMENTS(good); i++) {
+                g_autofree char *text = service_with("proxy-host", good[i]);
+                g_autoptr(lbd_config) c = parse_ok(text);
+                assert_string_equal(service_at(c, 0)->proxy_host, good[i]);
+        }
+        for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+                g_autofree char *text = service_with("proxy-host", bad[i]);
+                check_error(text, SRC ": [service web] proxy-host: ", "is not a Host header value",
+                            NULL);
+        }
+        g_autofree char *longest = g_strnfill(LBD_PROXY_HOST_MAX, 'a');
+        g_autofree char *too_long = g_strnfill(LBD_PROXY_HOST_MAX + 1, 'a');
+        g_autofree char *ok = service_with("proxy-host", longest);
+        g_autoptr(lbd_config) c = parse_ok(ok);
+        g_autofree char *bad_text = service_with("proxy-host", too_long);
+        check_error(bad_text, SRC ": [service web] proxy-host: ", "at most 100 bytes", NULL);
+        g_autofree char *unset = service_with("proxy-host", "");
+        g_autoptr(lbd_config) u = parse_ok(unset);
+        assert_null(service_at(u, 0)->proxy_host);
+}
+
 static void test_logs(void **state) {
         static const char *const access_good[] = { "journal", "off", "/var/log/lbd/access.log" };
         for (size_t i = 0; i < G_N_ELEMENTS(access_good); i++) {
@@ -1193,6 +1247,8 @@ int main(void) {
                 T(test_number_keys),
                 T(test_plugin_names),
                 T(test_user),
+                T(test_groups),
+                T(test_proxy_host),
                 T(test_logs),
                 T(test_statsd_host),
                 T(test_unknown_keys),

@@ -56,6 +56,13 @@ static void assert_backends_equal(const GArray *a, const GArray *b) {
         }
 }
 
+static void assert_optional_string_equal(const char *a, const char *b) {
+        if (!a || !b)
+                assert_ptr_equal(a, b);
+        else
+                assert_string_equal(a, b);
+}
+
 static void assert_services_equal(const struct lbd_service_config *a,
                                   const struct lbd_service_config *b) {
         assert_string_equal(a->name, b->name);
@@ -67,6 +74,7 @@ static void assert_services_equal(const struct lbd_service_config *a,
         assert_string_equal(a->policy, b->policy);
         assert_int_equal(a->proxy_connect_timeout, b->proxy_connect_timeout);
         assert_int_equal(a->proxy_read_timeout, b->proxy_read_timeout);
+        assert_optional_string_equal(a->proxy_host, b->proxy_host);
         assert_backends_equal(a->backends, b->backends);
         const struct lbd_health_check_config *h = &a->health_check, *k = &b->health_check;
         assert_int_equal(h->type, k->type);
@@ -83,13 +91,6 @@ static void assert_services_equal(const struct lbd_service_config *a,
         assert_int_equal(h->timeout, k->timeout);
 }
 
-static void assert_optional_string_equal(const char *a, const char *b) {
-        if (!a || !b)
-                assert_ptr_equal(a, b);
-        else
-                assert_string_equal(a, b);
-}
-
 /* Every setting equal; services compared by name (in_order: and position). */
 static void assert_configs_equal(const struct lbd_config *a, const struct lbd_config *b,
                                  bool in_order) {
@@ -104,6 +105,10 @@ static void assert_configs_equal(const struct lbd_config *a, const struct lbd_co
         assert_int_equal(d->max_requests, e->max_requests);
         assert_int_equal(d->max_requests_jitter, e->max_requests_jitter);
         assert_string_equal(d->user, e->user);
+        assert_optional_string_equal(d->group, e->group);
+        assert_int_equal(g_strv_length(d->extra_groups), g_strv_length(e->extra_groups));
+        for (guint i = 0; d->extra_groups[i]; i++)
+                assert_string_equal(d->extra_groups[i], e->extra_groups[i]);
         assert_string_equal(d->access_log, e->access_log);
         assert_string_equal(d->error_log, e->error_log);
         assert_optional_string_equal(d->statsd_host, e->statsd_host);
@@ -239,6 +244,8 @@ static const char rich_config[] =
         "max-requests=10000\n"
         "max-requests-jitter=500\n"
         "user=www-data\n"
+        "group=web\n"
+        "extra-groups=www-data;ssl-cert\n"
         "access-log=/var/log/lbd/access.log\n"
         "error-log=/var/log/lbd/error.log\n"
         "statsd-host=[::1]:8125\n"
@@ -249,6 +256,7 @@ static const char rich_config[] =
         "policy=least_conn\n"
         "proxy-connect-timeout=3\n"
         "proxy-read-timeout=600\n"
+        "proxy-host=[2001:db8::7]:8443\n"
         "backends=unix:/var/www/myapp/myapp.sock;"
         "10.0.0.11:8000 weight=2 max-fails=3 fail-timeout=20 max-conns=100 slow-start=30;"
         "10.0.0.12:8000 backup;[2001:db8::1]:8000 down max-fails=0\n"
