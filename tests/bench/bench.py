@@ -170,52 +170,9 @@ def distinct_free_ports(n):
 # --- servers: nginx, HAProxy ------------------------------------------------------
 
 
-class Server:
-    """A foreground server process (nginx or haproxy) with its config in a
-    temporary directory, stopped by PID (lbdtest's cleanup covers it)."""
-
-    def __init__(self, name, argv_fn, config_fn, config_name, ports, timeout=10.0):
-        self.name = name
-        self.argv_fn = argv_fn
-        self.config_fn = config_fn
-        self.config_name = config_name
-        self.ports = ports
-        self.timeout = timeout
-        self.tmp = None
-        self.process = None
-
-    def __repr__(self):
-        return f"<{self.name} pid={self.pid}>"
-
-    @property
-    def pid(self):
-        return self.process.pid if self.process else None
-
-    def start(self):
-        self.tmp = lbdtest.TempDir(f"lbd-bench-{self.name.replace(' ', '-')}-")
-        lbdtest._register(self)
-        config = self.tmp.join(self.config_name)
-        with open(config, "w") as f:
-            f.write(self.config_fn(self.tmp))
-        self.process = lbdtest.ManagedProcess(self.name, self.argv_fn(config, self.tmp),
-                                              self.tmp.join("server.log")).start()
-        try:
-            for port in self.ports:
-                lbdtest.wait_until(lambda p=port: port_listening(p), self.timeout,
-                                   what=f"{self.name} to listen on {port}", alive=self.process)
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def stop(self):
-        if self.process:
-            self.process.stop(timeout=10.0)
-            self.process = None
-        if self.tmp:
-            self.tmp.cleanup()
-            self.tmp = None
-        lbdtest._unregister(self)
+# The nginx and HAProxy processes: lbdtest's fixture for a server run from a
+# configuration file in a temporary directory.
+Server = lbdtest.ConfigServer
 
 
 def nginx_argv(config, tmp):

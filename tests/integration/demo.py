@@ -147,7 +147,10 @@ def main():
             "See what holds them with: ss -ltnp")
         return 1
 
-    with lbdtest.GunicornBackends(3, ports=BACKEND_PORTS) as backends:
+    # Gunicorn's default worker class, as the seed runs it: it closes the
+    # connection after every response.
+    with lbdtest.GunicornBackends(3, ports=BACKEND_PORTS, worker_class="sync",
+                                  workers=2) as backends:
         heading("Backends")
         for name, address, proc in zip(backends.names, backends.addresses, backends.processes):
             _, _, body = lbdtest.http_request(address, "/")
@@ -232,7 +235,9 @@ def finish_demo(args, address, env_hint, lbd, plugins, failures):
             + ", ".join(placeholders))
     # Not visible in the demo's steps, so said here (keep in step with README.md).
     say("splice() in tcp mode (a plain recv/send relay today); the systemd unit's")
-    say("exposure is 2.3, above the 2.0 target (dbus/lbd.service.in says why)")
+    say("exposure is 2.3, above the 2.0 target (dbus/lbd.service.in says why); a")
+    say("response without a length is not re-chunked for HTTP/1.1 clients (it ends")
+    say("the client's connection instead)")
     if not placeholders and not failures:
         say("nothing the demo touches: everything above is real")
 

@@ -17,7 +17,11 @@
   POLKIT_BUS_POLICY), in a mount namespace of its own where only the
   project's actions file and the test's rules files are visible.
 * GunicornBackends: N Debian gunicorn processes serving app.py on loopback
-  TCP ports or unix sockets.
+  TCP ports or unix sockets, with the seed's worker class (sync, gthread,
+  gevent) and, like the seed, another user and umask if asked.
+* ConfigServer: a server run from a configuration file in a temporary
+  directory (nginx, HAProxy; the benchmark's too); nginx_backend() is one
+  that answers 200 to everything, faster than any proxy in front of it.
 
 Everything started is stopped by PID: by the context managers, and, should a
 test die half way, by an atexit handler; SIGTERM/SIGHUP turn into SystemExit
@@ -995,23 +999,28 @@ class GunicornBackends:
         _unregister(self)
 
 
-class NginxBackend:
-    """Debian's nginx on a loopback port answering every request with 200
-    and BODY (a fixed Content-Length), for tests that need a backend faster
-    than the proxy in front of it (the connection storm). Runs in the
-    foreground as this process's child, its files in a temporary
-    directory; worker_connections and the fd limit are set for
-    `connections` clients at once."""
+class ConfigServer:
+    """A foreground server process (nginx, HAProxy) run from a configuration
+    file that config_fn(tmp) writes into a temporary directory; start()
+    returns once it accepts connections on each of ports. Stopped by PID
+    (and by the atexit handler, should a test die half way).
 
-    NGINX = "/usr/sbin/nginx"
-    BODY = "nginx backend\n"
+    argv_fn(config_path, tmp) gives its command line."""
 
-    def __init__(self, connections=1024, port=None):
-        self.connections = connections
-        self.port = port
+    def __init__(self, name, argv_fn, config_fn, config_name, ports, timeout=10.0,
+                 stop_signal=signal.SIGTERM):
+        self.name = name
+        self.argv_fn = argv_fn
+        self.config_fn = config_fn
+        self.config_name = config_name
+        self.ports = ports
+        self.timeout = timeout
+        self.stop_signal = stop_signal
         self.tmp = None
         self.process = None
-        self.address = None
+
+    def __repr__(self):
+        return f"<{self.name} pid={self.pid}>"
 
     def __enter__(self):
         return self.start()
@@ -1019,43 +1028,22 @@ class NginxBackend:
     def __exit__(self, *exc):
         self.stop()
 
+    @property
+    def pid(self):
+        return self.process.pid if self.process else None
+
     def start(self):
-        if not os.access(self.NGINX, os.X_OK):
-            raise FixtureError(f"{self.NGINX} is missing (Debian package nginx-light)")
-        self.tmp = TempDir("lbd-nginx-")
+        self.tmp = TempDir(f"lbd-{self.name.replace(' ', '-')}-")
         _register(self)
         try:
-            self.port = self.port or free_port()
-            self.address = f"127.0.0.1:{self.port}"
-            conf = self.tmp.join("nginx.conf")
-            body = self.BODY.replace("\n", "\\n")
-            with open(conf, "w") as f:
-                f.write(f"""daemon off;
-master_process off;
-pid {self.tmp.join("nginx.pid")};
-error_log stderr warn;
-worker_rlimit_nofile {self.connections + 64};
-events {{ worker_connections {self.connections + 64}; }}
-http {{
-    access_log off;
-    client_body_temp_path {self.tmp.path};
-    proxy_temp_path {self.tmp.path};
-    fastcgi_temp_path {self.tmp.path};
-    uwsgi_temp_path {self.tmp.path};
-    scgi_temp_path {self.tmp.path};
-    server {{
-        listen {self.address} backlog={max(511, self.connections)};
-        keepalive_requests 1000000;
-        location / {{ default_type text/plain; return 200 "{body}"; }}
-    }}
-}}
-""")
-            self.process = ManagedProcess(f"nginx ({self.address})",
-                                          [self.NGINX, "-c", conf, "-p", self.tmp.path,
-                                           "-e", "stderr"],
-                                          self.tmp.join("nginx.log")).start()
-            wait_until(lambda: not port_is_free(self.port), 10,
-                       what=f"nginx to listen on {self.address}", alive=self.process)
+            config = self.tmp.join(self.config_name)
+            with open(config, "w") as f:
+                f.write(self.config_fn(self.tmp))
+            self.process = ManagedProcess(self.name, self.argv_fn(config, self.tmp),
+                                          self.tmp.join("server.log")).start()
+            for port in self.ports:
+                wait_until(lambda p=port: _accepts(p), self.timeout,
+                           what=f"{self.name} to listen on {port}", alive=self.process)
         except BaseException:
             self.stop()
             raise
@@ -1063,12 +1051,62 @@ http {{
 
     def stop(self):
         if self.process:
-            self.process.stop(sig=signal.SIGQUIT)
+            self.process.stop(timeout=10.0, sig=self.stop_signal)
             self.process = None
         if self.tmp:
             self.tmp.cleanup()
             self.tmp = None
         _unregister(self)
+
+
+def _accepts(port, host="127.0.0.1"):
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+NGINX = "/usr/sbin/nginx"
+
+
+def nginx_backend(connections=1024, port=None, body="nginx backend\n"):
+    """Debian's nginx on a loopback port answering every request with 200
+    and body (a fixed Content-Length), for tests that need a backend faster
+    than the proxy in front of it (the connection storm): a ConfigServer,
+    .address its "127.0.0.1:PORT". worker_connections and its fd limit are
+    set for `connections` clients at once."""
+    if not os.access(NGINX, os.X_OK):
+        raise FixtureError(f"{NGINX} is missing (Debian package nginx-light)")
+    port = port or free_port()
+    text = body.replace("\n", "\\n")
+
+    def config(tmp):
+        return f"""daemon off;
+master_process off;
+pid {tmp.join("nginx.pid")};
+error_log stderr warn;
+worker_rlimit_nofile {connections + 64};
+events {{ worker_connections {connections + 64}; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp.path};
+    proxy_temp_path {tmp.path};
+    fastcgi_temp_path {tmp.path};
+    uwsgi_temp_path {tmp.path};
+    scgi_temp_path {tmp.path};
+    server {{
+        listen 127.0.0.1:{port} backlog={max(511, connections)};
+        keepalive_requests 1000000;
+        location / {{ default_type text/plain; return 200 "{text}"; }}
+    }}
+}}
+"""
+    server = ConfigServer(f"nginx backend {port}",
+                          lambda path, tmp: [NGINX, "-c", path, "-p", tmp.path, "-e", "stderr"],
+                          config, "nginx.conf", [port], stop_signal=signal.SIGQUIT)
+    server.address = f"127.0.0.1:{port}"
+    return server
 
 
 def _distinct_free_ports(n):

@@ -41,7 +41,7 @@ class Storm(unittest.TestCase):
                                     f"{CLIENTS + 1000}")
         cls.bus = lbdtest.PrivateSystemBus().start()
         cls.addClassCleanup(cls.bus.stop)
-        cls.backend = lbdtest.NginxBackend(connections=CLIENTS).start()
+        cls.backend = lbdtest.nginx_backend(connections=CLIENTS).start()
         cls.addClassCleanup(cls.backend.stop)
         cls.tmp = lbdtest.TempDir("lbd-storm-")
         cls.addClassCleanup(cls.tmp.cleanup)
