@@ -233,6 +233,14 @@ static bool proxy_host_is_valid(const char *v) {
         return true;
 }
 
+/* The error for a user or group name that user_name_is_valid() refuses;
+ * what is a user or a group name. */
+static char *name_error(const char *value, const char *what, const char *or_else) {
+        return g_strdup_printf("'%s' is not a valid %s name; expected a letter or '_', then up "
+                               "to 31 letters, digits, '_', '.' or '-'%s",
+                               value, what, or_else);
+}
+
 static bool file_path_is_valid(const char *path) {
         size_t n = strlen(path);
         if (n < 2 || path[0] != '/' || path[n - 1] == '/' || n >= PATH_MAX)
@@ -852,10 +860,7 @@ static bool apply_value(const struct key_def *def, const char *value, char **ite
 
         case KEY_USER:
                 if (!user_name_is_valid(value)) {
-                        *detail = g_strdup_printf("'%s' is not a valid user name; expected a "
-                                                  "letter or '_', then up to 31 letters, "
-                                                  "digits, '_', '.' or '-'",
-                                                  value);
+                        *detail = name_error(value, "user", "");
                         return false;
                 }
                 replace_string(field, value);
@@ -867,11 +872,8 @@ static bool apply_value(const struct key_def *def, const char *value, char **ite
                         return true;
                 }
                 if (!user_name_is_valid(value)) {
-                        *detail = g_strdup_printf("'%s' is not a valid group name; expected a "
-                                                  "letter or '_', then up to 31 letters, "
-                                                  "digits, '_', '.' or '-', or nothing for "
-                                                  "the user's own group",
-                                                  value);
+                        *detail = name_error(value, "group", ", or nothing for the user's "
+                                                             "own group");
                         return false;
                 }
                 replace_string(field, value);
@@ -886,10 +888,7 @@ static bool apply_value(const struct key_def *def, const char *value, char **ite
                 }
                 for (char **i = items; *i; i++)
                         if (!user_name_is_valid(*i)) {
-                                *detail = g_strdup_printf(
-                                        "'%s' is not a valid group name; expected a letter or "
-                                        "'_', then up to 31 letters, digits, '_', '.' or '-'",
-                                        *i);
+                                *detail = name_error(*i, "group", "");
                                 return false;
                         }
                 char ***target = field;

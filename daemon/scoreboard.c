@@ -47,7 +47,10 @@ bool lbd_scoreboard_fair_share(struct lbd_scoreboard *sb, unsigned mine, uint64_
                 uint64_t avg = total / live;
                 yes = own <= avg + avg / 16 + 2 || !lower_in_queue;
         }
-        atomic_store_explicit(&sb->slots[mine].out_of_queue, !yes, memory_order_relaxed);
+        /* Written only when it changes: the others read this cache line
+         * in every one of their own checks. */
+        if (atomic_load_explicit(&sb->slots[mine].out_of_queue, memory_order_relaxed) != !yes)
+                atomic_store_explicit(&sb->slots[mine].out_of_queue, !yes, memory_order_relaxed);
         return yes;
 }
 

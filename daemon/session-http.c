@@ -711,7 +711,7 @@ static int phase_connect(struct lbd_session *s) {
         }
         if (session_start_connect(s) < 0) {
                 const char *last = session_last_connect_error(s);
-                char why[sizeof "no backend reachable; last: " + 640];
+                char why[sizeof "no backend reachable; last: " + SESSION_CONNECT_ERROR_MAX];
                 snprintf(why, sizeof why, "no backend reachable%s%s", last ? "; last: " : "",
                          last ? last : "");
                 local_response(s, 502, why);
@@ -870,7 +870,7 @@ static int parse_response_head(struct lbd_session *s) {
                 t->client_keep = !t->tunnel && ka > 0 && (t->req_flags & LBD_HTTP_F_KEEP_ALIVE) &&
                                  m->body != LBD_HTTP_BODY_CLOSE && !t->dechunk &&
                                  lbd_worker_get_state(s->worker) == LBD_WORKER_RUNNING;
-                t->upstream_keep = (m->flags & LBD_HTTP_F_KEEP_ALIVE) && !t->up_eof;
+                t->upstream_keep = (m->flags & LBD_HTTP_F_KEEP_ALIVE) != 0;
                 if (!build_response_head(s))
                         return -1;
                 lbd_http_body_init(&t->sbody, m->body, m->content_length, NULL);
@@ -911,7 +911,6 @@ static bool read_upstream(struct lbd_session *s) {
                 }
                 t->up_eof = true;
                 t->up_reset = n < 0;
-                t->upstream_keep = false;
                 break;
         }
         return got;
@@ -1131,7 +1130,7 @@ static int finish_exchange(struct lbd_session *s) {
         bool req_complete = t->req_done && t->cstart >= t->cbody;
         log_request(s, t->log.status, t->log.body_bytes);
         session_release_backend(s);
-        release_upstream(s, t->upstream_keep && req_complete && s->ufd >= 0);
+        release_upstream(s, t->upstream_keep && !t->up_eof && req_complete && s->ufd >= 0);
         if (!t->client_keep || !req_complete) {
                 s->http_phase = H_LINGER;
                 (void)shutdown(s->cfd, SHUT_WR);

@@ -83,6 +83,8 @@ void session_direction_release(struct direction *d);
 /* Pick a backend and start a non-blocking connect (s->ufd, s->backend).
  * Returns 0 when a connect is under way, -1 when no backend is left. */
 int session_start_connect(struct lbd_session *s);
+/* The longest of those texts, with its NUL. */
+#define SESSION_CONNECT_ERROR_MAX 640u
 /* A connect of s->backend failed with err: "ADDRESS: why" (a refused unix
  * socket says who the worker is and what mode the socket has), kept for
  * session_last_connect_error() until the thread's next failed connect. */

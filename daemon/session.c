@@ -197,7 +197,7 @@ long session_pick_backend(struct lbd_session *s) {
 /* Why the last connect of this thread failed, and for which session: for
  * the 502 that may follow (sessions of a thread run one at a time; a
  * session's own note is newer than any other's). */
-static _Thread_local char last_connect_error[640];
+static _Thread_local char last_connect_error[SESSION_CONNECT_ERROR_MAX];
 static _Thread_local const struct lbd_session *last_connect_session;
 
 const char *session_last_connect_error(const struct lbd_session *s) {
@@ -240,22 +240,15 @@ static void describe_permission_error(const struct lbd_session *s, const char *p
 
 const char *session_note_connect_error(struct lbd_session *s, int err) {
         const struct lbd_address *a = lbd_table_address(s->worker->table, s->backend);
-        size_t n = strlen(a->text) + 2;
-        if (n >= sizeof last_connect_error)
-                n = 0;
-        char *why = last_connect_error + n;
-        size_t why_len = sizeof last_connect_error - n;
+        char why[SESSION_CONNECT_ERROR_MAX - sizeof a->text];
         if ((err == EACCES || err == EPERM) && a->sa.ss_family == AF_UNIX)
                 describe_permission_error(s, ((const struct sockaddr_un *)&a->sa)->sun_path, why,
-                                          why_len);
+                                          sizeof why);
         else if (err == EAGAIN && a->sa.ss_family == AF_UNIX)
-                message(why, why_len, "the backend's listen queue is full");
+                message(why, sizeof why, "the backend's listen queue is full");
         else
-                message(why, why_len, "%s", strerror(err));
-        if (n) {
-                memcpy(last_connect_error, a->text, n - 2);
-                memcpy(last_connect_error + n - 2, ": ", 2);
-        }
+                message(why, sizeof why, "%s", strerror(err));
+        message(last_connect_error, sizeof last_connect_error, "%s: %s", a->text, why);
         last_connect_session = s;
         return last_connect_error;
 }

@@ -150,14 +150,6 @@ def established_per_process(pids, port):
     return counts
 
 
-def port_listening(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
 def distinct_free_ports(n):
     ports = []
     while len(ports) < n:
@@ -356,7 +348,7 @@ class LbdInstance:
             self.bus = lbdtest.PrivateSystemBus().start()
             self.lbd = lbdtest.Lbd(self.bus, config=config, log_level="warning").start()
             for _, _, port in self.services:
-                lbdtest.wait_until(lambda p=port: port_listening(p), 10,
+                lbdtest.wait_until(lambda p=port: lbdtest.port_accepts(p), 10,
                                    what=f"lbd {self.name} to listen on {port}",
                                    alive=self.lbd.process)
             lbdtest.wait_until(lambda: len(proc_tree(self.pid)) - 1 >= self.workers, 10,
@@ -814,16 +806,10 @@ def pool_size_test(args, start, started, failures):
     servers = [start(nginx_pool_backend("p1", first)), start(nginx_pool_backend("p2", second))]
     if not all(servers):
         return None
-    def answers(host, p):
-        try:
-            socket.create_connection((host, p), timeout=0.5).close()
-            return True
-        except OSError:
-            return False
     for srv in servers:
         host, p = srv.probe
         try:
-            lbdtest.wait_until(lambda: answers(host, p), 10, what=f"{srv.name} on {host}:{p}",
+            lbdtest.wait_until(lambda: lbdtest.port_accepts(p, host), 10, what=f"{srv.name} on {host}:{p}",
                                alive=srv.process)
         except lbdtest.FixtureError as e:
             failures.append(str(e))

@@ -295,6 +295,16 @@ def port_is_free(port, host="127.0.0.1"):
     return True
 
 
+def port_accepts(port, host="127.0.0.1"):
+    """Whether something accepts connections on host:port (a server that
+    has bound but not yet listened does not)."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 def free_port(host="127.0.0.1"):
     """A port nothing listens on right now (the kernel's choice)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -1042,7 +1052,7 @@ class ConfigServer:
             self.process = ManagedProcess(self.name, self.argv_fn(config, self.tmp),
                                           self.tmp.join("server.log")).start()
             for port in self.ports:
-                wait_until(lambda p=port: _accepts(p), self.timeout,
+                wait_until(lambda p=port: port_accepts(p), self.timeout,
                            what=f"{self.name} to listen on {port}", alive=self.process)
         except BaseException:
             self.stop()
@@ -1057,14 +1067,6 @@ class ConfigServer:
             self.tmp.cleanup()
             self.tmp = None
         _unregister(self)
-
-
-def _accepts(port, host="127.0.0.1"):
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 NGINX = "/usr/sbin/nginx"

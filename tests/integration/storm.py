@@ -41,10 +41,6 @@ class Result:
         # too slowly.
         self.syn_retransmitted = 0
 
-    def ok(self):
-        return not self.errors and set(self.statuses) <= set(range(200, 300)) and \
-            sum(self.statuses.values()) == self.count
-
     def __repr__(self):
         return (f"<storm {self.count} connections: statuses {self.statuses}, errors "
                 f"{self.errors}, {self.syn_retransmitted} SYNs sent again, all connected in "
