@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "arbiter.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -10,9 +11,6 @@
 #include <unistd.h>
 
 #include "access-log.h"
-#include "backend-table.h"
-#include "bus.h"
-#include "health-check.h"
 #include "listeners.h"
 #include "log.h"
 #include "scoreboard.h"
@@ -26,10 +24,6 @@
 /* How long a fast stop (INT/QUIT) waits before SIGKILL. */
 #define FAST_STOP_MS 1000u
 #define TICK_USEC (1000u * 1000u)
-/* How often the shared backend table is looked at (state changes, drained
- * slots): passive-health marks made by workers reach the log and the bus
- * within this. */
-#define TABLE_TICK_USEC (250u * 1000u)
 
 enum stop_mode {
         RUNNING,
@@ -40,8 +34,9 @@ enum stop_mode {
 /* One configuration and the workers started with it. */
 struct generation {
         unsigned id;
-        /* While the generation is current these are m->config and
-         * m->plugins, owned by the manager; once retired, owned here. */
+        /* While the generation is current these are the caller's (the
+         * manager's config and plugins in effect); once retired, owned
+         * here. */
         struct lbd_config *config;
         struct lbd_plugin_set *plugins;
         bool owns_config;  /* config: retired generations own theirs */
@@ -71,9 +66,12 @@ static const int handled_signals[] = {
 #define N_SIGNALS (sizeof(handled_signals) / sizeof(handled_signals[0]))
 
 struct lbd_arbiter {
-        struct lbd_manager *m;
+        sd_event *event;
+        struct lbd_arbiter_hooks hooks;
+        int close_fds[LBD_ARBITER_CLOSE_FDS_MAX]; /* the master's, not the workers' */
+        size_t n_close_fds;
         struct lbd_scoreboard *scoreboard;
-        struct lbd_table *table; /* the shared backend table */
+        struct lbd_table *table; /* the shared backend table (the manager's) */
         struct lbd_listeners *listeners;
         struct generation *current;
         GPtrArray *retired; /* of struct generation *: draining */
@@ -85,7 +83,6 @@ struct lbd_arbiter {
 
         sd_event_source *signal_sources[N_SIGNALS];
         sd_event_source *tick;    /* every second: heartbeats, kill deadlines */
-        sd_event_source *table_tick; /* 4 times a second: lbd_table_tick() */
         sd_event_source *backoff; /* one-shot: start the next worker after a crash loop */
 
         unsigned quick_deaths; /* in a row */
@@ -98,7 +95,7 @@ static const char *signal_name(int sig) {
         return n ? n : "unknown";
 }
 
-static struct lbd_worker_slot *worker_slot(struct lbd_arbiter *a, const struct worker *w) {
+static struct lbd_worker_slot *worker_slot(const struct lbd_arbiter *a, const struct worker *w) {
         return &a->scoreboard->slots[w->slot];
 }
 
@@ -189,12 +186,10 @@ static int spawn_worker(struct lbd_arbiter *a, struct generation *g, pid_t *ret_
          * after a reload would go on queueing connections nobody takes). */
         const int *all_fds;
         size_t n_all = lbd_listeners_fds(a->listeners, &all_fds);
-        g_autofree int *close_fds = g_new(int, n_all + 2);
+        g_autofree int *close_fds = g_new(int, n_all + a->n_close_fds);
         size_t n_close = 0;
-        if (a->m->bus && sd_bus_get_fd(a->m->bus) >= 0)
-                close_fds[n_close++] = sd_bus_get_fd(a->m->bus);
-        if (a->m->event && sd_event_get_fd(a->m->event) >= 0)
-                close_fds[n_close++] = sd_event_get_fd(a->m->event);
+        for (size_t i = 0; i < a->n_close_fds; i++)
+                close_fds[n_close++] = a->close_fds[i];
         for (size_t i = 0; i < n_all; i++)
                 if (!lbd_listener_set_has_fd(g->listeners, all_fds[i]))
                         close_fds[n_close++] = all_fds[i];
@@ -287,7 +282,7 @@ static void arm_backoff(struct lbd_arbiter *a) {
                     "the next one in %us",
                     a->quick_deaths, delay);
         uint64_t now_usec;
-        sd_event_now(a->m->event, CLOCK_MONOTONIC, &now_usec);
+        sd_event_now(a->event, CLOCK_MONOTONIC, &now_usec);
         sd_event_source_set_time(a->backoff, now_usec + (uint64_t)delay * 1000000u);
         sd_event_source_set_enabled(a->backoff, SD_EVENT_ONESHOT);
 }
@@ -347,7 +342,8 @@ static void maintain(struct lbd_arbiter *a) {
 static void check_stopped(struct lbd_arbiter *a) {
         if (a->stop != RUNNING && a->n_workers == 0) {
                 log_info("all workers are gone; exiting");
-                g_main_loop_quit(a->m->loop);
+                if (a->hooks.stopped)
+                        a->hooks.stopped(a->hooks.userdata);
         }
 }
 
@@ -507,96 +503,32 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/* ---- the shared backend table ------------------------------------------ */
+/* ---- run-time changes ------------------------------------------------- */
 
-static void on_backend_state(void *userdata, const char *service, const char *address,
-                             enum lbd_backend_state old_state, enum lbd_backend_state new_state,
-                             const char *reason) {
-        struct lbd_arbiter *a = userdata;
-        const char *state = lbd_backend_state_to_string(new_state);
-        log_full(new_state == LBD_BACKEND_DOWN ? LOG_WARNING : LOG_NOTICE, service,
-                 "backend %s is %s: %s", address, state, reason);
-        lbd_bus_backend_state_changed(a->m, service, address, state, reason);
-}
-
-static int on_table_tick(sd_event_source *s, uint64_t usec, void *userdata) {
-        struct lbd_arbiter *a = userdata;
-        lbd_table_tick(a->table, lbd_now_ms(), on_backend_state, a);
-        sd_event_source_set_time(s, usec + TABLE_TICK_USEC);
-        return 0;
-}
-
-struct lbd_table *lbd_arbiter_table(struct lbd_manager *m) {
-        return m->arbiter ? m->arbiter->table : NULL;
-}
-
-/* config as the text the file would have, without what the running
- * workers read from the shared table (a service's backends and policy)
- * and without the worker count (not a generation matter either). */
-static char *text_without_table_keys(const struct lbd_config *config) {
-        g_autoptr(GKeyFile) kf = lbd_config_to_keyfile(config, NULL);
-        g_key_file_remove_key(kf, "daemon", "workers", NULL);
-        for (guint i = 0; i < config->services->len; i++) {
-                const struct lbd_service_config *svc = config->services->pdata[i];
-                g_autofree char *group = g_strconcat("service ", svc->name, NULL);
-                g_key_file_remove_key(kf, group, "backends", NULL);
-                g_key_file_remove_key(kf, group, "policy", NULL);
-        }
-        return g_key_file_to_data(kf, NULL, NULL);
-}
-
-int lbd_arbiter_update(struct lbd_manager *m, struct lbd_config *config, char **ret_reason) {
-        struct lbd_arbiter *a = m->arbiter;
-        if (!a || !a->current || a->stop != RUNNING) {
-                if (ret_reason)
-                        *ret_reason = g_strdup("lbd is stopping");
+int lbd_arbiter_update_generation(struct lbd_arbiter *a, struct lbd_config *config) {
+        assert(a);
+        assert(config);
+        if (!a->current || a->stop != RUNNING)
                 return -ESHUTDOWN;
-        }
-        g_autofree char *now = text_without_table_keys(m->config);
-        g_autofree char *next = text_without_table_keys(config);
-        if (strcmp(now, next) != 0) {
-                if (ret_reason)
-                        *ret_reason = g_strdup("the change needs new workers");
-                return -EINVAL;
-        }
         /* The generation's listener set points into its configuration:
          * a set for config (the same addresses: the same sockets, none
          * opened or closed) replaces it. */
         struct lbd_listener_set *listeners = NULL;
         int r = lbd_listeners_bind(a->listeners, config, &listeners);
-        if (r < 0) {
-                if (ret_reason)
-                        *ret_reason = g_strdup_printf("cannot listen: %s", g_strerror(-r));
+        if (r < 0)
                 return r;
-        }
-        r = lbd_table_sync(a->table, config, ret_reason);
-        if (r < 0) {
-                lbd_listener_set_free(listeners);
-                return r;
-        }
         /* The running generation goes on with config: its workers (and
          * the ones respawned for it) read the table, not their copy. */
-        unsigned running = a->target;
-        struct lbd_config *old = m->config;
         lbd_listener_set_free(a->current->listeners);
         a->current->listeners = listeners;
-        m->config = config;
         a->current->config = config;
-        lbd_config_free(old);
-        a->target = running;
-        log_info("configuration updated in the running workers (generation %u)",
-                 a->current->id);
-        lbd_health_apply(m); /* checks follow the backends */
-        lbd_bus_configuration_changed(m);
         return 0;
 }
 
 /* ---- stopping, reloading, resizing ------------------------------------- */
 
-void lbd_arbiter_stop(struct lbd_manager *m, bool graceful) {
-        struct lbd_arbiter *a = m->arbiter;
-        if (!a)
-                return;
+void lbd_arbiter_stop(struct lbd_arbiter *a, bool graceful) {
+        assert(a);
         if (graceful && a->stop != RUNNING) {
                 log_info("already stopping");
                 return;
@@ -606,7 +538,7 @@ void lbd_arbiter_stop(struct lbd_manager *m, bool graceful) {
         a->stop = graceful ? STOPPING_GRACEFULLY : STOPPING_NOW;
         sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
         sd_event_source_set_enabled(a->backoff, SD_EVENT_OFF);
-        unsigned grace = m->config->daemon.graceful_timeout;
+        unsigned grace = a->current ? a->current->config->daemon.graceful_timeout : 0;
         if (graceful)
                 log_info("stopping %u worker(s) gracefully (graceful-timeout=%us)", a->n_workers,
                          grace);
@@ -624,41 +556,18 @@ void lbd_arbiter_stop(struct lbd_manager *m, bool graceful) {
         check_stopped(a);
 }
 
-int lbd_arbiter_apply(struct lbd_manager *m, struct lbd_config *config,
-                      struct lbd_plugin_set *plugins) {
-        struct lbd_arbiter *a = m->arbiter;
-        bool same_plugins = plugins == m->plugins;
-        if (!a || !a->current || a->stop != RUNNING) {
-                if (!same_plugins)
-                        lbd_plugin_set_free(plugins);
-                lbd_config_free(config);
+int lbd_arbiter_start_generation(struct lbd_arbiter *a, struct lbd_config *config,
+                                 struct lbd_plugin_set *plugins) {
+        assert(a);
+        assert(config);
+        assert(plugins);
+        if (a->stop != RUNNING)
                 return -ESHUTDOWN;
-        }
-        /* The table first: the new workers find their pools there, and
-         * the running ones see the new backends at once. */
-        g_autofree char *reason = NULL;
-        int r = lbd_table_sync(a->table, config, &reason);
-        if (r < 0)
-                log_error("cannot apply the configuration: %s", reason);
         struct generation *g = NULL;
-        if (r >= 0)
-                r = generation_new(a, config, plugins, &g);
-        if (r < 0) {
-                /* Back to the configuration in effect (it fitted before). */
-                if (lbd_table_sync(a->table, m->config, NULL) < 0)
-                        log_error("cannot restore the backend table");
-                if (!same_plugins)
-                        lbd_plugin_set_free(plugins);
-                lbd_config_free(config);
+        int r = generation_new(a, config, plugins, &g);
+        if (r < 0)
                 return r;
-        }
-
         struct generation *old = a->current;
-        old->owns_config = true; /* m lets go of them below */
-        old->owns_plugins = !same_plugins;
-        g_ptr_array_add(a->retired, old);
-        m->config = config;
-        m->plugins = plugins;
         a->current = g;
         a->target = lbd_config_worker_count(config);
         a->quick_deaths = 0;
@@ -669,6 +578,13 @@ int lbd_arbiter_apply(struct lbd_manager *m, struct lbd_config *config,
         /* New workers first, so that connections never wait for a
          * generation that is not there; then the old ones finish. */
         maintain(a);
+        if (!old) {
+                log_info("started %u %s worker(s)", g->n_workers, g->model->desc->name);
+                return 0;
+        }
+        old->owns_config = true; /* the caller lets go of them */
+        old->owns_plugins = old->plugins != plugins;
+        g_ptr_array_add(a->retired, old);
         unsigned grace = config->daemon.graceful_timeout;
         unsigned n_old = 0;
         for (unsigned i = 0; i < LBD_SCOREBOARD_SLOTS; i++) {
@@ -683,70 +599,41 @@ int lbd_arbiter_apply(struct lbd_manager *m, struct lbd_config *config,
                  g->id, config->services->len, a->target, g->model->desc->name, n_old);
         if (old->n_workers == 0)
                 retired_remove(a, old);
-        lbd_health_apply(m); /* checks follow the backends */
-        lbd_bus_configuration_changed(m);
         return 0;
 }
 
-int lbd_arbiter_reload(struct lbd_manager *m, char **ret_reason) {
-        struct lbd_arbiter *a = m->arbiter;
-        if (!a || a->stop != RUNNING) {
-                log_notice("not reloading: stopping");
-                if (ret_reason)
-                        *ret_reason = g_strdup("lbd is stopping");
-                return -ESHUTDOWN;
-        }
-        uint64_t usec;
-        sd_event_now(m->event, CLOCK_MONOTONIC, &usec);
-        sd_notifyf(0, "RELOADING=1\nSTATUS=Reloading the configuration\nMONOTONIC_USEC=%" PRIu64,
-                   usec);
-        log_info("reloading the configuration");
-
-        struct lbd_config *config = NULL;
-        struct lbd_plugin_set *plugins = NULL;
-        g_autofree char *reason = NULL;
-        int r = lbd_manager_load_configuration(&m->options, m->shared, &config, &plugins,
-                                               &reason);
-        if (r >= 0) {
-                r = lbd_arbiter_apply(m, config, plugins);
-                if (r < 0)
-                        reason = g_strdup_printf("cannot apply the configuration: %s",
-                                                 g_strerror(-r));
-        }
-        if (r < 0) {
-                log_error("reload failed; still running the previous configuration");
-                if (ret_reason)
-                        *ret_reason = g_steal_pointer(&reason);
-        }
-        sd_notifyf(0, "READY=1\nSTATUS=Serving with %u worker(s)", a->target);
-        return r;
-}
-
-int lbd_arbiter_set_workers(struct lbd_manager *m, unsigned n) {
-        struct lbd_arbiter *a = m->arbiter;
+int lbd_arbiter_set_workers(struct lbd_arbiter *a, unsigned n) {
+        assert(a);
         if (n < 1 || n > LBD_WORKERS_MAX)
                 return -EINVAL;
-        if (!a || a->stop != RUNNING)
+        if (!a->current || a->stop != RUNNING)
                 return -ESHUTDOWN;
         bool changed = n != a->target;
         if (changed)
                 log_info("worker count %u -> %u", a->target, n);
         a->target = n;
         maintain(a);
-        if (changed)
-                lbd_bus_workers_changed(m);
         return 0;
 }
 
-unsigned lbd_arbiter_get_workers(const struct lbd_manager *m) {
-        return m->arbiter ? m->arbiter->target : lbd_config_worker_count(m->config);
+unsigned lbd_arbiter_get_workers(const struct lbd_arbiter *a) {
+        assert(a);
+        return a->target;
 }
 
-void lbd_arbiter_foreach_worker(const struct lbd_manager *m, lbd_arbiter_worker_fn fn,
+unsigned lbd_arbiter_generation(const struct lbd_arbiter *a) {
+        assert(a);
+        return a->current ? a->current->id : 0;
+}
+
+bool lbd_arbiter_running(const struct lbd_arbiter *a) {
+        assert(a);
+        return a->stop == RUNNING;
+}
+
+void lbd_arbiter_foreach_worker(const struct lbd_arbiter *a, lbd_arbiter_worker_fn fn,
                                 void *userdata) {
-        struct lbd_arbiter *a = m->arbiter;
-        if (!a)
-                return;
+        assert(a);
         for (unsigned i = 0; i < LBD_SCOREBOARD_SLOTS; i++)
                 if (a->slots[i])
                         fn(userdata, a->slots[i]->pid, worker_slot(a, a->slots[i]));
@@ -756,7 +643,6 @@ void lbd_arbiter_foreach_worker(const struct lbd_manager *m, lbd_arbiter_worker_
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         struct lbd_arbiter *a = userdata;
-        struct lbd_manager *m = a->m;
         int sig = (int)si->ssi_signo;
 
         switch (sig) {
@@ -765,7 +651,8 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
                 break;
         case SIGHUP:
                 log_info("received SIGHUP");
-                lbd_arbiter_reload(m, NULL);
+                if (a->hooks.reload)
+                        a->hooks.reload(a->hooks.userdata);
                 break;
         case SIGTTIN:
         case SIGTTOU: {
@@ -777,17 +664,18 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
                 log_info("received %s", signal_name(sig));
                 if (n == a->target)
                         log_notice("%s: already at %u worker(s); unchanged", signal_name(sig), n);
-                lbd_arbiter_set_workers(m, n);
+                else if (lbd_arbiter_set_workers(a, n) >= 0 && a->hooks.workers_changed)
+                        a->hooks.workers_changed(a->hooks.userdata);
                 break;
         }
         case SIGTERM:
                 log_info("received SIGTERM; stopping gracefully");
-                lbd_arbiter_stop(m, true);
+                lbd_arbiter_stop(a, true);
                 break;
         case SIGINT:
         case SIGQUIT:
                 log_info("received %s; stopping now", signal_name(sig));
-                lbd_arbiter_stop(m, false);
+                lbd_arbiter_stop(a, false);
                 break;
         case SIGUSR1:
                 /* nginx's scheme: the master reopens (creates, chowns) the
@@ -805,7 +693,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 /* ---- start and free ---------------------------------------------------- */
 
 static int setup_event_sources(struct lbd_arbiter *a) {
-        sd_event *e = a->m->event;
+        sd_event *e = a->event;
         /* signalfd only sees blocked signals. Workers unblock them again
          * (worker.c) after fork. */
         sigset_t mask;
@@ -829,61 +717,40 @@ static int setup_event_sources(struct lbd_arbiter *a) {
         if (r >= 0)
                 r = sd_event_source_set_enabled(a->tick, SD_EVENT_ON);
         if (r >= 0)
-                r = sd_event_add_time(e, &a->table_tick, CLOCK_MONOTONIC, now + TABLE_TICK_USEC,
-                                      0, on_table_tick, a);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(a->table_tick, SD_EVENT_ON);
-        if (r >= 0)
                 r = sd_event_add_time(e, &a->backoff, CLOCK_MONOTONIC, 0, 0, on_backoff, a);
         if (r >= 0)
                 r = sd_event_source_set_enabled(a->backoff, SD_EVENT_OFF);
         return r;
 }
 
-int lbd_arbiter_start(struct lbd_manager *m) {
+int lbd_arbiter_new(const struct lbd_arbiter_params *p, struct lbd_arbiter **ret) {
+        assert(p);
+        assert(p->event);
+        assert(p->table);
+        assert(p->n_close_fds <= LBD_ARBITER_CLOSE_FDS_MAX);
+        assert(ret);
         struct lbd_arbiter *a = g_new0(struct lbd_arbiter, 1);
-        a->m = m;
+        a->event = p->event;
+        a->table = p->table;
+        a->hooks = p->hooks;
+        memcpy(a->close_fds, p->close_fds, sizeof(a->close_fds));
+        a->n_close_fds = p->n_close_fds;
         a->retired = g_ptr_array_new_with_free_func((GDestroyNotify)generation_free);
         a->listeners = lbd_listeners_new();
-        m->arbiter = a;
+        *ret = a;
 
         int r = setup_event_sources(a);
-        if (r < 0) {
-                log_error("cannot set up the arbiter's signals and timers: %s", strerror(-r));
-                return r;
-        }
-        a->scoreboard = lbd_scoreboard_new();
-        if (!a->scoreboard) {
-                r = -errno;
-                log_error("cannot map the scoreboard: %s", strerror(-r));
-                return r;
-        }
-        /* Before the first fork: every worker shares this mapping. */
-        a->table = lbd_table_new();
-        if (!a->table) {
-                r = -errno;
-                log_error("cannot map the backend table: %s", strerror(-r));
-                return r;
-        }
-        g_autofree char *reason = NULL;
-        r = lbd_table_sync(a->table, m->config, &reason);
-        if (r < 0) {
-                log_error("%s", reason);
-                return r;
-        }
-        r = generation_new(a, m->config, m->plugins, &a->current);
         if (r < 0)
-                return r;
-        a->target = lbd_config_worker_count(m->config);
-        maintain(a);
-        log_info("started %u %s worker(s)", a->current->n_workers,
-                 a->current->model->desc->name);
+                return log_error_errno(r, "cannot set up the arbiter's signals and timers: %m");
+        a->scoreboard = lbd_scoreboard_new();
+        if (!a->scoreboard)
+                return log_error_errno(-errno, "cannot map the scoreboard: %m");
         return 0;
 }
 
-void lbd_arbiter_free(struct lbd_arbiter *a) {
+struct lbd_arbiter *lbd_arbiter_free(struct lbd_arbiter *a) {
         if (!a)
-                return;
+                return NULL;
         /* Normally none are left (a stop waits for them). When the master
          * leaves otherwise (lost the bus), do not leave orphans behind. */
         for (unsigned i = 0; i < LBD_SCOREBOARD_SLOTS; i++) {
@@ -897,14 +764,13 @@ void lbd_arbiter_free(struct lbd_arbiter *a) {
                 g_free(w);
         }
         g_ptr_array_unref(a->retired);
-        generation_free(a->current); /* does not own m->config */
+        generation_free(a->current); /* does not own its config */
         lbd_listeners_free(a->listeners);
         lbd_scoreboard_free(a->scoreboard);
-        lbd_table_free(a->table); /* after the generations: they release their pools */
         for (size_t i = 0; i < N_SIGNALS; i++)
                 sd_event_source_disable_unref(a->signal_sources[i]);
         sd_event_source_disable_unref(a->tick);
-        sd_event_source_disable_unref(a->table_tick);
         sd_event_source_disable_unref(a->backoff);
         g_free(a);
+        return NULL;
 }

@@ -14,11 +14,16 @@
  *   30 s apart, until one lives longer than a second.
  * - Heartbeat: a worker whose scoreboard heartbeat is older than `timeout`
  *   seconds is killed (SIGKILL) and so replaced.
- * - Signals (as Gunicorn): HUP reloads (lbd_arbiter_reload); TTIN/TTOU add
- *   or remove one worker; TERM stops gracefully (workers get SIGTERM and
- *   `graceful-timeout` seconds, then SIGKILL) and the master exits 0 once
- *   they are gone; INT and QUIT stop at once (SIGQUIT, SIGKILL after a
- *   second); USR1 is forwarded to the workers, which reopen their log files.
+ * - Signals (as Gunicorn): HUP asks for a reload (the reload hook: the
+ *   manager owns configurations); TTIN/TTOU add or remove one worker (and
+ *   say so through the workers_changed hook); TERM stops gracefully
+ *   (workers get SIGTERM and `graceful-timeout` seconds, then SIGKILL) and
+ *   the stopped hook runs once they are gone; INT and QUIT stop at once
+ *   (SIGQUIT, SIGKILL after a second); USR1 is forwarded to the workers,
+ *   which reopen their log files.
+ *
+ * It knows nothing above it: what it has to say goes through the hooks it
+ * was given, and the backend table is the manager's.
  *
  * A generation is one configuration with its plugins, listener set, worker
  * user and the workers started with it. A reload starts a new generation
@@ -33,93 +38,87 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
+#include <systemd/sd-event.h>
 
-#include "manager.h"
+#include "backend-table.h"
+#include "config.h"
+#include "plugin-loader.h"
 
-struct lbd_table;
+struct lbd_arbiter;
+struct lbd_worker_slot;
 
-/* Take over the signals, bind the listeners of m->config, resolve its
- * user, create the scoreboard and fork the workers. Call after the bus is
- * connected: workers close the bus and event loop fds, which must exist.
- * Logs what fails and returns a negative errno; the daemon must not start
- * then (m->arbiter is set either way, for manager cleanup). */
-int lbd_arbiter_start(struct lbd_manager *m);
+/* What the arbiter reports upward; any hook may be NULL. */
+struct lbd_arbiter_hooks {
+        void *userdata;
+        void (*reload)(void *userdata);          /* SIGHUP */
+        void (*workers_changed)(void *userdata); /* TTIN, TTOU changed the count */
+        void (*stopped)(void *userdata);         /* stopping, and the last worker is gone */
+};
+
+#define LBD_ARBITER_CLOSE_FDS_MAX 4u
+
+struct lbd_arbiter_params {
+        sd_event *event;         /* the master's loop */
+        struct lbd_table *table; /* the shared backend table, mapped before any fork */
+        /* The master's own fds (bus, event loop) that no worker keeps. */
+        int close_fds[LBD_ARBITER_CLOSE_FDS_MAX];
+        size_t n_close_fds;
+        struct lbd_arbiter_hooks hooks;
+};
+
+/* Take over the signals, create the scoreboard. Logs what fails and
+ * returns a negative errno (*ret is set either way, for the caller's free). */
+int lbd_arbiter_new(const struct lbd_arbiter_params *p, struct lbd_arbiter **ret);
 
 /* Kill (SIGKILL) and reap workers still running, then release everything.
  * The normal way out is a stop (signals, lbd_arbiter_stop), after which no
- * worker is left. Accepts NULL. */
-void lbd_arbiter_free(struct lbd_arbiter *a);
+ * worker is left. Accepts NULL; returns NULL. */
+struct lbd_arbiter *lbd_arbiter_free(struct lbd_arbiter *a);
 
-/* Re-read the configuration and the plugins exactly as startup does. If they
- * are invalid, log why and keep everything as it is; otherwise apply them as
- * lbd_arbiter_apply() does. Tells systemd RELOADING=1, then READY=1.
- * Returns 0 or the negative errno of what failed (already logged); then
- * *ret_reason (if not NULL) gets what failed, in words (g_free() it). */
-int lbd_arbiter_reload(struct lbd_manager *m, char **ret_reason);
+/* Start a generation of workers for config and plugins (synced to the table
+ * already): resolve its user, bind its listeners, fork its workers (their
+ * count: the configuration's). The first call starts the first generation;
+ * every later one replaces the current generation, which then stops
+ * gracefully and takes over its config, and its plugins unless they are
+ * the same set. config and plugins stay the caller's while current.
+ * Returns 0, or a negative errno (logged) with nothing changed;
+ * -ESHUTDOWN while stopping. */
+int lbd_arbiter_start_generation(struct lbd_arbiter *a, struct lbd_config *config,
+                                 struct lbd_plugin_set *plugins);
 
-/* Make config and plugins (owned by the arbiter from now on, also on
- * failure) the ones in effect: resolve the user, bind the listeners, start a
- * new generation of workers, then stop the previous generation gracefully.
- * plugins may be m->plugins, to keep the plugins in effect (a run-time
- * change of the configuration alone, such as SetPolicy()).
- * The worker count goes back to the configuration's. On failure (logged)
- * nothing changes (a configuration whose backends do not fit the shared
- * backend table fails with -ENOSPC). The table is synced with config before
- * the new workers start, so the old ones see the new backends too. For
- * reloads and for run-time changes that need new workers (a new worker
- * model). Tells bus clients what changed
- * (lbd_bus_configuration_changed). */
-int lbd_arbiter_apply(struct lbd_manager *m, struct lbd_config *config,
-                      struct lbd_plugin_set *plugins);
-
-/* Make config the configuration in effect WITHOUT new workers, when it
- * differs from m->config only in what the running workers read from the
- * shared backend table (backend-table.h): the backends of a service (added,
- * removed, any parameter: weight, max_fails, fail_timeout, max_conns,
- * slow_start, backup, down, drain) and a service's policy. The [daemon]
- * workers count is not compared either (the running count is kept, as
- * lbd_arbiter_apply() does not).
- *
- *  - 0: done. config is owned by the manager (m->config) from now on; the
- *    table was synced, so the next pick of every running worker sees the
- *    change; a removed backend drains (open connections finish). Bus
- *    clients were told (lbd_bus_configuration_changed).
- *  - -EINVAL: the change needs new workers (a service added or removed, its
- *    listen, mode, timeouts or health check, any [daemon] key but workers,
- *    a different order of services). Nothing changed and config is NOT
- *    taken: pass it on to lbd_arbiter_apply(m, config, m->plugins).
- *  - -ENOSPC: the backend table would be full; nothing changed, config
- *    not taken.
- *  - -ESHUTDOWN: lbd is stopping; config not taken.
- * On failure *ret_reason (if not NULL) gets a sentence (g_free() it).
- * For the D-Bus methods AddBackend, RemoveBackend, SetWeight, Drain,
- * Enable, Disable and SetPolicy: try this first, and lbd_arbiter_apply()
- * on -EINVAL. */
-int lbd_arbiter_update(struct lbd_manager *m, struct lbd_config *config, char **ret_reason);
-
-/* The shared backend table (counters and state for statistics), or NULL
- * before the arbiter started. Read it with lbd_table_backend_stats() and
- * lbd_table_service_stats(). */
-struct lbd_table *lbd_arbiter_table(struct lbd_manager *m);
+/* The current generation goes on with config, which differs from its own
+ * only in what the workers read from the table (the caller checked; its
+ * listener set is rebound to config's: the same sockets). The caller frees
+ * the configuration it replaces. 0, or a negative errno with nothing
+ * changed (-ESHUTDOWN while stopping). */
+int lbd_arbiter_update_generation(struct lbd_arbiter *a, struct lbd_config *config);
 
 /* Run n workers (1..LBD_WORKERS_MAX; -EINVAL otherwise, not logged): start
  * more, or stop the highest slots gracefully. -ESHUTDOWN while stopping.
- * A change of the count is signalled on the bus (Workers). */
-int lbd_arbiter_set_workers(struct lbd_manager *m, unsigned n);
+ * No hook runs: the caller knows. */
+int lbd_arbiter_set_workers(struct lbd_arbiter *a, unsigned n);
 
 /* How many workers the arbiter keeps running (the configuration's count,
- * changed by TTIN/TTOU and lbd_arbiter_set_workers until the next reload). */
-unsigned lbd_arbiter_get_workers(const struct lbd_manager *m);
+ * changed by TTIN/TTOU and lbd_arbiter_set_workers until the next
+ * generation). */
+unsigned lbd_arbiter_get_workers(const struct lbd_arbiter *a);
+
+/* The id of the current generation (1, 2, …), 0 before the first. */
+unsigned lbd_arbiter_generation(const struct lbd_arbiter *a);
+
+/* Not stopping. */
+bool lbd_arbiter_running(const struct lbd_arbiter *a);
 
 /* Call fn for every running worker, of every generation, with its
  * scoreboard slot (counters for GetStatistics). */
-struct lbd_worker_slot;
 typedef void (*lbd_arbiter_worker_fn)(void *userdata, pid_t pid,
                                       const struct lbd_worker_slot *slot);
-void lbd_arbiter_foreach_worker(const struct lbd_manager *m, lbd_arbiter_worker_fn fn,
+void lbd_arbiter_foreach_worker(const struct lbd_arbiter *a, lbd_arbiter_worker_fn fn,
                                 void *userdata);
 
 /* Stop every worker, gracefully (SIGTERM, SIGKILL after graceful-timeout)
- * or at once (SIGQUIT), then quit m->loop. What TERM and INT/QUIT do. */
-void lbd_arbiter_stop(struct lbd_manager *m, bool graceful);
+ * or at once (SIGQUIT); the stopped hook runs when they are gone. What TERM
+ * and INT/QUIT do. */
+void lbd_arbiter_stop(struct lbd_arbiter *a, bool graceful);

@@ -92,7 +92,7 @@ int lbd_bus_method_add_backend(sd_bus_message *message, void *userdata, sd_bus_e
                 lbd_config_free(next);
                 return r;
         }
-        r = lbd_bus_commit(m, next, LBD_BUS_APPLY_UPDATE, what, error);
+        r = lbd_bus_commit(m, next, LBD_MANAGER_CHANGE_UPDATE, what, error);
         if (r < 0)
                 return r;
         log_info("service %s: backend %s added (over D-Bus)", service, b.address.text);
@@ -136,7 +136,7 @@ int lbd_bus_method_remove_backend(sd_bus_message *message, void *userdata,
                 }
         g_autofree char *what = g_strdup_printf("remove backend %s of service %s", text,
                                                 service);
-        r = lbd_bus_commit(m, next, LBD_BUS_APPLY_UPDATE, what, error);
+        r = lbd_bus_commit(m, next, LBD_MANAGER_CHANGE_UPDATE, what, error);
         if (r < 0)
                 return r;
         log_info("service %s: backend %s removed, draining (over D-Bus)", service, text);
@@ -227,7 +227,7 @@ static int backend_method(sd_bus_message *message, struct lbd_manager *m,
         backend_change_apply(next_backend(next, service, address), change, weight);
         g_autofree char *what = g_strdup_printf("%s backend %s of service %s",
                                                 change_words[change], address, service);
-        r = lbd_bus_commit(m, next, LBD_BUS_APPLY_UPDATE, what, error);
+        r = lbd_bus_commit(m, next, LBD_MANAGER_CHANGE_UPDATE, what, error);
         if (r < 0)
                 return r;
         log_info("service %s: backend %s: %s (over D-Bus)", service, address,

@@ -136,8 +136,8 @@ static void emit_link(struct lbd_manager *m, const char *name, const char *what,
                 log_warning("cannot signal the %s of link %s: %s", what, name, g_strerror(-r));
 }
 
-static void links_changed(struct lbd_manager *m, const GPtrArray *before,
-                          const GPtrArray *after) {
+void lbd_bus_links_changed(struct lbd_manager *m, const GPtrArray *before,
+                           const GPtrArray *after) {
         if (!m->bus || !m->link_slot)
                 return;
         bool list_changed = false;
@@ -695,26 +695,8 @@ static const sd_bus_vtable link_methods_vtable[] = {
 
 /* ---- publishing --------------------------------------------------------- */
 
-/* The network plugins start on the first turn of the main loop, not with
- * the bus: by then the arbiter has blocked the signals it handles, so the
- * threads libnm's D-Bus connection brings inherit that mask (a thread with
- * SIGTERM unblocked would take the default action: death), and the first
- * workers are forked before those threads exist. */
-static int on_start_links(sd_event_source *s, void *userdata) {
-        struct lbd_manager *m = userdata;
-        sd_event_source_set_enabled(s, SD_EVENT_OFF);
-        if (!m->links && m->link_slot && lbd_links_new(m, links_changed, &m->links) < 0)
-                log_error("cannot start the network plugins: links cannot be managed");
-        if (m->links)
-                lbd_links_refresh(m->links);
-        return 0;
-}
-
 int lbd_bus_links_publish(struct lbd_manager *m) {
         int r = sd_bus_error_add_map(link_errors);
-        if (r >= 0)
-                /* Floating: the loop owns it; it runs once. */
-                r = sd_event_add_defer(m->event, NULL, on_start_links, m);
         if (r >= 0)
                 r = sd_bus_add_object_vtable(m->bus, &m->link_methods_slot, LBD_BUS_PATH,
                                              LBD_BUS_INTERFACE, link_methods_vtable, m);
@@ -731,14 +713,9 @@ int lbd_bus_links_publish(struct lbd_manager *m) {
 }
 
 void lbd_bus_links_unpublish(struct lbd_manager *m) {
-        /* Calls under way get their error reply while the bus is there. */
-        m->links = lbd_links_free(m->links);
+        /* The links stopped before (lbd_manager_stop_parts): calls under
+         * way got their error reply while the bus was there. */
         m->link_slot = sd_bus_slot_unref(m->link_slot);
         m->link_enumerator_slot = sd_bus_slot_unref(m->link_enumerator_slot);
         m->link_methods_slot = sd_bus_slot_unref(m->link_methods_slot);
-}
-
-void lbd_bus_links_plugins_changed(struct lbd_manager *m) {
-        if (m->links)
-                lbd_links_sync_plugins(m->links);
 }

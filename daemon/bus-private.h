@@ -46,20 +46,12 @@ struct lbd_backend_config *lbd_bus_find_backend(const struct lbd_service_config 
 
 /* ---- applying a change ------------------------------------------------- */
 
-enum lbd_bus_apply {
-        /* Backends and policies: the running workers see the change. */
-        LBD_BUS_APPLY_UPDATE,
-        /* Services and the worker model: a new generation of workers,
-         * the previous one stops gracefully. */
-        LBD_BUS_APPLY_GENERATION,
-};
-
-/* The common end of every mutating method once authorized: save next (the
- * whole configuration to be in effect; taken over) to the state file, then
- * make it effective. On failure the state file is restored, error says
- * what failed ("what" names the change for the message) and a negative
- * errno is returned: nothing changed. bus.c. */
-int lbd_bus_commit(struct lbd_manager *m, struct lbd_config *next, enum lbd_bus_apply how,
+/* The common end of every mutating method once authorized: the manager
+ * saves next (the whole configuration to be in effect; taken over) to the
+ * state file, then makes it effective (lbd_manager_commit). On failure
+ * error says what failed ("what" names the change for the message) and a
+ * negative errno is returned: nothing changed. bus.c. */
+int lbd_bus_commit(struct lbd_manager *m, struct lbd_config *next, enum lbd_manager_change how,
                    const char *what, sd_bus_error *error);
 
 /* ---- a{sv} arguments (bus-args.c) ------------------------------------- */

@@ -180,7 +180,7 @@ int lbd_bus_method_add_service(sd_bus_message *message, void *userdata, sd_bus_e
                 }
         }
         g_autofree char *what = g_strdup_printf("add service %s", name);
-        r = lbd_bus_commit(m, next, LBD_BUS_APPLY_GENERATION, what, error);
+        r = lbd_bus_commit(m, next, LBD_MANAGER_CHANGE_GENERATION, what, error);
         if (r < 0)
                 return r;
         _cleanup_free_ char *path = NULL;
@@ -221,7 +221,7 @@ int lbd_bus_method_remove_service(sd_bus_message *message, void *userdata,
                         break;
                 }
         g_autofree char *what = g_strdup_printf("remove service %s", name);
-        r = lbd_bus_commit(m, next, LBD_BUS_APPLY_GENERATION, what, error);
+        r = lbd_bus_commit(m, next, LBD_MANAGER_CHANGE_GENERATION, what, error);
         if (r < 0)
                 return r;
         return sd_bus_reply_method_return(message, NULL);
@@ -261,7 +261,7 @@ int lbd_bus_method_set_policy(sd_bus_message *message, void *userdata, sd_bus_er
         c->policy = g_strdup(policy);
         g_autofree char *what = g_strdup_printf("apply policy %s to service %s", policy,
                                                 service);
-        r = lbd_bus_commit(m, next, LBD_BUS_APPLY_UPDATE, what, error);
+        r = lbd_bus_commit(m, next, LBD_MANAGER_CHANGE_UPDATE, what, error);
         if (r < 0)
                 return r;
         log_info("service %s: policy %s -> %s (over D-Bus)", service, old_policy, policy);

@@ -25,7 +25,7 @@ void lbd_bus_backend_counters(struct lbd_manager *m, const struct lbd_service_co
                 .state = config_state(b),
                 .weight = b->weight,
         };
-        const struct lbd_table *t = lbd_arbiter_table(m);
+        const struct lbd_table *t = m->table;
         struct lbd_backend_stats st;
         if (!t || lbd_table_backend_stats(t, s->name, b->address.text, &st) < 0)
                 return;
@@ -43,7 +43,7 @@ void lbd_bus_backend_counters(struct lbd_manager *m, const struct lbd_service_co
 void lbd_bus_service_counters(struct lbd_manager *m, const struct lbd_service_config *s,
                               uint64_t *ret_active, uint64_t *ret_requests) {
         /* The pool's sums include removed backends still draining. */
-        const struct lbd_table *t = lbd_arbiter_table(m);
+        const struct lbd_table *t = m->table;
         if (!t || lbd_table_service_stats(t, s->name, ret_active, ret_requests) < 0)
                 *ret_active = *ret_requests = 0;
 }
@@ -124,7 +124,7 @@ int lbd_bus_method_get_statistics(sd_bus_message *message, void *userdata,
          * is appended in a second pass (the same live set: nothing runs in
          * between on this thread). */
         struct totals t = { 0 };
-        lbd_arbiter_foreach_worker(m, add_worker, &t);
+        lbd_manager_foreach_worker(m, add_worker, &t);
 
         r = sd_bus_message_open_container(reply, 'a', "{sv}");
         if (r >= 0)
@@ -142,7 +142,7 @@ int lbd_bus_method_get_statistics(sd_bus_message *message, void *userdata,
                 r = sd_bus_message_open_container(reply, 'a', "(iutt)");
         if (r >= 0) {
                 struct totals per_worker = { .reply = reply };
-                lbd_arbiter_foreach_worker(m, add_worker, &per_worker);
+                lbd_manager_foreach_worker(m, add_worker, &per_worker);
                 r = per_worker.r;
         }
         for (int k = 0; r >= 0 && k < 3; k++) /* a, v, e */

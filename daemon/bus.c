@@ -7,12 +7,10 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
-#include "arbiter.h"
 #include "bus-links.h"
 #include "bus-private.h"
 #include "lbd-build-config.h"
 #include "log.h"
-#include "state.h"
 #include "polkit.h"
 #include "util.h"
 
@@ -45,7 +43,7 @@ static int property_workers(sd_bus *bus, const char *path, const char *interface
                             const char *property, sd_bus_message *reply, void *userdata,
                             sd_bus_error *error) {
         struct lbd_manager *m = userdata;
-        return sd_bus_message_append(reply, "u", lbd_arbiter_get_workers(m));
+        return sd_bus_message_append(reply, "u", lbd_manager_get_workers(m));
 }
 
 static int property_services(sd_bus *bus, const char *path, const char *interface,
@@ -98,29 +96,6 @@ static int method_list_plugins(sd_bus_message *message, void *userdata, sd_bus_e
         return sd_bus_send(NULL, reply, NULL);
 }
 
-/* Persist `next` (what a method is about to make effective) under the
- * state directory, atomically. On failure the method changes nothing and
- * replies Failed. */
-static int save_state(struct lbd_manager *m, const struct lbd_config *next,
-                      sd_bus_error *error) {
-        g_autoptr(GError) e = NULL;
-        if (lbd_state_save(m->options.state_dir, next, &e) < 0)
-                return sd_bus_error_setf(error, LBD_BUS_ERROR_FAILED,
-                                         "Cannot save the change, so it was not made: %s",
-                                         e->message);
-        return 0;
-}
-
-/* The change was saved but could not be applied: save what is in effect
- * again, so that a restart does not bring back what the caller was told
- * failed. */
-static void restore_state(struct lbd_manager *m) {
-        g_autoptr(GError) e = NULL;
-        if (lbd_state_save(m->options.state_dir, m->config, &e) < 0)
-                log_error("cannot restore the state file after a failed change: %s",
-                          e->message);
-}
-
 /* Every mutating method, in the same order: read the arguments, validate
  * them (a named error saying what is wrong), return early if nothing would
  * change, ask polkit (returning 1 without a reply while it is pending: the
@@ -135,14 +110,14 @@ static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *
                 return 1; /* polkit will answer; then this runs again */
 
         g_autofree char *reason = NULL;
-        r = lbd_arbiter_reload(m, &reason);
+        r = lbd_manager_reload(m, &reason);
         if (r < 0)
                 return sd_bus_error_setf(error, LBD_BUS_ERROR_FAILED,
                                          "Reload failed; the previous configuration stays in "
                                          "effect: %s",
                                          reason ? reason : g_strerror(-r));
-        /* PropertiesChanged: lbd_arbiter_apply() signalled the new
-         * configuration. What was set over D-Bus survives: the reload
+        /* PropertiesChanged: the manager's configuration_changed hook
+         * signalled the new configuration. What was set over D-Bus survives: the reload
          * merges the state file over the files (lbd_manager_load_
          * configuration). */
         return sd_bus_reply_method_return(message, NULL);
@@ -158,7 +133,7 @@ static int method_set_workers(sd_bus_message *message, void *userdata, sd_bus_er
                 return sd_bus_error_setf(error, LBD_BUS_ERROR_INVALID_ARGUMENT,
                                          "Invalid worker count %" PRIu32 ": expected 1..%u",
                                          count, LBD_WORKERS_MAX);
-        if (count == lbd_arbiter_get_workers(m))
+        if (count == lbd_manager_get_workers(m))
                 return sd_bus_reply_method_return(message, NULL);
 
         r = lbd_polkit_check_async(m->polkit, message, LBD_POLKIT_ACTION_CONFIGURE_WORKERS,
@@ -168,66 +143,26 @@ static int method_set_workers(sd_bus_message *message, void *userdata, sd_bus_er
         if (r == 0)
                 return 1; /* polkit will answer; then this runs again */
 
-        /* Saved before it takes effect: what the reply confirms survives a
-         * crash (docs/state.md). */
-        g_autoptr(lbd_config) next = lbd_config_copy(m->config);
-        next->daemon.workers = count;
-        r = save_state(m, next, error);
+        /* Saved before it takes effect (the manager): what the reply
+         * confirms survives a crash (docs/state.md). */
+        g_autofree char *reason = NULL;
+        r = lbd_manager_set_workers(m, count, &reason);
         if (r < 0)
-                return r;
-        r = lbd_arbiter_set_workers(m, count);
-        if (r < 0) {
-                restore_state(m);
                 return sd_bus_error_setf(error, LBD_BUS_ERROR_FAILED,
-                                         "Cannot change the worker count: %s",
-                                         r == -ESHUTDOWN ? "lbd is stopping" : g_strerror(-r));
-        }
-        /* A reload without changes keeps this count. */
-        m->config->daemon.workers = count;
-        /* PropertiesChanged(Workers): lbd_arbiter_set_workers() signalled
+                                         "Cannot change the worker count: %s", reason);
+        /* PropertiesChanged(Workers): the workers_changed hook signalled
          * it, as it does for TTIN/TTOU. */
         return sd_bus_reply_method_return(message, NULL);
 }
 
-int lbd_bus_commit(struct lbd_manager *m, struct lbd_config *next, enum lbd_bus_apply how,
+int lbd_bus_commit(struct lbd_manager *m, struct lbd_config *next, enum lbd_manager_change how,
                    const char *what, sd_bus_error *error) {
-        g_autoptr(lbd_config) config = next;
-        /* Saved before it takes effect: what the reply confirms survives a
-         * crash (docs/state.md). */
-        int r = save_state(m, config, error);
-        if (r < 0)
-                return r;
-        /* A new generation starts with the configuration's worker count:
-         * keep the one running (TTIN/TTOU), which is not saved, and put the
-         * configured one back afterwards so that later saves do not pick
-         * up the running one. */
-        unsigned configured = config->daemon.workers;
-        config->daemon.workers = lbd_arbiter_get_workers(m);
         g_autofree char *reason = NULL;
-        r = -EINVAL;
-        if (how == LBD_BUS_APPLY_UPDATE) {
-                /* The running workers see it through the shared backend
-                 * table: no new workers. -EINVAL: it needs new ones after
-                 * all (config not taken). */
-                r = lbd_arbiter_update(m, config, &reason);
-                if (r >= 0)
-                        config = NULL; /* m->config now */
-        }
-        if (r == -EINVAL) {
-                g_clear_pointer(&reason, g_free);
-                r = lbd_arbiter_apply(m, g_steal_pointer(&config), m->plugins);
-        }
-        if (r < 0) {
-                restore_state(m);
+        int r = lbd_manager_commit(m, next, how, &reason);
+        if (r < 0)
                 return sd_bus_error_setf(error, LBD_BUS_ERROR_FAILED,
-                                         "Cannot %s; nothing was changed: %s", what,
-                                         reason             ? reason
-                                         : r == -ESHUTDOWN ? "lbd is stopping"
-                                                           : g_strerror(-r));
-        }
-        m->config->daemon.workers = configured;
-        /* Signals: lbd_arbiter_update() and _apply() called
-         * lbd_bus_configuration_changed(). */
+                                         "Cannot %s; nothing was changed: %s", what, reason);
+        /* Signals: the configuration_changed hook. */
         return 0;
 }
 
@@ -271,7 +206,7 @@ static int method_set_worker_model(sd_bus_message *message, void *userdata,
         next->daemon.threads = threads;
         next->daemon.worker_connections = connections;
         g_autofree char *what = g_strdup_printf("change the worker model to %s", model);
-        r = lbd_bus_commit(m, next, LBD_BUS_APPLY_GENERATION, what, error);
+        r = lbd_bus_commit(m, next, LBD_MANAGER_CHANGE_GENERATION, what, error);
         if (r < 0)
                 return r;
         log_info("worker model %s, threads %u, worker-connections %u (over D-Bus)", model,
@@ -327,7 +262,7 @@ static const sd_bus_vtable root_vtable[] = {
 
 /* ---- change signals ---------------------------------------------------- */
 
-void lbd_bus_workers_changed(struct lbd_manager *m) {
+static void workers_changed(struct lbd_manager *m) {
         if (!m->bus || !m->root_slot)
                 return;
         int r = sd_bus_emit_properties_changed(m->bus, LBD_BUS_PATH, LBD_BUS_INTERFACE,
@@ -336,7 +271,7 @@ void lbd_bus_workers_changed(struct lbd_manager *m) {
                 log_warning("cannot signal the new worker count: %s", g_strerror(-r));
 }
 
-void lbd_bus_configuration_changed(struct lbd_manager *m) {
+static void configuration_changed(struct lbd_manager *m) {
         if (!m->bus || !m->root_slot)
                 return;
         int r = sd_bus_emit_properties_changed(m->bus, LBD_BUS_PATH, LBD_BUS_INTERFACE,
@@ -346,8 +281,6 @@ void lbd_bus_configuration_changed(struct lbd_manager *m) {
                 log_warning("cannot signal the new configuration: %s", g_strerror(-r));
         /* Services and backends that came, went or changed. */
         lbd_bus_objects_changed(m);
-        /* A reload may have replaced the network plugins. */
-        lbd_bus_links_plugins_changed(m);
 }
 
 int lbd_bus_backend_path(const char *service, const char *address, char **ret) {
@@ -359,8 +292,8 @@ int lbd_bus_backend_path(const char *service, const char *address, char **ret) {
         return sd_bus_path_encode(prefix, address, ret);
 }
 
-void lbd_bus_backend_state_changed(struct lbd_manager *m, const char *service,
-                                   const char *address, const char *state, const char *reason) {
+static void backend_state_changed(struct lbd_manager *m, const char *service,
+                                  const char *address, const char *state, const char *reason) {
         if (!m->bus || !m->root_slot)
                 return;
         _cleanup_free_ char *path = NULL;
@@ -375,6 +308,14 @@ void lbd_bus_backend_state_changed(struct lbd_manager *m, const char *service,
                 log_warning("cannot signal the state of backend %s of %s: %s", address, service,
                             g_strerror(-r));
 }
+
+/* What the manager tells the bus (manager.h). */
+static const struct lbd_manager_hooks bus_hooks = {
+        .workers_changed = workers_changed,
+        .configuration_changed = configuration_changed,
+        .backend_state_changed = backend_state_changed,
+        .links_changed = lbd_bus_links_changed,
+};
 
 /* ---- connection -------------------------------------------------------- */
 
@@ -407,7 +348,7 @@ static int on_disconnected(sd_bus_message *message, void *userdata, sd_bus_error
          * connections finish (systemd restarts the service). */
         log_error("lost the connection to the system bus; stopping gracefully");
         m->exit_code = LBD_EXIT_FAILURE;
-        lbd_arbiter_stop(m, true);
+        lbd_manager_stop(m, true);
         return 0;
 }
 
@@ -485,12 +426,14 @@ int lbd_bus_start(struct lbd_manager *m) {
                 log_error("cannot request the bus name %s: %s", LBD_BUS_NAME, g_strerror(-r));
                 return r;
         }
+        m->hooks = &bus_hooks;
         return 0;
 }
 
 void lbd_bus_stop(struct lbd_manager *m) {
         /* Pending authorizations go first: they hold messages, slots and
          * event sources of the bus and its loop. */
+        m->hooks = NULL;
         m->polkit = lbd_polkit_free(m->polkit);
         m->object_manager_slot = sd_bus_slot_unref(m->object_manager_slot);
         lbd_bus_links_unpublish(m);

@@ -5,10 +5,11 @@
  * The contract is dbus/org.example.LoadBalancer.xml. The root object
  * (bus.c), one object per service and per backend (bus-objects.c), the
  * ObjectManager; every mutating method is authorized by polkit (polkit.h),
- * saved to the state file before it replies and applied through the
- * arbiter (lbd_bus_commit in bus-private.h). The files: bus.c (connection,
- * root, workers, reload), bus-services.c, bus-backends.c, bus-stats.c,
- * bus-args.c (a{sv} arguments), bus-objects.c (objects and change signals).
+ * and applied through the manager (lbd_manager_commit: saved to the state
+ * file before it replies). The files: bus.c (connection, root, workers,
+ * reload, the manager's hooks), bus-services.c, bus-backends.c,
+ * bus-stats.c, bus-args.c (a{sv} arguments), bus-objects.c (objects and
+ * change signals), bus-links.c (links), polkit.c (authorization).
  */
 #pragma once
 
@@ -37,25 +38,15 @@
 #define LBD_POLKIT_ACTION_RELOAD LBD_BUS_INTERFACE ".reload"
 
 /* Connect to the system bus (or m->options.bus_address), publish the
- * objects, attach to m->event and ask for the name. READY=1 is sent to
+ * objects, attach to m->event, ask for the name and set m->hooks, so that
+ * what the manager changes is signalled (PropertiesChanged follows every
+ * change however it was made: D-Bus, TTIN/TTOU, HUP). READY=1 is sent to
  * systemd once the name is ours; losing the name or the bus stops the loop.
  * Returns 0 or a negative errno, after logging what failed. */
 int lbd_bus_start(struct lbd_manager *m);
 void lbd_bus_stop(struct lbd_manager *m);
 
-/* Hooks for whoever changes what the root object shows (the arbiter), so
- * that PropertiesChanged follows every change however it was made (D-Bus,
- * TTIN/TTOU, HUP). No-ops without a bus. */
-void lbd_bus_workers_changed(struct lbd_manager *m);       /* Workers */
-void lbd_bus_configuration_changed(struct lbd_manager *m); /* a new configuration */
-
 /* A backend's object path: .../service/SERVICE/backend/ADDRESS, both
  * elements escaped with sd_bus_path_encode(), so that a backend's path is
  * the same across restarts and says which backend it is. */
 int lbd_bus_backend_path(const char *service, const char *address, char **ret);
-
-/* BackendStateChanged(o backend, s state, s reason) and PropertiesChanged
- * of the backend's State: what the shared table's tick reports
- * (backend-table.h). No-op without a bus. */
-void lbd_bus_backend_state_changed(struct lbd_manager *m, const char *service,
-                                   const char *address, const char *state, const char *reason);

@@ -7,6 +7,7 @@
  * running check goes through check_finish() or check_cancel(), which close
  * the socket.
  */
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
@@ -14,7 +15,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "arbiter.h"
 #include "backend-table.h"
 #include "health-check.h"
 #include "health-state.h"
@@ -28,7 +28,8 @@
 enum phase { IDLE, CONNECTING, SENDING, RECEIVING };
 
 struct lbd_health {
-        struct lbd_manager *m;
+        sd_event *event;         /* the master's loop (not owned) */
+        struct lbd_table *table; /* where results go (not owned) */
         GHashTable *checks; /* "service\naddress" -> struct check (owned) */
 };
 
@@ -55,13 +56,12 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
 static uint64_t now_usec(const struct lbd_health *h) {
         uint64_t usec = 0;
-        sd_event_now(h->m->event, CLOCK_MONOTONIC, &usec);
+        sd_event_now(h->event, CLOCK_MONOTONIC, &usec);
         return usec;
 }
 
-/* The checker whose sockets a forked worker must not keep: the one
- * exception to "everything lives in struct lbd_manager", because a
- * pthread_atfork() handler gets no argument. */
+/* The checker whose sockets a forked worker must not keep: a global,
+ * because a pthread_atfork() handler gets no argument. */
 static struct lbd_health *atfork_health;
 
 /* In a new child (a worker), right after fork(): close the copies of the
@@ -100,7 +100,7 @@ static void schedule(struct check *c, uint64_t at_usec) {
                 sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
                 return;
         }
-        int r = sd_event_add_time(c->h->m->event, &c->timer, CLOCK_MONOTONIC, at_usec,
+        int r = sd_event_add_time(c->h->event, &c->timer, CLOCK_MONOTONIC, at_usec,
                                   TIMER_ACCURACY_USEC, on_timer, c);
         if (r < 0)
                 log_full(LOG_ERR, c->service, "cannot schedule the health check of %s: %s",
@@ -122,7 +122,7 @@ static void check_free(struct check *c) {
  * changes of the backend's State, and a health change under draining,
  * disabled or a passive hold is none). */
 static void publish(struct check *c, bool up, const char *reason) {
-        struct lbd_table *t = lbd_arbiter_table(c->h->m);
+        struct lbd_table *t = c->h->table;
         if (!t)
                 return;
         struct lbd_backend_stats before, after;
@@ -272,7 +272,7 @@ static void check_start(struct check *c) {
         c->phase = CONNECTING;
         /* The deadline of the whole check: connect, request, status line. */
         schedule(c, now + (uint64_t)c->cfg.timeout * 1000000u);
-        int r = sd_event_add_io(c->h->m->event, &c->io, c->fd, EPOLLOUT, on_io, c);
+        int r = sd_event_add_io(c->h->event, &c->io, c->fd, EPOLLOUT, on_io, c);
         if (r < 0) {
                 check_fail_errno(c, r);
                 return;
@@ -341,10 +341,9 @@ static bool backend_configured(const struct lbd_config *config, const struct che
         return false;
 }
 
-void lbd_health_apply(struct lbd_manager *m) {
-        struct lbd_health *h = m->health;
-        if (!h)
-                return;
+void lbd_health_apply(struct lbd_health *h, const struct lbd_config *config) {
+        assert(h);
+        assert(config);
         GHashTableIter it;
         gpointer value;
         g_hash_table_iter_init(&it, h->checks);
@@ -352,8 +351,8 @@ void lbd_health_apply(struct lbd_manager *m) {
                 ((struct check *)value)->seen = false;
 
         unsigned added = 0, changed = 0, removed = 0;
-        for (guint i = 0; i < m->config->services->len; i++) {
-                const struct lbd_service_config *svc = m->config->services->pdata[i];
+        for (guint i = 0; i < config->services->len; i++) {
+                const struct lbd_service_config *svc = config->services->pdata[i];
                 if (svc->health_check.type == LBD_HEALTH_CHECK_NONE)
                         continue;
                 for (guint j = 0; j < svc->backends->len; j++) {
@@ -392,7 +391,7 @@ void lbd_health_apply(struct lbd_manager *m) {
                         continue;
                 /* Still a backend, no longer checked: nothing holds it
                  * down any more. */
-                if (!c->state.up && backend_configured(m->config, c))
+                if (!c->state.up && backend_configured(config, c))
                         publish(c, true, "health check: off");
                 g_hash_table_iter_remove(&it);
                 removed++;
@@ -402,12 +401,14 @@ void lbd_health_apply(struct lbd_manager *m) {
                          g_hash_table_size(h->checks), added, changed, removed);
 }
 
-int lbd_health_start(struct lbd_manager *m) {
+struct lbd_health *lbd_health_new(sd_event *event, struct lbd_table *table) {
+        assert(event);
+        assert(table);
         struct lbd_health *h = g_new0(struct lbd_health, 1);
-        h->m = m;
+        h->event = event;
+        h->table = table;
         h->checks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify)check_free);
-        m->health = h;
         static bool atfork_registered;
         if (!atfork_registered) {
                 int r = pthread_atfork(NULL, NULL, close_in_child);
@@ -418,16 +419,14 @@ int lbd_health_start(struct lbd_manager *m) {
                 atfork_registered = r == 0;
         }
         atfork_health = h;
-        lbd_health_apply(m);
-        return 0;
+        return h;
 }
 
-void lbd_health_stop(struct lbd_manager *m) {
-        struct lbd_health *h = m->health;
+struct lbd_health *lbd_health_free(struct lbd_health *h) {
         if (!h)
-                return;
+                return NULL;
         atfork_health = NULL;
         g_hash_table_unref(h->checks);
         g_free(h);
-        m->health = NULL;
+        return NULL;
 }

@@ -21,18 +21,23 @@
  */
 #pragma once
 
-#include "manager.h"
+#include <systemd/sd-event.h>
 
-/* Start checking what m->config asks for. Call after lbd_arbiter_start()
- * (the table must exist). 0 or a negative errno (logged). */
-int lbd_health_start(struct lbd_manager *m);
+#include "backend-table.h"
+#include "config.h"
 
-/* Reconcile with m->config after it changed: new backends and services
- * start being checked, removed ones stop (a backend whose check stops but
- * which stays is marked healthy in the table), changed settings apply
- * (with the up/down state kept). No-op before lbd_health_start(). */
-void lbd_health_apply(struct lbd_manager *m);
+struct lbd_health;
 
-/* Stop every check and free m->health. Before the table goes (the
- * arbiter). Accepts m->health NULL. */
-void lbd_health_stop(struct lbd_manager *m);
+/* A checker on event whose results go to table (neither owned). Checks
+ * nothing until lbd_health_apply(). Never fails. */
+struct lbd_health *lbd_health_new(sd_event *event, struct lbd_table *table);
+
+/* Reconcile with config (the one in effect, after it changed): new
+ * backends and services start being checked, removed ones stop (a backend
+ * whose check stops but which stays is marked healthy in the table),
+ * changed settings apply (with the up/down state kept). */
+void lbd_health_apply(struct lbd_health *h, const struct lbd_config *config);
+
+/* Stop every check and free h, before the table goes. Accepts NULL;
+ * returns NULL. */
+struct lbd_health *lbd_health_free(struct lbd_health *h);

@@ -16,8 +16,8 @@ struct source {
 };
 
 struct lbd_links {
-        struct lbd_manager *m;
         lbd_links_changed_fn changed;
+        void *userdata; /* changed's */
         /* What every plugin reports to, for as long as this lives: a
          * plugin of a set a reload replaced keeps running (and reporting,
          * and finishing its calls under way) until that set is freed with
@@ -81,11 +81,10 @@ static void drop_sources(struct lbd_links *l, bool stop) {
         l->set = NULL;
 }
 
-static void start_sources(struct lbd_links *l) {
-        struct lbd_manager *m = l->m;
-        l->set = m->plugins;
-        for (size_t i = 0; i < lbd_plugin_set_size(m->plugins); i++) {
-                const struct lbd_plugin *p = lbd_plugin_set_get(m->plugins, i);
+static void start_sources(struct lbd_links *l, const struct lbd_plugin_set *plugins) {
+        l->set = plugins;
+        for (size_t i = 0; i < lbd_plugin_set_size(plugins); i++) {
+                const struct lbd_plugin *p = lbd_plugin_set_get(plugins, i);
                 if (p->desc->kind != LBD_PLUGIN_KIND_NETWORK)
                         continue;
                 const struct lbd_network_ops *ops = network_ops(p);
@@ -107,18 +106,18 @@ static void start_sources(struct lbd_links *l) {
         }
 }
 
-int lbd_links_new(struct lbd_manager *m, lbd_links_changed_fn changed, struct lbd_links **ret) {
+struct lbd_links *lbd_links_new(const struct lbd_plugin_set *plugins,
+                                lbd_links_changed_fn changed, void *userdata) {
         struct lbd_links *l = g_new0(struct lbd_links, 1);
-        l->m = m;
         l->changed = changed;
+        l->userdata = userdata;
         l->host.struct_size = sizeof(l->host);
         l->host.links_changed = on_links_changed;
         l->sources = g_ptr_array_new();
         l->links = g_ptr_array_new_with_free_func((GDestroyNotify)link_free);
         l->busy = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-        *ret = l;
-        start_sources(l);
-        return 0;
+        start_sources(l, plugins);
+        return l;
 }
 
 struct lbd_links *lbd_links_free(struct lbd_links *l) {
@@ -136,11 +135,11 @@ struct lbd_links *lbd_links_free(struct lbd_links *l) {
         return NULL;
 }
 
-void lbd_links_sync_plugins(struct lbd_links *l) {
-        if (l->set == l->m->plugins)
+void lbd_links_sync_plugins(struct lbd_links *l, const struct lbd_plugin_set *plugins) {
+        if (l->set == plugins)
                 return;
         drop_sources(l, false);
-        start_sources(l);
+        start_sources(l, plugins);
         lbd_links_refresh(l);
 }
 
@@ -181,7 +180,7 @@ void lbd_links_refresh(struct lbd_links *l) {
         g_autoptr(GPtrArray) before = l->links;
         l->links = now; /* what the callback's getters read */
         if (l->changed)
-                l->changed(l->m, before, now);
+                l->changed(l->userdata, before, now);
 }
 
 const GPtrArray *lbd_links_list(struct lbd_links *l) { return l->links; }

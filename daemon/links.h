@@ -16,7 +16,7 @@
 #include <glib.h>
 #include <stdbool.h>
 
-#include "manager.h"
+#include "plugin-loader.h"
 
 struct lbd_link {
         char *name;
@@ -29,18 +29,21 @@ struct lbd_link {
 
 struct lbd_links;
 
-typedef void (*lbd_links_changed_fn)(struct lbd_manager *m, const GPtrArray *before,
+typedef void (*lbd_links_changed_fn)(void *userdata, const GPtrArray *before,
                                      const GPtrArray *after);
 
-/* Start the network plugins of m->plugins. 0 or -ENOMEM. */
-int lbd_links_new(struct lbd_manager *m, lbd_links_changed_fn changed, struct lbd_links **ret);
+/* Start the network plugins of plugins (the set in effect, not owned);
+ * changed (may be NULL) hears of every new list. Never fails: a plugin
+ * that does not start is logged and left out. */
+struct lbd_links *lbd_links_new(const struct lbd_plugin_set *plugins,
+                                lbd_links_changed_fn changed, void *userdata);
 /* Stop the plugins (their calls under way end now, with -ECANCELED).
  * Accepts NULL; returns NULL. */
 struct lbd_links *lbd_links_free(struct lbd_links *l);
-/* m->plugins may be a new set (after a reload): start its network plugins
+/* plugins may be a new set (after a reload): start its network plugins
  * and forget the old ones, which may be freed already; until their fini()
  * they keep reporting here and finish their calls under way. */
-void lbd_links_sync_plugins(struct lbd_links *l);
+void lbd_links_sync_plugins(struct lbd_links *l, const struct lbd_plugin_set *plugins);
 
 /* List again now; the changed callback sees the difference. */
 void lbd_links_refresh(struct lbd_links *l);

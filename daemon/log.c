@@ -229,3 +229,15 @@ void log_full(int priority, const char *component, const char *format, ...) {
         log_fullv(priority, component, format, ap);
         va_end(ap);
 }
+
+int log_full_errno(int priority, int error, const char *component, const char *format, ...) {
+        int saved_errno = errno;
+        error = error < 0 ? -error : error;
+        errno = error; /* what %m prints */
+        va_list ap;
+        va_start(ap, format);
+        log_fullv(priority, component, format, ap);
+        va_end(ap);
+        errno = saved_errno;
+        return -error;
+}

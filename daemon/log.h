@@ -56,3 +56,15 @@ void log_fullv(int priority, const char *component, const char *format, va_list 
 #define log_notice(...) log_full(LOG_NOTICE, NULL, __VA_ARGS__)
 #define log_info(...) log_full(LOG_INFO, NULL, __VA_ARGS__)
 #define log_debug(...) log_full(LOG_DEBUG, NULL, __VA_ARGS__)
+
+/* The daemon's one error convention (as systemd's log_*_errno()): a
+ * function that fails returns a negative errno; the one that decides to
+ * log it writes `return log_error_errno(r, "cannot do X: %m");`, where %m
+ * is the text of r. Returns -|error|. */
+int log_full_errno(int priority, int error, const char *component, const char *format, ...)
+        __attribute__((format(printf, 4, 5)));
+
+#define log_error_errno(error, ...) log_full_errno(LOG_ERR, (error), NULL, __VA_ARGS__)
+#define log_warning_errno(error, ...) log_full_errno(LOG_WARNING, (error), NULL, __VA_ARGS__)
+#define log_notice_errno(error, ...) log_full_errno(LOG_NOTICE, (error), NULL, __VA_ARGS__)
+#define log_debug_errno(error, ...) log_full_errno(LOG_DEBUG, (error), NULL, __VA_ARGS__)

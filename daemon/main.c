@@ -2,18 +2,17 @@
 /*
  * lbd: the master process. run() reads top to bottom: parse the command
  * line, load the configuration and the plugins, check that they fit
- * together, then set up the loop, connect the bus, start the workers
- * (arbiter.h: it also handles the signals) and run.
+ * together, then set up the loop, connect the bus, start the manager's
+ * parts (the table, the workers: arbiter.h, which handles the signals; the
+ * health checks, the links) and run.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
-#include "arbiter.h"
 #include "bus.h"
 #include "event-glue.h"
-#include "health-check.h"
 #include "lbd-build-config.h"
 #include "log.h"
 #include "manager.h"
@@ -21,8 +20,7 @@
 #include "worker-identity.h"
 
 static void manager_done(struct lbd_manager *m) {
-        lbd_health_stop(m); /* before the arbiter: it owns the backend table */
-        g_clear_pointer(&m->arbiter, lbd_arbiter_free);
+        lbd_manager_stop_parts(m); /* before the bus: link calls reply on it */
         lbd_bus_stop(m);
         if (m->event_source) {
                 g_source_destroy(m->event_source);
@@ -136,14 +134,15 @@ static int run(int argc, char **argv) {
         }
 
         raise_fd_limit();
-        /* The arbiter comes after the bus: its workers close the bus and
-         * event loop fds, so those must exist. It takes over the signals. */
+        /* The workers come after the bus: they close the bus and event
+         * loop fds, so those must exist. The arbiter takes over the
+         * signals. */
         if (prepare_state_dir(&m) < 0 || setup_event_loop(&m) < 0 || lbd_bus_start(&m) < 0 ||
-            lbd_arbiter_start(&m) < 0 || lbd_health_start(&m) < 0)
+            lbd_manager_start(&m) < 0)
                 return LBD_EXIT_FAILURE;
 
         log_info("lbd %s started: %u service(s), %u worker(s)", LBD_VERSION,
-                 m.config->services->len, lbd_arbiter_get_workers(&m));
+                 m.config->services->len, lbd_manager_get_workers(&m));
         g_main_loop_run(m.loop);
         return m.exit_code;
 }
