@@ -6,7 +6,9 @@
  * A session is a resumable state machine: lbd_session_run() does all the
  * I/O it can without blocking, then says what it waits for. Written once,
  * driven by every worker model (event: epoll, thread: a pool, sync: one at
- * a time) through struct lbd_worker_host.
+ * a time) through struct lbd_worker_host. The engine calls nothing of the
+ * worker (worker.c) that drives it: what it needs of the worker is in
+ * struct lbd_worker.
  */
 #pragma once
 
@@ -42,4 +44,8 @@ struct lbd_session *lbd_session_accept(struct lbd_worker *w, size_t listener);
 int lbd_session_run(struct lbd_session *s, struct lbd_wait *wait);
 void lbd_session_free(struct lbd_session *s);
 
-enum lbd_worker_state lbd_worker_get_state(struct lbd_worker *w);
+/* Whether w goes on: RUNNING, or STOPPING once asked to (TERM) or once it
+ * served max_requests (then also marked stopping in its slot, out of the
+ * fair share), or STOP_NOW. What the worker plugins ask through their host,
+ * and what the engine asks before it keeps a connection alive. */
+enum lbd_worker_state lbd_engine_worker_state(struct lbd_worker *w);

@@ -16,14 +16,14 @@
 #include <unistd.h>
 
 #include "backend-table.h"
+#include "clock.h"
 #include "health-check.h"
 #include "health-state.h"
 #include "log.h"
 
-#define USEC_PER_MSEC 1000ull
 /* Timers may fire this late, so that sd-event wakes up once for checks
  * that are due at nearly the same time (its default is 250 ms). */
-#define TIMER_ACCURACY_USEC (10 * USEC_PER_MSEC)
+#define TIMER_ACCURACY_USEC (10 * LBD_USEC_PER_MSEC)
 
 enum phase { IDLE, CONNECTING, SENDING, RECEIVING };
 
@@ -53,12 +53,6 @@ struct check {
 };
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata);
-
-static uint64_t now_usec(const struct lbd_health *h) {
-        uint64_t usec = 0;
-        sd_event_now(h->event, CLOCK_MONOTONIC, &usec);
-        return usec;
-}
 
 /* The checker whose sockets a forked worker must not keep: a global,
  * because a pthread_atfork() handler gets no argument. */
@@ -151,9 +145,9 @@ static void check_finish(struct check *c, bool ok, char *reason /* owned */) {
                 publish(c, tr == LBD_HEALTH_WENT_UP, reason);
         g_free(reason);
         uint64_t interval_ms = (uint64_t)c->cfg.interval * 1000u;
-        uint64_t next_ms = lbd_health_next_start_ms(c->started_usec / USEC_PER_MSEC,
-                                                    now_usec(c->h) / USEC_PER_MSEC, interval_ms);
-        schedule(c, next_ms * USEC_PER_MSEC);
+        uint64_t next_ms = lbd_health_next_start_ms(c->started_usec / LBD_USEC_PER_MSEC,
+                                                    lbd_now_us() / LBD_USEC_PER_MSEC, interval_ms);
+        schedule(c, next_ms * LBD_USEC_PER_MSEC);
 }
 
 static void check_fail_errno(struct check *c, int error) {
@@ -258,7 +252,7 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
 }
 
 static void check_start(struct check *c) {
-        uint64_t now = now_usec(c->h);
+        uint64_t now = lbd_now_us();
         c->started_usec = now;
         c->fd = socket(c->address.sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (c->fd < 0) {
@@ -266,7 +260,7 @@ static void check_start(struct check *c) {
                 log_full(LOG_ERR, c->service, "cannot run the health check of %s: socket: %s",
                          c->address.text, g_strerror(errno));
                 uint64_t interval_ms = (uint64_t)c->cfg.interval * 1000u;
-                schedule(c, (now / USEC_PER_MSEC + interval_ms) * USEC_PER_MSEC);
+                schedule(c, (now / LBD_USEC_PER_MSEC + interval_ms) * LBD_USEC_PER_MSEC);
                 return;
         }
         c->phase = CONNECTING;
@@ -320,9 +314,9 @@ static void check_configure(struct check *c, const struct lbd_health_check_confi
         /* A run in progress under other settings: the counts start over. */
         c->state.count = 0;
         uint64_t interval_ms = (uint64_t)cfg->interval * 1000u;
-        uint64_t first = now_usec(c->h) / USEC_PER_MSEC +
+        uint64_t first = lbd_now_us() / LBD_USEC_PER_MSEC +
                          lbd_health_first_delay_ms(c->service, c->address.text, interval_ms);
-        schedule(c, first * USEC_PER_MSEC);
+        schedule(c, first * LBD_USEC_PER_MSEC);
 }
 
 static char *check_key(const char *service, const char *address) {

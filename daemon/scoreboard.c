@@ -53,9 +53,3 @@ bool lbd_scoreboard_fair_share(struct lbd_scoreboard *sb, unsigned mine, uint64_
                 atomic_store_explicit(&sb->slots[mine].out_of_queue, !yes, memory_order_relaxed);
         return yes;
 }
-
-uint64_t lbd_now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}

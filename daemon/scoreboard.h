@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "clock.h" /* heartbeats are lbd_now_ms() */
+
 #define LBD_SCOREBOARD_SLOTS 1024u
 
 struct lbd_worker_slot {
@@ -56,7 +58,5 @@ bool lbd_scoreboard_fair_share(struct lbd_scoreboard *sb, unsigned mine, uint64_
 /* Map a zeroed scoreboard shared with future children. NULL on failure (errno). */
 struct lbd_scoreboard *lbd_scoreboard_new(void);
 void lbd_scoreboard_free(struct lbd_scoreboard *sb);
-
-uint64_t lbd_now_ms(void);
 
 _Static_assert(sizeof(struct lbd_worker_slot) == 64, "a scoreboard slot is one cache line");

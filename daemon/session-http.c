@@ -143,7 +143,6 @@ struct http_txn {
          * request can no longer be sent again (to another backend). */
         bool body_lost;
         uint32_t body_origin; /* cbuf offset of the body's first byte */
-        uint64_t pick_us;     /* this attempt's backend choice (latency) */
         uint64_t up_gen;      /* generation of s->backend's slot (pool key) */
         /* ufd was found empty (recv or the pool's peek: EAGAIN) during the
          * current http_session_run(). Anything arriving on it after that
@@ -271,14 +270,13 @@ static bool drop_header(const struct lbd_http_msg *m, const char *buf,
 
 /* ---- lifecycle --------------------------------------------------------- */
 
-void http_session_start(struct lbd_session *s) {
-        s->state = SESSION_HTTP;
-        s->http_phase = H_HEAD;
+static void http_start(struct lbd_session *s) {
+        s->phase = H_HEAD;
         unsigned ka = s->worker->config->daemon.keepalive;
         s->deadline_ms = lbd_now_ms() + 1000ull * (ka ? ka : HTTP_HEADER_TIMEOUT_S);
 }
 
-void http_session_free(struct lbd_session *s) {
+static void http_free(struct lbd_session *s) {
         if (s->detach_fd >= 0)
                 session_close_fd(&s->detach_fd);
         if (s->txn) {
@@ -303,7 +301,7 @@ static void release_upstream(struct lbd_session *s, bool keep) {
 /* Back to waiting for the next request (pipelined bytes stay in cbuf). */
 static void next_request(struct lbd_session *s) {
         struct http_txn *t = s->txn;
-        s->http_phase = H_HEAD;
+        s->phase = H_HEAD;
         s->tries = 0;
         unsigned ka = s->worker->config->daemon.keepalive;
         s->deadline_ms = lbd_now_ms() + 1000ull * ka;
@@ -346,7 +344,7 @@ static void log_request(struct lbd_session *s, unsigned status, uint64_t body_by
 static void local_response(struct lbd_session *s, int status, const char *why) {
         struct http_txn *t = s->txn;
         release_upstream(s, false);
-        if (s->http_phase == H_HEAD && !t->log.request_len)
+        if (s->phase == H_HEAD && !t->log.request_len)
                 lbd_access_http_request_raw(&t->log, t->cbuf + t->cstart, t->cend - t->cstart);
         if (t->resp_sent_any || !ensure_obuf(t, 512)) {
                 if (t->resp_head)
@@ -354,7 +352,7 @@ static void local_response(struct lbd_session *s, int status, const char *why) {
                 else
                         log_request(s, (unsigned)status, 0);
                 session_release_backend(s);
-                s->http_phase = H_LINGER;
+                s->phase = H_LINGER;
                 (void)shutdown(s->cfd, SHUT_WR);
                 s->deadline_ms = lbd_now_ms() + HTTP_LINGER_MS;
                 return;
@@ -371,7 +369,7 @@ static void local_response(struct lbd_session *s, int status, const char *why) {
         t->o_to_client = true;
         log_request(s, (unsigned)status, (uint64_t)blen);
         session_release_backend(s);
-        s->http_phase = H_LOCAL;
+        s->phase = H_LOCAL;
         s->deadline_ms = lbd_now_ms() + 5000;
         if (status >= 500)
                 log_full(LOG_WARNING, s->service->name, "answering %d: %s", status, why);
@@ -554,8 +552,9 @@ static int read_client(struct lbd_session *s) {
         return got;
 }
 
-/* H_HEAD: returns 1 to go on with another phase, 0 to wait, -1 done. */
-static int phase_head(struct lbd_session *s) {
+/* Read and parse until a request head is complete: 2 complete, 1 a local
+ * response was started (phase changed), 0 wait, -1 done. */
+static int read_head(struct lbd_session *s) {
         struct http_txn *t = s->txn;
         /* A stopping worker does not close an idle keep-alive connection
          * at once: a client may be sending its next request right now, and
@@ -624,8 +623,13 @@ static int phase_head(struct lbd_session *s) {
                 if (r == 0 && t->cend < t->ccap)
                         return 0;
         }
+        return 2;
+}
 
-        /* A complete head. */
+/* A complete request head: check it, write the head to forward, start
+ * the body scanner and go on to H_CONNECT. 1 go on, -1 done. */
+static int start_request(struct lbd_session *s) {
+        struct http_txn *t = s->txn;
         const struct lbd_http_msg *m = &t->p.msg;
         lbd_access_http_request(&t->log, t->cbuf + t->cstart, m);
         if (m->flags & LBD_HTTP_F_EXPECT_OTHER) {
@@ -660,8 +664,14 @@ static int phase_head(struct lbd_session *s) {
         atomic_fetch_add_explicit(&s->worker->slot->requests, 1, memory_order_relaxed);
         s->tries = 0;
         t->log.upstream_ms = lbd_now_ms();
-        s->http_phase = H_CONNECT;
+        s->phase = H_CONNECT;
         return 1;
+}
+
+/* H_HEAD: returns 1 to go on with another phase, 0 to wait, -1 done. */
+static int phase_head(struct lbd_session *s) {
+        int r = read_head(s);
+        return r == 2 ? start_request(s) : r;
 }
 
 /* ---- connecting --------------------------------------------------------- */
@@ -688,7 +698,7 @@ static int phase_connect(struct lbd_session *s) {
                 }
                 session_close_fd(&s->ufd);
         }
-        t->pick_us = session_now_us();
+        s->attempt_us = lbd_now_us();
         /* The first pick may use a pooled connection. */
         if (s->tries == 0 && !t->no_pool) {
                 long i = session_pick_backend(s);
@@ -728,7 +738,7 @@ connected:
         t->ustart = t->uend = t->ubody = 0;
         t->resp_byte = t->resp_head = t->resp_done = false;
         t->up_eof = t->up_reset = t->dechunk = false;
-        s->http_phase = H_EXCHANGE;
+        s->phase = H_EXCHANGE;
         s->deadline_ms = lbd_now_ms() + 1000ull * s->service->proxy_read_timeout;
         return 1;
 }
@@ -768,7 +778,7 @@ static int upstream_failed(struct lbd_session *s, int status, const char *why) {
                 t->no_pool = true;
                 t->reused = false;
                 s->tries = 0;
-                s->http_phase = H_CONNECT;
+                s->phase = H_CONNECT;
                 return 1;
         }
         session_backend_failed(s, why);
@@ -778,12 +788,12 @@ static int upstream_failed(struct lbd_session *s, int status, const char *why) {
                 g_strlcpy(failed, was, sizeof failed);
                 rewind_request(s);
                 t->reused = false;
-                t->pick_us = session_now_us();
+                s->attempt_us = lbd_now_us();
                 if (session_start_connect(s) == 0) {
                         log_full(LOG_WARNING, s->service->name,
                                  "%s: %s; trying %s", failed, why, session_backend_text(s));
                         t->up_gen = lbd_table_slot_generation(s->worker->table, s->backend);
-                        s->http_phase = H_CONNECT;
+                        s->phase = H_CONNECT;
                         return 1;
                 }
         }
@@ -869,7 +879,7 @@ static int parse_response_head(struct lbd_session *s) {
                  * the close ends, nor for a de-chunked one. */
                 t->client_keep = !t->tunnel && ka > 0 && (t->req_flags & LBD_HTTP_F_KEEP_ALIVE) &&
                                  m->body != LBD_HTTP_BODY_CLOSE && !t->dechunk &&
-                                 lbd_worker_get_state(s->worker) == LBD_WORKER_RUNNING;
+                                 lbd_engine_worker_state(s->worker) == LBD_WORKER_RUNNING;
                 t->upstream_keep = (m->flags & LBD_HTTP_F_KEEP_ALIVE) != 0;
                 if (!build_response_head(s))
                         return -1;
@@ -898,7 +908,7 @@ static bool read_upstream(struct lbd_session *s) {
                                  * byte (passive health, statistics). */
                                 lbd_table_report_success(
                                         s->worker->table, s->backend,
-                                        (uint32_t)(session_now_us() - t->pick_us));
+                                        (uint32_t)(lbd_now_us() - s->attempt_us));
                         t->resp_byte = true;
                         got = true;
                         if (t->resp_head)
@@ -943,183 +953,244 @@ static bool response_complete(const struct http_txn *t) {
                (t->sbody.kind == LBD_HTTP_BODY_CLOSE && t->up_eof);
 }
 
-/* One pass over everything the exchange can do. Returns 1 if anything
- * moved, 0 if not, -1 after a phase change. */
-static int exchange_pass(struct lbd_session *s) {
-        struct http_txn *t = s->txn;
-        int progress = 0;
+/* The steps of the exchange, in the order one pass runs them (nginx's
+ * upstream has one handler per phase). Each returns what it did. */
+enum {
+        STEP_IDLE = 0,   /* nothing moved */
+        STEP_MOVED = 1,  /* bytes moved or state advanced */
+        STEP_PHASE = -1, /* it changed the phase (a local response, a retry) */
+        STEP_CLOSE = -2, /* the client connection must close */
+};
 
-        /* 1. request head up */
-        if (!t->o_to_client && t->ostart < t->oend) {
+/* 1. The request head up. */
+static int send_request_head(struct lbd_session *s) {
+        struct http_txn *t = s->txn;
+        if (t->o_to_client)
+                return STEP_IDLE;
+        int progress = STEP_IDLE;
+        if (t->ostart < t->oend) {
                 ssize_t n = send(s->ufd, t->obuf + t->ostart, t->oend - t->ostart,
                                  MSG_NOSIGNAL | MSG_DONTWAIT);
                 if (n < 0 && !is_again()) {
                         upstream_failed(s, 502, "cannot send to the backend");
-                        return -1;
+                        return STEP_PHASE;
                 }
                 if (n > 0) {
                         t->ostart += (uint32_t)n;
                         t->wrote_up = true;
-                        progress = 1;
+                        progress = STEP_MOVED;
                 }
-                if (t->ostart == t->oend)
-                        t->head_up = true;
-        } else if (!t->o_to_client) {
+        }
+        if (t->ostart == t->oend)
                 t->head_up = true;
-        }
+        return progress;
+}
 
-        /* 2. request body up */
-        if (t->head_up && !t->resp_done && !t->up_broken) {
-                if (t->cstart < t->cbody) {
-                        ssize_t n = send(s->ufd, t->cbuf + t->cstart, t->cbody - t->cstart,
-                                         MSG_NOSIGNAL | MSG_DONTWAIT);
-                        if (n < 0 && !is_again()) {
-                                if (!t->resp_head) {
-                                        upstream_failed(s, 502,
-                                                        "cannot send to the backend");
-                                        return -1;
-                                }
-                                /* It answered already and stopped reading. */
-                                t->up_broken = true;
-                                t->upstream_keep = false;
-                        }
-                        if (n > 0) {
-                                t->cstart += (uint32_t)n;
-                                t->body_sent += (uint64_t)n;
-                                progress = 1;
-                        }
-                }
-                if (!t->req_done && t->cstart == t->cbody) {
-                        /* Room for more body: what was sent is dropped, so
-                         * the request can no longer be sent again. */
-                        if (t->cstart > t->body_origin &&
-                            (t->cstart == t->cend || (t->cend == t->ccap && t->cstart > 0)))
-                                t->body_lost = true;
-                        if (t->cstart == t->cend)
-                                t->cstart = t->cend = t->cbody = t->body_origin = 0;
-                        else if (t->cend == t->ccap && t->cstart > 0) {
-                                memmove(t->cbuf, t->cbuf + t->cstart, t->cend - t->cstart);
-                                t->cend -= t->cstart;
-                                t->cbody -= t->cstart;
-                                t->cstart = 0;
-                                t->body_origin = 0;
-                        }
-                        if (t->cbody == t->cend && t->cend < t->ccap) {
-                                int r = read_client(s);
-                                if (r < 0)
-                                        return -2; /* client gone mid-body */
-                                if (r > 0) {
-                                        progress = 1;
-                                        int be = scan_request_body(t);
-                                        if (be) {
-                                                local_response(s, 400,
-                                                               lbd_http_error_reason(be));
-                                                return -1;
-                                        }
-                                }
-                        }
-                }
+/* Room for more request body in cbuf: what was sent is dropped, so the
+ * request can no longer be sent again. */
+static void drop_sent_body(struct http_txn *t) {
+        if (t->cstart > t->body_origin &&
+            (t->cstart == t->cend || (t->cend == t->ccap && t->cstart > 0)))
+                t->body_lost = true;
+        if (t->cstart == t->cend) {
+                t->cstart = t->cend = t->cbody = t->body_origin = 0;
+        } else if (t->cend == t->ccap && t->cstart > 0) {
+                memmove(t->cbuf, t->cbuf + t->cstart, t->cend - t->cstart);
+                t->cend -= t->cstart;
+                t->cbody -= t->cstart;
+                t->cstart = 0;
+                t->body_origin = 0;
         }
+}
 
-        /* 3. response from upstream */
-        if (!t->resp_done) {
-                bool want = !t->resp_head ||
-                            (t->ubody == t->uend && !lbd_http_body_done(&t->sbody));
-                if (want && !t->up_empty && !t->up_eof && read_upstream(s))
-                        progress = 1;
-                if (!t->resp_head && t->uend > 0) {
-                        /* Also after the backend's close: a whole response
-                         * may have come with it. */
-                        int r = parse_response_head(s);
-                        if (r < 0)
-                                return -1;
-                        if (r > 0)
-                                progress = 1;
-                }
-                if (!t->resp_head && t->up_eof) {
-                        const char *how = t->up_reset ? "reset" : "closed";
-                        if (t->uend == 0) {
-                                upstream_failed(s, 502,
-                                                t->up_reset ? "the backend reset the connection"
-                                                            : "the backend closed the connection");
-                                return -1;
-                        }
-                        char why[96];
-                        snprintf(why, sizeof why,
-                                 "the backend %s the connection in the middle of the response "
-                                 "head", how);
-                        local_response(s, 502, why);
-                        return -1;
-                }
-                if (t->resp_head && t->ubody < t->uend && !lbd_http_body_done(&t->sbody)) {
-                        enum lbd_http_error e = feed_response_body(t);
-                        if (e != LBD_HTTP_OK && e != LBD_HTTP_NEED_MORE) {
-                                log_full(LOG_WARNING, s->service->name,
-                                         "malformed response body: %s",
-                                         lbd_http_error_reason(e));
-                                t->upstream_keep = t->client_keep = false;
-                                if (t->ubody == t->ustart && t->ostart == t->oend)
-                                        return -2;
-                        }
-                }
-                if (t->resp_head && t->ubody < t->uend && lbd_http_body_done(&t->sbody))
-                        t->upstream_keep = false; /* bytes after the response */
+/* More of the request body from the client, once what came is sent. */
+static int read_request_body(struct lbd_session *s) {
+        struct http_txn *t = s->txn;
+        if (t->req_done || t->cstart != t->cbody)
+                return STEP_IDLE;
+        drop_sent_body(t);
+        if (t->cbody != t->cend || t->cend >= t->ccap)
+                return STEP_IDLE;
+        int r = read_client(s);
+        if (r < 0)
+                return STEP_CLOSE; /* client gone mid-body */
+        if (r == 0)
+                return STEP_IDLE;
+        int be = scan_request_body(t);
+        if (be) {
+                local_response(s, 400, lbd_http_error_reason(be));
+                return STEP_PHASE;
         }
+        return STEP_MOVED;
+}
 
-        bool client_full = false;
-        /* 4. response down: our head, then the body. The head and the
-         * body bytes already here go in one sendmsg() (a tunnel's bytes
-         * after a 101 head are the relay's, not sent here). */
-        if (t->resp_head && t->o_to_client && t->ostart < t->oend) {
-                uint32_t hlen = t->oend - t->ostart;
-                struct iovec iov[2] = {
-                        { t->obuf + t->ostart, hlen },
-                        { t->ubuf + t->ustart, t->ubody - t->ustart },
-                };
-                struct msghdr mh = { .msg_iov = iov,
-                                     .msg_iovlen = !t->tunnel && t->ustart < t->ubody ? 2 : 1 };
-                ssize_t n = sendmsg(s->cfd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-                if (n < 0 && !is_again())
-                        return -2;
-                if (n < (ssize_t)(hlen + (mh.msg_iovlen == 2 ? iov[1].iov_len : 0)))
-                        client_full = true; /* no second try in this pass */
+/* 2. The request body up. */
+static int send_request_body(struct lbd_session *s) {
+        struct http_txn *t = s->txn;
+        if (!t->head_up || t->resp_done || t->up_broken)
+                return STEP_IDLE;
+        int progress = STEP_IDLE;
+        if (t->cstart < t->cbody) {
+                ssize_t n = send(s->ufd, t->cbuf + t->cstart, t->cbody - t->cstart,
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n < 0 && !is_again()) {
+                        if (!t->resp_head) {
+                                upstream_failed(s, 502, "cannot send to the backend");
+                                return STEP_PHASE;
+                        }
+                        /* It answered already and stopped reading. */
+                        t->up_broken = true;
+                        t->upstream_keep = false;
+                }
                 if (n > 0) {
-                        uint32_t h = (size_t)n < hlen ? (uint32_t)n : hlen;
-                        uint32_t body = (uint32_t)((size_t)n - h);
-                        t->ostart += h;
-                        t->ustart += body;
-                        t->log.body_bytes += body;
-                        t->resp_sent_any = true;
-                        progress = 1;
+                        t->cstart += (uint32_t)n;
+                        t->body_sent += (uint64_t)n;
+                        progress = STEP_MOVED;
                 }
         }
-        if (t->resp_head && t->ostart == t->oend && !t->tunnel) {
-                if (t->ustart < t->ubody && !client_full) {
-                        ssize_t n = send(s->cfd, t->ubuf + t->ustart, t->ubody - t->ustart,
-                                         MSG_NOSIGNAL | MSG_DONTWAIT);
-                        if (n < 0 && !is_again())
-                                return -2;
-                        if (n > 0) {
-                                t->ustart += (uint32_t)n;
-                                t->log.body_bytes += (uint64_t)n;
-                                progress = 1;
-                        }
-                }
-                if (t->ustart == t->ubody && response_complete(t))
-                        t->resp_done = true;
+        int r = read_request_body(s);
+        return r < 0 ? r : (progress | r);
+}
+
+/* The backend closed before a complete response head: a 502, retried on
+ * another backend when nothing came (upstream_failed). */
+static int response_head_cut(struct lbd_session *s) {
+        struct http_txn *t = s->txn;
+        if (t->uend == 0) {
+                upstream_failed(s, 502,
+                                t->up_reset ? "the backend reset the connection"
+                                            : "the backend closed the connection");
+                return STEP_PHASE;
         }
-        if (t->resp_head && !t->tunnel && t->up_eof && !response_complete(t) &&
-            t->ostart == t->oend &&
-            t->ustart == t->ubody) {
-                /* The backend closed in the middle of the body and what it
-                 * sent is with the client: nothing to retry or answer;
-                 * closing is how the client learns (nginx: "upstream
-                 * prematurely closed connection"). */
-                log_full(LOG_WARNING, s->service->name,
-                         "the backend %s the connection before the end of the response; "
-                         "closing the client connection",
-                         t->up_reset ? "reset" : "closed");
-                return -2;
+        char why[96];
+        snprintf(why, sizeof why,
+                 "the backend %s the connection in the middle of the response head",
+                 t->up_reset ? "reset" : "closed");
+        local_response(s, 502, why);
+        return STEP_PHASE;
+}
+
+/* 3. The response from upstream: read, parse its head, scan its body. */
+static int read_response(struct lbd_session *s) {
+        struct http_txn *t = s->txn;
+        if (t->resp_done)
+                return STEP_IDLE;
+        int progress = STEP_IDLE;
+        bool want = !t->resp_head || (t->ubody == t->uend && !lbd_http_body_done(&t->sbody));
+        if (want && !t->up_empty && !t->up_eof && read_upstream(s))
+                progress = STEP_MOVED;
+        if (!t->resp_head && t->uend > 0) {
+                /* Also after the backend's close: a whole response may have
+                 * come with it. */
+                int r = parse_response_head(s);
+                if (r < 0)
+                        return STEP_PHASE;
+                if (r > 0)
+                        progress = STEP_MOVED;
+        }
+        if (!t->resp_head && t->up_eof)
+                return response_head_cut(s);
+        if (t->resp_head && t->ubody < t->uend && !lbd_http_body_done(&t->sbody)) {
+                enum lbd_http_error e = feed_response_body(t);
+                if (e != LBD_HTTP_OK && e != LBD_HTTP_NEED_MORE) {
+                        log_full(LOG_WARNING, s->service->name, "malformed response body: %s",
+                                 lbd_http_error_reason(e));
+                        t->upstream_keep = t->client_keep = false;
+                        if (t->ubody == t->ustart && t->ostart == t->oend)
+                                return STEP_CLOSE;
+                }
+        }
+        if (t->resp_head && t->ubody < t->uend && lbd_http_body_done(&t->sbody))
+                t->upstream_keep = false; /* bytes after the response */
+        return progress;
+}
+
+/* Our response head, with the body bytes already here in the same
+ * sendmsg() (a tunnel's bytes after a 101 head are the relay's). Sets
+ * *full when the client took less than offered. */
+static int send_response_head(struct lbd_session *s, bool *full) {
+        struct http_txn *t = s->txn;
+        uint32_t hlen = t->oend - t->ostart;
+        struct iovec iov[2] = {
+                { t->obuf + t->ostart, hlen },
+                { t->ubuf + t->ustart, t->ubody - t->ustart },
+        };
+        struct msghdr mh = { .msg_iov = iov,
+                             .msg_iovlen = !t->tunnel && t->ustart < t->ubody ? 2 : 1 };
+        ssize_t n = sendmsg(s->cfd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && !is_again())
+                return STEP_CLOSE;
+        if (n < (ssize_t)(hlen + (mh.msg_iovlen == 2 ? iov[1].iov_len : 0)))
+                *full = true; /* no second try in this pass */
+        if (n <= 0)
+                return STEP_IDLE;
+        uint32_t h = (size_t)n < hlen ? (uint32_t)n : hlen;
+        uint32_t body = (uint32_t)((size_t)n - h);
+        t->ostart += h;
+        t->ustart += body;
+        t->log.body_bytes += body;
+        t->resp_sent_any = true;
+        return STEP_MOVED;
+}
+
+/* 4. The response down: our head, then the body. */
+static int send_response(struct lbd_session *s) {
+        struct http_txn *t = s->txn;
+        if (!t->resp_head)
+                return STEP_IDLE;
+        int progress = STEP_IDLE;
+        bool full = false;
+        if (t->o_to_client && t->ostart < t->oend) {
+                progress = send_response_head(s, &full);
+                if (progress < 0)
+                        return progress;
+        }
+        if (t->ostart != t->oend || t->tunnel)
+                return progress;
+        if (t->ustart < t->ubody && !full) {
+                ssize_t n = send(s->cfd, t->ubuf + t->ustart, t->ubody - t->ustart,
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n < 0 && !is_again())
+                        return STEP_CLOSE;
+                if (n > 0) {
+                        t->ustart += (uint32_t)n;
+                        t->log.body_bytes += (uint64_t)n;
+                        progress = STEP_MOVED;
+                }
+        }
+        if (t->ustart == t->ubody && response_complete(t))
+                t->resp_done = true;
+        return progress;
+}
+
+/* 5. The backend closed in the middle of the body and what it sent is
+ * with the client: nothing to retry or answer; closing is how the client
+ * learns (nginx: "upstream prematurely closed connection"). */
+static int check_response_cut(struct lbd_session *s) {
+        struct http_txn *t = s->txn;
+        if (!t->resp_head || t->tunnel || !t->up_eof || response_complete(t) ||
+            t->ostart != t->oend || t->ustart != t->ubody)
+                return STEP_IDLE;
+        log_full(LOG_WARNING, s->service->name,
+                 "the backend %s the connection before the end of the response; "
+                 "closing the client connection",
+                 t->up_reset ? "reset" : "closed");
+        return STEP_CLOSE;
+}
+
+/* One pass over everything the exchange can do: STEP_MOVED if anything
+ * moved, STEP_IDLE if not, or the first step's STEP_PHASE / STEP_CLOSE. */
+static int exchange_pass(struct lbd_session *s) {
+        static int (*const steps[])(struct lbd_session *) = {
+                send_request_head, send_request_body, read_response,
+                send_response,     check_response_cut,
+        };
+        int progress = STEP_IDLE;
+        for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+                int r = steps[i](s);
+                if (r < 0)
+                        return r;
+                progress |= r;
         }
         return progress;
 }
@@ -1132,7 +1203,7 @@ static int finish_exchange(struct lbd_session *s) {
         session_release_backend(s);
         release_upstream(s, t->upstream_keep && !t->up_eof && req_complete && s->ufd >= 0);
         if (!t->client_keep || !req_complete) {
-                s->http_phase = H_LINGER;
+                s->phase = H_LINGER;
                 (void)shutdown(s->cfd, SHUT_WR);
                 s->deadline_ms = lbd_now_ms() + HTTP_LINGER_MS;
                 return 1;
@@ -1156,9 +1227,9 @@ static int start_tunnel(struct lbd_session *s) {
         t->ccap = t->ucap = 0;
         txn_destroy(t);
         s->txn = NULL;
-        s->state = SESSION_RELAY;
-        s->deadline_ms = lbd_now_ms() + 1000ull * s->service->proxy_read_timeout;
-        return 2;
+        s->mode = &session_mode_tunnel;
+        s->mode->start(s);
+        return SESSION_RUN_AGAIN;
 }
 
 static int phase_exchange(struct lbd_session *s) {
@@ -1166,9 +1237,9 @@ static int phase_exchange(struct lbd_session *s) {
         bool any = false;
         for (;;) {
                 int r = exchange_pass(s);
-                if (r == -1)
-                        return 1; /* phase changed */
-                if (r == -2) {
+                if (r == STEP_PHASE)
+                        return 1;
+                if (r == STEP_CLOSE) {
                         /* 499: the client left before a response head */
                         log_request(s, t->resp_head ? t->log.status : 499, t->log.body_bytes);
                         return -1; /* close */
@@ -1177,7 +1248,7 @@ static int phase_exchange(struct lbd_session *s) {
                         return start_tunnel(s);
                 if (t->resp_done)
                         return finish_exchange(s);
-                if (r == 0)
+                if (r == STEP_IDLE)
                         break;
                 any = true;
         }
@@ -1203,7 +1274,7 @@ static int phase_exchange(struct lbd_session *s) {
 static void fill_wait(struct lbd_session *s, struct lbd_wait *wait) {
         struct http_txn *t = s->txn;
         session_fill_wait_fds(s, wait);
-        switch (s->http_phase) {
+        switch (s->phase) {
         case H_HEAD:
         case H_LINGER:
                 wait->events[0] = LBD_WAIT_READ;
@@ -1229,91 +1300,86 @@ static void fill_wait(struct lbd_session *s, struct lbd_wait *wait) {
         }
 }
 
-int http_session_run(struct lbd_session *s, struct lbd_wait *wait) {
-        if (s->detach_fd >= 0) {
-                /* The model no longer watches it: into the pool, unless
-                 * its backend may take no more work (removed, disabled,
-                 * draining, down by the health check). */
-                if (s->txn && lbd_table_slot_pickable(s->worker->table, s->backend,
-                                                      s->txn->up_gen))
-                        upstream_pool_put(s->backend, s->txn->up_gen, s->detach_fd,
-                                          lbd_now_ms());
-                else
-                        close(s->detach_fd);
-                s->detach_fd = -1;
+/* H_LOCAL: our own response out, then shut our side and linger. */
+static int phase_local(struct lbd_session *s) {
+        struct http_txn *t = s->txn;
+        while (t->ostart < t->oend) {
+                ssize_t n = send(s->cfd, t->obuf + t->ostart, t->oend - t->ostart,
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n > 0) {
+                        t->ostart += (uint32_t)n;
+                        continue;
+                }
+                if (n < 0 && is_again())
+                        return lbd_now_ms() >= s->deadline_ms ? -1 : 0;
+                return -1;
         }
+        (void)shutdown(s->cfd, SHUT_WR);
+        s->phase = H_LINGER;
+        s->deadline_ms = lbd_now_ms() + HTTP_LINGER_MS;
+        return 1;
+}
+
+/* H_LINGER: our side is shut; read and discard what the client still
+ * sends (so that it gets our response, not a reset) until its EOF or the
+ * linger time. The txn is given back while waiting. */
+static int phase_linger(struct lbd_session *s) {
+        char sink[4096];
+        for (;;) {
+                ssize_t n = recv(s->cfd, sink, sizeof sink, MSG_DONTWAIT);
+                if (n > 0)
+                        continue;
+                if (n < 0 && is_again())
+                        break;
+                return -1;
+        }
+        if (lbd_now_ms() >= s->deadline_ms)
+                return -1;
+        if (s->txn) {
+                txn_put(s->txn);
+                s->txn = NULL;
+        }
+        return 0;
+}
+
+/* H_HEAD, with its deadlines: idle past keepalive, or a head too slow. */
+static int phase_head_timed(struct lbd_session *s) {
+        int r = phase_head(s);
+        if (r != 0)
+                return r;
+        uint64_t deadline = s->txn ? s->txn->head_deadline : s->deadline_ms;
+        return deadline && lbd_now_ms() >= deadline ? -1 : 0;
+}
+
+/* An upstream connection the model no longer watches goes into the pool,
+ * unless its backend may take no more work (removed, disabled, draining,
+ * down by the health check). */
+static void pool_detached(struct lbd_session *s) {
+        if (s->txn && lbd_table_slot_pickable(s->worker->table, s->backend, s->txn->up_gen))
+                upstream_pool_put(s->backend, s->txn->up_gen, s->detach_fd, lbd_now_ms());
+        else
+                close(s->detach_fd);
+        s->detach_fd = -1;
+}
+
+/* The phases: 1 go on (another phase), 0 wait, -1 done. */
+static int (*const phases[])(struct lbd_session *s) = {
+        [H_HEAD] = phase_head_timed, [H_CONNECT] = phase_connect,
+        [H_EXCHANGE] = phase_exchange, [H_LOCAL] = phase_local,
+        [H_LINGER] = phase_linger,
+};
+
+static int http_run(struct lbd_session *s, struct lbd_wait *wait) {
+        if (s->detach_fd >= 0)
+                pool_detached(s);
         if (s->txn)
                 s->txn->up_empty = false; /* a new run: events may have come */
         for (;;) {
-                int r;
-                switch (s->http_phase) {
-                case H_HEAD:
-                        r = phase_head(s);
-                        if (r == 0 && !s->txn && lbd_now_ms() >= s->deadline_ms)
-                                r = -1; /* idle past keepalive */
-                        if (r == 0 && s->txn && s->txn->head_deadline &&
-                            lbd_now_ms() >= s->txn->head_deadline)
-                                r = -1; /* head too slow */
-                        break;
-                case H_CONNECT:
-                        r = phase_connect(s);
-                        break;
-                case H_EXCHANGE:
-                        r = phase_exchange(s);
-                        if (r == 2)
-                                return 2;
-                        break;
-                case H_LOCAL: {
-                        struct http_txn *t = s->txn;
-                        r = 0;
-                        while (t->ostart < t->oend) {
-                                ssize_t n = send(s->cfd, t->obuf + t->ostart, t->oend - t->ostart,
-                                                 MSG_NOSIGNAL | MSG_DONTWAIT);
-                                if (n > 0) {
-                                        t->ostart += (uint32_t)n;
-                                        continue;
-                                }
-                                if (n < 0 && is_again())
-                                        break;
-                                r = -1;
-                                break;
-                        }
-                        if (r == 0 && t->ostart == t->oend) {
-                                (void)shutdown(s->cfd, SHUT_WR);
-                                s->http_phase = H_LINGER;
-                                s->deadline_ms = lbd_now_ms() + HTTP_LINGER_MS;
-                                r = 1;
-                        } else if (r == 0 && lbd_now_ms() >= s->deadline_ms)
-                                r = -1;
-                        break;
-                }
-                case H_LINGER: {
-                        char sink[4096];
-                        r = 0;
-                        for (;;) {
-                                ssize_t n = recv(s->cfd, sink, sizeof sink, MSG_DONTWAIT);
-                                if (n > 0)
-                                        continue;
-                                if (n < 0 && is_again())
-                                        break;
-                                r = -1;
-                                break;
-                        }
-                        if (r == 0 && lbd_now_ms() >= s->deadline_ms)
-                                r = -1;
-                        if (s->txn && r == 0) {
-                                txn_put(s->txn);
-                                s->txn = NULL;
-                        }
-                        break;
-                }
-                default:
-                        r = -1;
-                }
-                if (r < 0) {
-                        s->state = SESSION_DONE;
-                        return 0;
-                }
+                int r = phases[s->phase](s);
+                if (r == SESSION_RUN_AGAIN)
+                        return r; /* a 101: the tunnel runs it now */
+                if (r < 0)
+                        return SESSION_RUN_DONE;
                 if (s->detach_fd >= 0) {
                         /* An upstream connection goes to the pool: the
                          * model forgets it first, then runs us again. */
@@ -1321,11 +1387,18 @@ int http_session_run(struct lbd_session *s, struct lbd_wait *wait) {
                                 .fd = { -1, s->detach_fd },
                                 .events = { 0, LBD_WAIT_DETACH },
                         };
-                        return 1;
+                        return SESSION_RUN_WAIT;
                 }
                 if (r == 0) {
                         fill_wait(s, wait);
-                        return 1;
+                        return SESSION_RUN_WAIT;
                 }
         }
 }
+
+const struct session_mode session_mode_http = {
+        .name = "http",
+        .start = http_start,
+        .run = http_run,
+        .free = http_free,
+};

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Inside the proxy engine's sessions: what session.c (accept, backend
- * choice, connect, the tcp byte relay) and session-http.c (the http mode)
- * share. Not an interface for anything else.
+ * Inside the proxy engine's sessions: the session, its modes' operations,
+ * and what session-common.c gives every mode (fds, waiting, the backend
+ * choice, connecting). Calls run one way: session.c (the core) runs a mode
+ * through its struct session_mode; the modes (session-tcp.c,
+ * session-http.c) call session-common.c, which calls neither. Not an
+ * interface for anything outside the engine.
  */
 #pragma once
 
@@ -17,12 +20,30 @@
  * proxy_next_upstream error timeout with proxy_next_upstream_tries. */
 #define MAX_CONNECT_TRIES 3u
 
-enum session_state {
-        SESSION_CONNECTING, /* tcp: connecting to a backend */
-        SESSION_RELAY,      /* tcp, and http after 101/Upgrade: byte relay */
-        SESSION_HTTP,       /* http: the request/response machine (session-http.c) */
-        SESSION_DONE,
+struct lbd_session;
+
+/* What a mode's run() returns. */
+enum {
+        SESSION_RUN_DONE = 0,  /* finished: the model frees the session */
+        SESSION_RUN_WAIT = 1,  /* waiting for what wait says */
+        SESSION_RUN_AGAIN = 2, /* the session switched mode (s->mode): run it again */
 };
+
+/* A proxy mode, as the core sees it (nginx's upstream handlers, one
+ * table per protocol). */
+struct session_mode {
+        const char *name;
+        size_t extra; /* bytes the mode wants after struct lbd_session */
+        void (*start)(struct lbd_session *s); /* right after accept */
+        int (*run)(struct lbd_session *s, struct lbd_wait *wait);
+        /* Before the core closes the fds and gives back the backend (the
+         * access log line names it); may be NULL. */
+        void (*free)(struct lbd_session *s);
+};
+
+extern const struct session_mode session_mode_tcp;    /* session-tcp.c */
+extern const struct session_mode session_mode_tunnel; /* session-tcp.c: after a 101 */
+extern const struct session_mode session_mode_http;   /* session-http.c */
 
 /* One direction of a relay: bytes read from `from` wait in buf until written
  * to `to`. The buffer is allocated on first use and freed when empty, so an
@@ -35,17 +56,6 @@ struct direction {
         bool shut;     /* shutdown(to, SHUT_WR) done after eof and drain */
 };
 
-/* tcp mode only, for its access log line: allocated after the session of a
- * tcp service (struct lbd_session.tcp), so an http connection does not pay
- * for it. */
-struct session_tcp_stats {
-        uint64_t start_ms;
-        uint64_t connect_start_us; /* this connect attempt began (latency) */
-        uint64_t sent;          /* to the client */
-        uint64_t received;      /* from the client */
-        uint32_t connect_ms;    /* connect time + 1; 0: never connected */
-};
-
 struct http_txn;
 
 /* Kept small: an idle keep-alive http connection is this struct and its fd
@@ -55,8 +65,8 @@ struct lbd_session {
         struct lbd_worker *worker;
         const struct lbd_listener *listener;
         const struct lbd_service_config *service;
+        const struct session_mode *mode;
         struct http_txn *txn;   /* http: the request under way, or NULL */
-        enum session_state state;
         int cfd; /* client */
         int ufd; /* upstream */
         /* http: an upstream fd to hand to the pool once the worker model
@@ -64,7 +74,7 @@ struct lbd_session {
         int detach_fd;
         bool ufd_new;
         bool cfd_new;
-        uint8_t http_phase;     /* session-http.c's enum */
+        uint8_t phase;          /* the mode's own state */
         uint8_t peer_family;    /* AF_INET, AF_INET6, AF_UNIX */
         uint8_t peer_addr[16];  /* the client's address, for X-Forwarded-For */
         bool holding;           /* backend's active count raised (by the pick) */
@@ -75,7 +85,8 @@ struct lbd_session {
         uint32_t backend;       /* the table slot of the last backend picked */
         uint32_t tried[MAX_CONNECT_TRIES]; /* slots this request tried, tries of them */
         uint64_t deadline_ms;
-        struct session_tcp_stats tcp[]; /* tcp services only: one */
+        uint64_t attempt_us;    /* this try at a backend began (its latency) */
+        uint64_t extra[];       /* the mode's mode->extra bytes (8-aligned) */
 };
 
 void session_close_fd(int *fd);
@@ -105,22 +116,11 @@ void session_backend_failed(struct lbd_session *s, const char *reason);
 /* The address text of s->backend (valid while it is held, and until the
  * master reuses the slot after that). */
 const char *session_backend_text(const struct lbd_session *s);
-uint64_t session_now_us(void);
 /* Connect to backend slot i (s->ufd); 0 under way, -1 failed at once (logged,
  * and kept for session_last_connect_error()). */
 int session_connect_to(struct lbd_session *s, long i);
 /* The result of a non-blocking connect of s->ufd: 0 connected, EINPROGRESS
  * not yet, else the error. */
 int session_connect_result(struct lbd_session *s);
-/* Relay bytes both ways (SESSION_RELAY); 0 when finished. */
-int session_relay(struct lbd_session *s);
 /* The fds, their news and the deadline; no events yet. */
 void session_fill_wait_fds(struct lbd_session *s, struct lbd_wait *wait);
-void session_fill_relay_wait(struct lbd_session *s, struct lbd_wait *wait);
-
-/* http mode (session-http.c) */
-void http_session_start(struct lbd_session *s);
-/* Run the http machine: 1 waiting (wait filled), 0 done; may switch the
- * session to SESSION_RELAY (after a 101) and return 2 to be run again. */
-int http_session_run(struct lbd_session *s, struct lbd_wait *wait);
-void http_session_free(struct lbd_session *s);

@@ -36,16 +36,6 @@ static size_t host_listeners(struct lbd_worker *w, const int **fds) {
         return w->params->n_listeners;
 }
 
-enum lbd_worker_state lbd_worker_get_state(struct lbd_worker *w) {
-        enum lbd_worker_state st = (enum lbd_worker_state)*w->stop_request;
-        if (st == LBD_WORKER_RUNNING && w->max_requests &&
-            atomic_load_explicit(&w->slot->requests, memory_order_relaxed) >= w->max_requests)
-                st = LBD_WORKER_STOPPING; /* recycle: max-requests reached */
-        if (st != LBD_WORKER_RUNNING)
-                atomic_store_explicit(&w->slot->stopping, 1, memory_order_relaxed);
-        return st;
-}
-
 static void host_heartbeat(struct lbd_worker *w) {
         atomic_store_explicit(&w->slot->heartbeat_ms, lbd_now_ms(), memory_order_relaxed);
 }
@@ -165,7 +155,7 @@ _Noreturn void lbd_worker_main(const struct lbd_worker_params *p) {
                 .accept = host_accept,
                 .session_run = lbd_session_run,
                 .session_free = lbd_session_free,
-                .state = lbd_worker_get_state,
+                .state = lbd_engine_worker_state,
                 .heartbeat = host_heartbeat,
                 .max_connections = host_max_connections,
                 .threads = host_threads,

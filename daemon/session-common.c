@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What every proxy mode of a session uses (session-private.h): its fds,
+ * the wait it fills, the backend choice through the shared table, and
+ * connecting with retries on other backends (with the reason of the last
+ * failed connect, for the 502 that may follow). Calls nothing above it.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "engine.h"
+#include "log.h"
+#include "session-private.h"
+
+void session_close_fd(int *fd) {
+        if (*fd >= 0) {
+                close(*fd);
+                *fd = -1;
+        }
+}
+
+void session_direction_release(struct direction *d) {
+        free(d->buf);
+        d->buf = NULL;
+        d->start = d->end = 0;
+}
+
+/* ---- backend choice ---------------------------------------------------- */
+
+const char *session_backend_text(const struct lbd_session *s) {
+        return lbd_table_address(s->worker->table, s->backend)->text;
+}
+
+void session_release_backend(struct lbd_session *s) {
+        if (s->holding) {
+                lbd_table_release(s->worker->table, s->backend);
+                s->holding = false;
+        }
+}
+
+void session_backend_failed(struct lbd_session *s, const char *reason) {
+        if (s->tries > 0)
+                lbd_table_report_failure(s->worker->table, s->backend, lbd_now_ms(), reason);
+}
+
+long session_pick_backend(struct lbd_session *s) {
+        session_release_backend(s);
+        if (s->pool < 0 || s->tries >= MAX_CONNECT_TRIES)
+                return -1;
+        /* The client's address as the policies want it (ip_hash). */
+        union {
+                struct sockaddr sa;
+                struct sockaddr_in in;
+                struct sockaddr_in6 in6;
+        } client = { 0 };
+        socklen_t client_len = 0;
+        if (s->peer_family == AF_INET) {
+                client.in.sin_family = AF_INET;
+                memcpy(&client.in.sin_addr, s->peer_addr, 4);
+                client_len = sizeof client.in;
+        } else if (s->peer_family == AF_INET6) {
+                client.in6.sin6_family = AF_INET6;
+                memcpy(&client.in6.sin6_addr, s->peer_addr, 16);
+                client_len = sizeof client.in6;
+        }
+        /* A retry skips what this request tried: a bitmap over the slots,
+         * only as long as the highest slot tried needs (none at first). */
+        uint64_t tried[LBD_TABLE_BACKENDS_MAX / 64];
+        uint32_t words = 0;
+        for (unsigned k = 0; k < s->tries; k++)
+                if (s->tried[k] / 64 + 1 > words)
+                        words = s->tried[k] / 64 + 1;
+        if (words)
+                memset(tried, 0, words * sizeof tried[0]);
+        for (unsigned k = 0; k < s->tries; k++)
+                tried[s->tried[k] / 64] |= UINT64_C(1) << (s->tried[k] % 64);
+        uint32_t slot;
+        int r = lbd_table_pick(s->worker->table, s->pool, s->worker->params->plugins,
+                               client_len ? &client.sa : NULL, client_len,
+                               words ? tried : NULL, words, &slot);
+        if (r < 0)
+                return -1;
+        s->holding = true;
+        s->backend = slot;
+        s->tried[s->tries] = slot;
+        return slot;
+}
+
+/* Why the last connect of this thread failed, and for which session: for
+ * the 502 that may follow (sessions of a thread run one at a time; a
+ * session's own note is newer than any other's). */
+static _Thread_local char last_connect_error[SESSION_CONNECT_ERROR_MAX];
+static _Thread_local const struct lbd_session *last_connect_session;
+
+const char *session_last_connect_error(const struct lbd_session *s) {
+        return s == last_connect_session && last_connect_error[0] ? last_connect_error : NULL;
+}
+
+/* snprintf() for messages that may be cut at len (vsnprintf: GCC does not
+ * guess at truncation through it). */
+__attribute__((format(printf, 3, 4))) static void message(char *out, size_t len,
+                                                          const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        (void)vsnprintf(out, len, fmt, ap);
+        va_end(ap);
+}
+
+/* A unix socket that refuses the worker: say who the worker is and what
+ * it met, which is what the administrator needs to fix it (the seed's
+ * Gunicorn socket is -m 007: owner and group only). */
+static void describe_permission_error(const struct lbd_session *s, const char *path, char *out,
+                                      size_t len) {
+        struct stat st;
+        const char *who = s->worker->params->identity->text;
+        if (stat(path, &st) < 0) {
+                message(out, len,
+                         "Permission denied (the worker is %s; it cannot reach %s: %s)", who,
+                         path, strerror(errno));
+                return;
+        }
+        const struct passwd *pw = getpwuid(st.st_uid);
+        const struct group *gr = getgrgid(st.st_gid);
+        const char *owner = pw ? pw->pw_name : "?";
+        const char *group = gr ? gr->gr_name : "?";
+        message(out, len,
+                 "Permission denied (the worker is %s; the socket is owned by %s (uid %u), "
+                 "group %s (gid %u), mode %04o: add its group to [daemon] extra-groups=)",
+                 who, owner, (unsigned)st.st_uid, group, (unsigned)st.st_gid,
+                 (unsigned)(st.st_mode & 07777));
+}
+
+const char *session_note_connect_error(struct lbd_session *s, int err) {
+        const struct lbd_address *a = lbd_table_address(s->worker->table, s->backend);
+        char why[SESSION_CONNECT_ERROR_MAX - sizeof a->text];
+        if ((err == EACCES || err == EPERM) && a->sa.ss_family == AF_UNIX)
+                describe_permission_error(s, ((const struct sockaddr_un *)&a->sa)->sun_path, why,
+                                          sizeof why);
+        else if (err == EAGAIN && a->sa.ss_family == AF_UNIX)
+                message(why, sizeof why, "the backend's listen queue is full");
+        else
+                message(why, sizeof why, "%s", strerror(err));
+        message(last_connect_error, sizeof last_connect_error, "%s: %s", a->text, why);
+        last_connect_session = s;
+        return last_connect_error;
+}
+
+int session_connect_to(struct lbd_session *s, long i) {
+        const struct lbd_address *a = lbd_table_address(s->worker->table, (uint32_t)i);
+        s->backend = (uint32_t)i; /* the one tried, also if it fails (access log) */
+        s->attempt_us = lbd_now_us();
+        int fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -1;
+        if (a->sa.ss_family != AF_UNIX) {
+                int one = 1;
+                (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        }
+        /* EAGAIN on a unix socket is no connect under way: the backend's
+         * listen queue is full, and the socket is not connected (nginx
+         * treats it as a failed connect too). */
+        if (connect(fd, (const struct sockaddr *)&a->sa, a->len) == 0 || errno == EINPROGRESS) {
+                s->ufd = fd;
+                s->ufd_new = true;
+                s->deadline_ms = lbd_now_ms() + 1000ull * s->service->proxy_connect_timeout;
+                return 0;
+        }
+        int err = errno;
+        close(fd);
+        log_full(LOG_WARNING, s->service->name, "cannot connect to %s",
+                 session_note_connect_error(s, err));
+        session_backend_failed(s, err == EAGAIN ? "listen queue full" : strerror(err));
+        return -1;
+}
+
+/* Start a non-blocking connect to the next backend. Returns 0 when a connect
+ * is under way, -1 when no backend is left to try. */
+int session_start_connect(struct lbd_session *s) {
+        while (s->tries < MAX_CONNECT_TRIES) {
+                long i = session_pick_backend(s);
+                if (i < 0)
+                        return -1;
+                s->tries++;
+                if (session_connect_to(s, i) == 0)
+                        return 0;
+        }
+        return -1;
+}
+
+int session_connect_result(struct lbd_session *s) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (getsockopt(s->ufd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+                err = errno;
+        if (err == EALREADY)
+                err = EINPROGRESS;
+        if (err == 0) {
+                /* Connected, unless SO_ERROR is still clear because the
+                 * handshake is under way: a writable socket tells. */
+                struct pollfd p = { .fd = s->ufd, .events = POLLOUT };
+                if (poll(&p, 1, 0) == 1 && (p.revents & (POLLOUT | POLLERR | POLLHUP)))
+                        return (p.revents & POLLERR) ? ECONNREFUSED : 0;
+                return EINPROGRESS;
+        }
+        return err;
+}
+
+/* ---- waiting ---------------------------------------------------------- */
+
+void session_fill_wait_fds(struct lbd_session *s, struct lbd_wait *wait) {
+        wait->fd[0] = s->cfd;
+        wait->fd[1] = s->ufd;
+        wait->fd_new[0] = s->cfd_new;
+        wait->fd_new[1] = s->ufd_new;
+        s->cfd_new = s->ufd_new = false;
+        wait->deadline_ms = s->deadline_ms;
+        wait->events[0] = wait->events[1] = 0;
+}
