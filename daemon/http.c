@@ -993,86 +993,59 @@ bool lbd_http_body_done(const struct lbd_http_body *b) {
         }
 }
 
-/* One step of the chunked grammar (RFC 9112 section 7.1) per byte, except
- * chunk data, which is skipped in one go. Returns NEED_MORE to go on. */
-static enum lbd_http_error chunked_byte(struct lbd_http_body *b, unsigned char c) {
+/* The chunk-size line, up to its CR: the size in hex, optional BWS, then
+ * extensions (forwarded, never interpreted). */
+static enum lbd_http_error chunk_size_byte(struct lbd_http_body *b, unsigned char c) {
         int x;
-
-        switch (b->state) {
-        case BS_SIZE_FIRST:
-        case BS_SIZE:
-        case BS_SIZE_WS:
-        case BS_EXT:
-                if (c == '\n')
-                        return LBD_HTTP_ERR_BARE_LF;
-                if (c == '\r') {
-                        if (b->state == BS_SIZE_FIRST)
-                                return LBD_HTTP_ERR_CHUNK_SIZE;
-                        if (b->state == BS_SIZE_WS)
-                                return LBD_HTTP_ERR_CHUNK_SIZE;
-                        b->state = BS_SIZE_LF;
-                        return LBD_HTTP_NEED_MORE;
-                }
-                if (++b->line > b->max_line)
-                        return LBD_HTTP_ERR_CHUNK_LINE_TOO_LONG;
-
-                if (b->state == BS_EXT) {
-                        /* Extensions are forwarded, never interpreted: only
-                         * bytes that could end the line early for someone
-                         * else are refused. */
-                        if (!is_value_char(c))
-                                return LBD_HTTP_ERR_CHUNK_EXT;
-                        return LBD_HTTP_NEED_MORE;
-                }
-
-                x = hex_value(c);
-                if (x >= 0 && b->state != BS_SIZE_WS) {
-                        /* Sizes above INT64_MAX are refused, as for
-                         * Content-Length. */
-                        if (b->remaining > (uint64_t) INT64_MAX >> 4)
-                                return LBD_HTTP_ERR_CHUNK_SIZE;
-                        b->remaining = b->remaining << 4 | (uint64_t) x;
-                        b->state = BS_SIZE;
-                        return LBD_HTTP_NEED_MORE;
-                }
+        if (c == '\n')
+                return LBD_HTTP_ERR_BARE_LF;
+        if (c == '\r') {
                 if (b->state == BS_SIZE_FIRST)
-                        /* Signs, whitespace, "0x", an empty size. */
                         return LBD_HTTP_ERR_CHUNK_SIZE;
-                if (c == ';') {
-                        b->state = BS_EXT;
-                        return LBD_HTTP_NEED_MORE;
-                }
-                if (is_ows(c)) {
-                        /* BWS before ';' (chunk-ext = *( BWS ";" ... )). */
-                        b->state = BS_SIZE_WS;
-                        return LBD_HTTP_NEED_MORE;
-                }
-                return LBD_HTTP_ERR_CHUNK_SIZE;
-
-        case BS_SIZE_LF:
-                if (c != '\n')
-                        return LBD_HTTP_ERR_BARE_CR;
-                b->line = 0;
-                b->state = b->remaining > 0 ? BS_DATA : BS_TRAILER_START;
+                if (b->state == BS_SIZE_WS)
+                        return LBD_HTTP_ERR_CHUNK_SIZE;
+                b->state = BS_SIZE_LF;
                 return LBD_HTTP_NEED_MORE;
+        }
+        if (++b->line > b->max_line)
+                return LBD_HTTP_ERR_CHUNK_LINE_TOO_LONG;
 
-        case BS_DATA_CR:
-                if (c != '\r')
-                        return LBD_HTTP_ERR_CHUNK_DATA;
-                b->state = BS_DATA_LF;
+        if (b->state == BS_EXT) {
+                /* Extensions are forwarded, never interpreted: only
+                 * bytes that could end the line early for someone
+                 * else are refused. */
+                if (!is_value_char(c))
+                        return LBD_HTTP_ERR_CHUNK_EXT;
                 return LBD_HTTP_NEED_MORE;
-
-        case BS_DATA_LF:
-                if (c != '\n')
-                        return LBD_HTTP_ERR_CHUNK_DATA;
-                b->state = BS_SIZE_FIRST;
-                return LBD_HTTP_NEED_MORE;
-
-        default:
-                break;
         }
 
-        /* The trailer section: fields like a head's, then CRLF. */
+        x = hex_value(c);
+        if (x >= 0 && b->state != BS_SIZE_WS) {
+                /* Sizes above INT64_MAX are refused, as for
+                 * Content-Length. */
+                if (b->remaining > (uint64_t) INT64_MAX >> 4)
+                        return LBD_HTTP_ERR_CHUNK_SIZE;
+                b->remaining = b->remaining << 4 | (uint64_t) x;
+                b->state = BS_SIZE;
+                return LBD_HTTP_NEED_MORE;
+        }
+        if (b->state == BS_SIZE_FIRST)
+                /* Signs, whitespace, "0x", an empty size. */
+                return LBD_HTTP_ERR_CHUNK_SIZE;
+        if (c == ';') {
+                b->state = BS_EXT;
+                return LBD_HTTP_NEED_MORE;
+        }
+        if (is_ows(c)) {
+                /* BWS before ';' (chunk-ext = *( BWS ";" ... )). */
+                b->state = BS_SIZE_WS;
+                return LBD_HTTP_NEED_MORE;
+        }
+        return LBD_HTTP_ERR_CHUNK_SIZE;
+}
+
+/* The trailer section: fields like a head's, then CRLF. */
+static enum lbd_http_error trailer_byte(struct lbd_http_body *b, unsigned char c) {
         if (++b->trailer > b->max_trailer)
                 return LBD_HTTP_ERR_TRAILER_TOO_LARGE;
 
@@ -1115,6 +1088,40 @@ static enum lbd_http_error chunked_byte(struct lbd_http_body *b, unsigned char c
         default:
                 assert(!"unreachable body state");
                 return LBD_HTTP_ERR_CHUNK_DATA;
+        }
+}
+
+/* One step of the chunked grammar (RFC 9112 section 7.1) per byte, except
+ * chunk data, which is skipped in one go. Returns NEED_MORE to go on. */
+static enum lbd_http_error chunked_byte(struct lbd_http_body *b, unsigned char c) {
+        switch (b->state) {
+        case BS_SIZE_FIRST:
+        case BS_SIZE:
+        case BS_SIZE_WS:
+        case BS_EXT:
+                return chunk_size_byte(b, c);
+
+        case BS_SIZE_LF:
+                if (c != '\n')
+                        return LBD_HTTP_ERR_BARE_CR;
+                b->line = 0;
+                b->state = b->remaining > 0 ? BS_DATA : BS_TRAILER_START;
+                return LBD_HTTP_NEED_MORE;
+
+        case BS_DATA_CR:
+                if (c != '\r')
+                        return LBD_HTTP_ERR_CHUNK_DATA;
+                b->state = BS_DATA_LF;
+                return LBD_HTTP_NEED_MORE;
+
+        case BS_DATA_LF:
+                if (c != '\n')
+                        return LBD_HTTP_ERR_CHUNK_DATA;
+                b->state = BS_SIZE_FIRST;
+                return LBD_HTTP_NEED_MORE;
+
+        default:
+                return trailer_byte(b, c);
         }
 }
 

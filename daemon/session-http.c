@@ -803,6 +803,83 @@ static int upstream_failed(struct lbd_session *s, int status, const char *why) {
 
 /* ---- the exchange ------------------------------------------------------- */
 
+/* A 1xx head: forward it (a 100 only if the client expected one and has
+ * not had one: a retry's backend sends its own; none to an HTTP/1.0
+ * client, RFC 9110 section 15.2), drop it from ubuf and parse the next
+ * head. Sent synchronously: it is small and precedes anything else to the
+ * client. false after a local response. */
+static bool forward_interim(struct lbd_session *s) {
+        struct http_txn *t = s->txn;
+        const struct lbd_http_msg *m = &t->p.msg;
+        bool fwd = t->req_minor > 0 &&
+                   (m->status != 100 ||
+                    ((t->req_flags & LBD_HTTP_F_EXPECT_CONTINUE) && !t->continued));
+        if (fwd) {
+                ssize_t n = send(s->cfd, t->ubuf, m->head_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n != (ssize_t)m->head_len) {
+                        local_response(s, 502, "cannot forward a 1xx");
+                        return false;
+                }
+                t->resp_sent_any = true;
+                if (m->status == 100)
+                        t->continued = true;
+        }
+        memmove(t->ubuf, t->ubuf + m->head_len, t->uend - m->head_len);
+        t->uend -= m->head_len;
+        lbd_http_parser_init_response(&t->p, NULL, t->headers, HTTP_MAX_HEADERS, t->method);
+        return true;
+}
+
+/* The final response head: how the exchange goes on (tunnel, keep-alive
+ * either side, de-chunking) and the head for the client. 1, or -1 after a
+ * local response. */
+static int take_final_head(struct lbd_session *s) {
+        struct http_txn *t = s->txn;
+        const struct lbd_http_msg *m = &t->p.msg;
+        t->resp_head = true;
+        t->log.status = m->status;
+        if (!t->head_up)
+                t->req_done = false; /* an early answer: the rest is not sent */
+        t->tunnel = m->body == LBD_HTTP_BODY_TUNNEL;
+        if (t->tunnel && !(t->req_flags & LBD_HTTP_F_UPGRADE)) {
+                local_response(s, 502, "unexpected 101");
+                return -1;
+        }
+        unsigned ka = s->worker->config->daemon.keepalive;
+        t->dechunk = t->req_minor == 0 && m->body == LBD_HTTP_BODY_CHUNKED;
+        /* Keep-alive needs the end of the response to be visible to the
+         * client without the close: not for a body that the close ends,
+         * nor for a de-chunked one. */
+        t->client_keep = !t->tunnel && ka > 0 && (t->req_flags & LBD_HTTP_F_KEEP_ALIVE) &&
+                         m->body != LBD_HTTP_BODY_CLOSE && !t->dechunk &&
+                         lbd_engine_worker_state(s->worker) == LBD_WORKER_RUNNING;
+        t->upstream_keep = (m->flags & LBD_HTTP_F_KEEP_ALIVE) != 0;
+        if (!build_response_head(s))
+                return -1;
+        lbd_http_body_init(&t->sbody, m->body, m->content_length, NULL);
+        t->ustart = t->ubody = m->head_len;
+        return 1;
+}
+
+/* Make room in ubuf for a response head that needs more: false (after a
+ * local response, or out of memory) when it may not grow. */
+static bool grow_response_buffer(struct lbd_session *s) {
+        struct http_txn *t = s->txn;
+        if (t->uend < t->ucap)
+                return true;
+        uint32_t cap = t->ucap * 2;
+        if (cap > LBD_HTTP_LIMITS_DEFAULT.head_size + 1024) {
+                local_response(s, 502, "response head too large");
+                return false;
+        }
+        char *b = realloc(t->ubuf, cap);
+        if (!b)
+                return false;
+        t->ubuf = b;
+        t->ucap = cap;
+        return true;
+}
+
 /* Parse what the upstream sent so far as a response head. 1: progress,
  * 0: need more, -1: a phase change was made (local response). */
 static int parse_response_head(struct lbd_session *s) {
@@ -811,81 +888,16 @@ static int parse_response_head(struct lbd_session *s) {
                 if (t->uend == 0)
                         return 0;
                 enum lbd_http_error e = lbd_http_parse(&t->p, t->ubuf, t->uend);
-                if (e == LBD_HTTP_NEED_MORE) {
-                        if (t->uend == t->ucap) {
-                                uint32_t cap = t->ucap * 2;
-                                if (cap > LBD_HTTP_LIMITS_DEFAULT.head_size + 1024) {
-                                        local_response(s, 502, "response head too large");
-                                        return -1;
-                                }
-                                char *b = realloc(t->ubuf, cap);
-                                if (!b)
-                                        return -1;
-                                t->ubuf = b;
-                                t->ucap = cap;
-                        }
-                        return 0;
-                }
+                if (e == LBD_HTTP_NEED_MORE)
+                        return grow_response_buffer(s) ? 0 : -1;
                 if (e != LBD_HTTP_OK) {
                         local_response(s, 502, lbd_http_error_reason(e));
                         return -1;
                 }
-                const struct lbd_http_msg *m = &t->p.msg;
-                if (m->flags & LBD_HTTP_F_INTERIM) {
-                        /* 1xx: forward it (a 100 only if the client
-                         * expected one and has not had one: a retry's
-                         * backend sends its own; none to an HTTP/1.0
-                         * client, RFC 9110 section 15.2), then parse the
-                         * next head. Sent synchronously: it is small and
-                         * precedes anything else to the client. */
-                        bool fwd = t->req_minor > 0 &&
-                                   (m->status != 100 ||
-                                    ((t->req_flags & LBD_HTTP_F_EXPECT_CONTINUE) &&
-                                     !t->continued));
-                        if (fwd) {
-                                ssize_t n = send(s->cfd, t->ubuf, m->head_len,
-                                                 MSG_NOSIGNAL | MSG_DONTWAIT);
-                                if (n != (ssize_t)m->head_len) {
-                                        local_response(s, 502, "cannot forward a 1xx");
-                                        return -1;
-                                }
-                                t->resp_sent_any = true;
-                                if (m->status == 100)
-                                        t->continued = true;
-                        }
-                        memmove(t->ubuf, t->ubuf + m->head_len, t->uend - m->head_len);
-                        t->uend -= m->head_len;
-                        lbd_http_parser_init_response(&t->p, NULL, t->headers, HTTP_MAX_HEADERS,
-                                                      t->method);
-                        continue;
-                }
-                /* The final head. */
-                t->resp_head = true;
-                t->log.status = m->status;
-                if (!t->head_up) {
-                        /* An early answer before our head was sent whole:
-                         * the rest is not sent. */
-                        t->req_done = false;
-                }
-                t->tunnel = m->body == LBD_HTTP_BODY_TUNNEL;
-                if (t->tunnel && !(t->req_flags & LBD_HTTP_F_UPGRADE)) {
-                        local_response(s, 502, "unexpected 101");
+                if (!(t->p.msg.flags & LBD_HTTP_F_INTERIM))
+                        return take_final_head(s);
+                if (!forward_interim(s))
                         return -1;
-                }
-                unsigned ka = s->worker->config->daemon.keepalive;
-                t->dechunk = t->req_minor == 0 && m->body == LBD_HTTP_BODY_CHUNKED;
-                /* Keep-alive needs the end of the response to be visible
-                 * to the client without the close: not for a body that
-                 * the close ends, nor for a de-chunked one. */
-                t->client_keep = !t->tunnel && ka > 0 && (t->req_flags & LBD_HTTP_F_KEEP_ALIVE) &&
-                                 m->body != LBD_HTTP_BODY_CLOSE && !t->dechunk &&
-                                 lbd_engine_worker_state(s->worker) == LBD_WORKER_RUNNING;
-                t->upstream_keep = (m->flags & LBD_HTTP_F_KEEP_ALIVE) != 0;
-                if (!build_response_head(s))
-                        return -1;
-                lbd_http_body_init(&t->sbody, m->body, m->content_length, NULL);
-                t->ustart = t->ubody = m->head_len;
-                return 1;
         }
 }
 

@@ -90,31 +90,35 @@ static int follow_master(pid_t master) {
         return 0;
 }
 
-_Noreturn void lbd_worker_main(const struct lbd_worker_params *p) {
+/* Become a worker: let go of the master's control plane, take the
+ * worker's signals, drop privileges, follow the master. Exits on failure. */
+static void become_worker(const struct lbd_worker_params *p) {
         pid_t master = getppid();
         /* The master's control plane is not ours: holding its bus socket
          * would keep the daemon's bus name alive after the master died. */
         for (size_t i = 0; i < p->n_close_fds; i++)
                 if (p->close_fds[i] >= 0)
                         close(p->close_fds[i]);
-
         int r = reset_signals();
         if (r < 0) {
-                log_error("worker (slot %u): cannot set up signals: %s", p->slot_index,
-                          strerror(-r));
+                log_error_errno(r, "worker (slot %u): cannot set up signals: %m", p->slot_index);
                 _exit(1);
         }
         r = lbd_worker_identity_apply(p->identity);
         if (r < 0) {
-                log_error("worker (slot %u): cannot become %s: %s", p->slot_index,
-                          p->identity->text, strerror(-r));
+                log_error_errno(r, "worker (slot %u): cannot become %s: %m", p->slot_index,
+                                p->identity->text);
                 _exit(1);
         }
         if (follow_master(master) < 0)
                 _exit(1);
+}
 
-        int *fds = calloc(p->n_listeners ? p->n_listeners : 1, sizeof(int));
-        int *pools = calloc(p->n_listeners ? p->n_listeners : 1, sizeof(int));
+/* The engine's view of this worker (engine.h). Exits when out of memory. */
+static void worker_init(struct lbd_worker *w, const struct lbd_worker_params *p) {
+        size_t n = p->n_listeners ? p->n_listeners : 1;
+        int *fds = calloc(n, sizeof(int));
+        int *pools = calloc(n, sizeof(int));
         if (!fds || !pools)
                 _exit(1);
         for (size_t i = 0; i < p->n_listeners; i++) {
@@ -124,8 +128,7 @@ _Noreturn void lbd_worker_main(const struct lbd_worker_params *p) {
                 pools[i] = p->table ? lbd_table_pool_find(p->table, p->listeners[i].service->name)
                                     : -ENOENT;
         }
-
-        struct lbd_worker w = {
+        *w = (struct lbd_worker){
                 .params = p,
                 .config = p->config,
                 .slot = p->slot,
@@ -137,17 +140,23 @@ _Noreturn void lbd_worker_main(const struct lbd_worker_params *p) {
         if (p->config->daemon.max_requests) {
                 /* Jitter spreads the recycling of workers started together. */
                 unsigned jitter = p->config->daemon.max_requests_jitter;
-                w.max_requests = p->config->daemon.max_requests +
-                                 (jitter ? ((unsigned)getpid() * 2654435761u) % (jitter + 1) : 0);
+                w->max_requests = p->config->daemon.max_requests +
+                                  (jitter ? ((unsigned)getpid() * 2654435761u) % (jitter + 1) : 0);
         }
-        atomic_store_explicit(&w.slot->stopping, 0, memory_order_relaxed);
-        atomic_store_explicit(&w.slot->out_of_queue, 0, memory_order_relaxed);
-        host_heartbeat(&w);
+        atomic_store_explicit(&w->slot->stopping, 0, memory_order_relaxed);
+        atomic_store_explicit(&w->slot->out_of_queue, 0, memory_order_relaxed);
+        host_heartbeat(w);
         /* Idle upstream connections are kept per thread: the thread model's
          * threads share the fd limit. */
         upstream_pool_set_threads(strcmp(p->model->desc->name, "thread") == 0
                                           ? p->config->daemon.threads
                                           : 1);
+}
+
+_Noreturn void lbd_worker_main(const struct lbd_worker_params *p) {
+        become_worker(p);
+        struct lbd_worker w;
+        worker_init(&w, p);
 
         static const struct lbd_worker_host host = {
                 .struct_size = sizeof(struct lbd_worker_host),
@@ -165,12 +174,12 @@ _Noreturn void lbd_worker_main(const struct lbd_worker_params *p) {
         const struct lbd_plugin *model = p->model;
         log_debug("worker %d (slot %u) serving with the %s model", (int)getpid(), p->slot_index,
                   model->desc->name);
-        r = model->desc->ops.worker->run(model->data, &host, &w);
-        free(fds);
-        free(pools);
+        int r = model->desc->ops.worker->run(model->data, &host, &w);
+        free(w.listen_fds);
+        free(w.listener_pool);
         if (r < 0) {
-                log_error("worker %d (slot %u): the %s worker model failed: %s", (int)getpid(),
-                          p->slot_index, model->desc->name, strerror(-r));
+                log_error_errno(r, "worker %d (slot %u): the %s worker model failed: %m",
+                                (int)getpid(), p->slot_index, model->desc->name);
                 _exit(1);
         }
         _exit(0);
