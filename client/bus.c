@@ -25,7 +25,7 @@ int bus_connect(struct lbc *c) {
 int bus_report(const char *method, const sd_bus_error *e, int r) {
         if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
                 return fail(EXIT_NOT_RUNNING,
-                            "lbd is not running (nothing owns %s on the system bus).", BUS_NAME);
+                            "lbd is not running (nothing owns %s on the system bus).", LBD_BUS_NAME);
         if (sd_bus_error_has_name(e, SD_BUS_ERROR_UNKNOWN_METHOD))
                 return fail(EXIT_FAILED,
                             "the daemon does not support %s; it is older than this lbclient.",
@@ -33,9 +33,9 @@ int bus_report(const char *method, const sd_bus_error *e, int r) {
         if (sd_bus_error_has_names(e, SD_BUS_ERROR_ACCESS_DENIED,
                                    SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED))
                 return fail(EXIT_DENIED, "%s: access denied: %s", method, e->message);
-        if (sd_bus_error_has_names(e, BUS_INTERFACE ".Error.NotFound", SD_BUS_ERROR_UNKNOWN_OBJECT))
+        if (sd_bus_error_has_names(e, LBD_BUS_ERROR_NOT_FOUND, SD_BUS_ERROR_UNKNOWN_OBJECT))
                 return fail(EXIT_NOT_FOUND, "%s: %s", method, e->message);
-        if (sd_bus_error_has_name(e, BUS_INTERFACE ".Error.InvalidArgument"))
+        if (sd_bus_error_has_name(e, LBD_BUS_ERROR_INVALID_ARGUMENT))
                 return fail(EXIT_USAGE, "%s: %s", method, e->message);
         if (sd_bus_error_has_names(e, SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_TIMEOUT))
                 return fail(EXIT_FAILED, "%s: lbd did not answer in time.", method);
@@ -49,7 +49,7 @@ int bus_new_call(struct lbc *c, const char *path, const char *iface, const char 
         int r = bus_connect(c);
         if (r != EXIT_OK)
                 return r;
-        r = sd_bus_message_new_method_call(c->bus, ret, BUS_NAME, path, iface, method);
+        r = sd_bus_message_new_method_call(c->bus, ret, LBD_BUS_NAME, path, iface, method);
         if (r < 0)
                 return fail(EXIT_FAILED, "cannot build a %s call: %s.", method, strerror(-r));
         return EXIT_OK;
@@ -95,7 +95,7 @@ static char *encode(const char *prefix, const char *element) {
 }
 
 char *service_path(const char *name) {
-        return encode(BUS_PATH "/service", name);
+        return encode(LBD_BUS_SERVICE_PREFIX, name);
 }
 
 char *backend_path(const char *service, const char *address) {
@@ -105,7 +105,7 @@ char *backend_path(const char *service, const char *address) {
 }
 
 char *link_path(const char *ifname) {
-        return encode(BUS_PATH "/link", ifname);
+        return encode(LBD_BUS_LINK_PREFIX, ifname);
 }
 
 /* --- objects ---------------------------------------------------------------- */
@@ -123,14 +123,14 @@ int objects_load_for_table(struct lbc *c, struct table *t, bool show, struct obj
 
 int objects_load(struct lbc *c, struct objects *o) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        int r = bus_call(c, BUS_PATH, "org.freedesktop.DBus.Properties", "GetAll", false, &reply,
-                         "s", BUS_INTERFACE);
+        int r = bus_call(c, LBD_BUS_PATH, "org.freedesktop.DBus.Properties", "GetAll", false, &reply,
+                         "s", LBD_BUS_INTERFACE);
         if (r != EXIT_OK)
                 return r;
         if (value_read(reply, &o->root) < 0)
                 return fail(EXIT_FAILED, "cannot read lbd's properties: unexpected reply.");
         reply = sd_bus_message_unref(reply);
-        r = bus_call(c, BUS_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
+        r = bus_call(c, LBD_BUS_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
                      false, &reply, NULL);
         if (r != EXIT_OK)
                 return r;
@@ -150,7 +150,7 @@ const struct value *objects_props(const struct objects *o, const char *path, con
 
 const struct value *objects_service(const struct objects *o, const char *name, int *exit_code) {
         _cleanup_(freep) char *path = service_path(name);
-        const struct value *p = objects_props(o, path, SERVICE_INTERFACE);
+        const struct value *p = objects_props(o, path, LBD_BUS_SERVICE_INTERFACE);
         if (!p)
                 *exit_code = fail(EXIT_NOT_FOUND, "there is no service '%s'.", name);
         return p;
@@ -161,7 +161,7 @@ const struct value *objects_backend(const struct objects *o, const char *service
         if (!objects_service(o, service, exit_code))
                 return NULL;
         _cleanup_(freep) char *path = backend_path(service, address);
-        const struct value *p = objects_props(o, path, BACKEND_INTERFACE);
+        const struct value *p = objects_props(o, path, LBD_BUS_BACKEND_INTERFACE);
         if (!p)
                 *exit_code = fail(EXIT_NOT_FOUND, "service '%s' has no backend '%s'.", service,
                                   address);

@@ -58,13 +58,13 @@ int cmd_backend_list(struct lbc *c) {
                 return r;
         _cleanup_(strv_freep) char **services = value_strv(&o.root, "Services");
         for (char **s = services; *s; s++) {
-                const struct value *sp = objects_props(&o, *s, SERVICE_INTERFACE);
+                const struct value *sp = objects_props(&o, *s, LBD_BUS_SERVICE_INTERFACE);
                 const char *name = value_str(sp, "Name") ?: "";
                 if (c->argc == 1 && strcmp(name, c->argv[0]) != 0)
                         continue;
                 _cleanup_(strv_freep) char **backends = value_strv(sp, "Backends");
                 for (char **b = backends; *b; b++) {
-                        const struct value *bp = objects_props(&o, *b, BACKEND_INTERFACE);
+                        const struct value *bp = objects_props(&o, *b, LBD_BUS_BACKEND_INTERFACE);
                         if (bp)
                                 add_backend_row(t, name, bp);
                 }
@@ -96,7 +96,7 @@ static int add_backend(struct lbc *c, const char *service, const char *address, 
         if (r != EXIT_OK)
                 return r;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        r = bus_new_call(c, BUS_PATH, BUS_INTERFACE, "AddBackend", &m);
+        r = bus_new_call(c, LBD_BUS_PATH, LBD_BUS_INTERFACE, "AddBackend", &m);
         if (r != EXIT_OK)
                 return r;
         if (sd_bus_message_append(m, "ss", service, address) < 0)
@@ -117,7 +117,7 @@ int cmd_backend_add(struct lbc *c) {
 int cmd_backend_remove(struct lbc *c) {
         if (c->argc != 2)
                 return usage_error("'backend remove' needs SERVICE ADDRESS");
-        return bus_call(c, BUS_PATH, BUS_INTERFACE, "RemoveBackend", true, NULL, "ss",
+        return bus_call(c, LBD_BUS_PATH, LBD_BUS_INTERFACE, "RemoveBackend", true, NULL, "ss",
                         c->argv[0], c->argv[1]);
 }
 
@@ -136,8 +136,8 @@ static int backend_method(struct lbc *c, const char *verb, const char *method,
                 return r;
         _cleanup_(freep) char *path = backend_path(c->argv[0], c->argv[1]);
         if (types)
-                return bus_call(c, path, BACKEND_INTERFACE, method, true, NULL, types, arg);
-        return bus_call(c, path, BACKEND_INTERFACE, method, true, NULL, NULL);
+                return bus_call(c, path, LBD_BUS_BACKEND_INTERFACE, method, true, NULL, types, arg);
+        return bus_call(c, path, LBD_BUS_BACKEND_INTERFACE, method, true, NULL, NULL);
 }
 
 int cmd_backend_drain(struct lbc *c) {
@@ -204,7 +204,7 @@ int cmd_backend_set(struct lbc *c) {
                 r = parse_uint("weight", argv[argc - 1], 1, 1000, &w);
                 if (r != EXIT_OK)
                         return r;
-                return bus_call(c, path, BACKEND_INTERFACE, "SetWeight", true, NULL, "u", w);
+                return bus_call(c, path, LBD_BUS_BACKEND_INTERFACE, "SetWeight", true, NULL, "u", w);
         }
         /* The API changes a running backend's weight and state in place; its
          * other settings only by adding it anew. Its open connections finish
@@ -212,7 +212,7 @@ int cmd_backend_set(struct lbc *c) {
         _cleanup_(strv_freep) char **now = merged_settings(p, 0, NULL);
         _cleanup_(strv_freep) char **next = merged_settings(p, argc, argv);
         _cleanup_(freep) char *state = xstrdup(value_str(p, "State") ?: "up");
-        r = bus_call(c, BUS_PATH, BUS_INTERFACE, "RemoveBackend", true, NULL, "ss", service,
+        r = bus_call(c, LBD_BUS_PATH, LBD_BUS_INTERFACE, "RemoveBackend", true, NULL, "ss", service,
                      address);
         if (r != EXIT_OK)
                 return r;
@@ -225,8 +225,8 @@ int cmd_backend_set(struct lbc *c) {
         }
         /* A drained or disabled backend stays so. */
         if (strcmp(state, "draining") == 0)
-                return bus_call(c, path, BACKEND_INTERFACE, "Drain", true, NULL, NULL);
+                return bus_call(c, path, LBD_BUS_BACKEND_INTERFACE, "Drain", true, NULL, NULL);
         if (strcmp(state, "disabled") == 0)
-                return bus_call(c, path, BACKEND_INTERFACE, "Disable", true, NULL, NULL);
+                return bus_call(c, path, LBD_BUS_BACKEND_INTERFACE, "Disable", true, NULL, NULL);
         return EXIT_OK;
 }

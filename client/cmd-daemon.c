@@ -9,7 +9,7 @@
 /* ListPlugins: an array of (kind, name, description, path). */
 static int list_plugins(struct lbc *c, struct value *ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        int r = bus_call(c, BUS_PATH, BUS_INTERFACE, "ListPlugins", false, &reply, NULL);
+        int r = bus_call(c, LBD_BUS_PATH, LBD_BUS_INTERFACE, "ListPlugins", false, &reply, NULL);
         if (r != EXIT_OK)
                 return r;
         if (value_read(reply, ret) < 0 || ret->type != VALUE_ARRAY)
@@ -40,7 +40,7 @@ static char **link_names(const struct objects *o) {
         if (!names)
                 oom();
         for (char **l = paths; *l; l++)
-                strv_push(&names, value_str(objects_props(o, *l, LINK_INTERFACE), "Name") ?: "");
+                strv_push(&names, value_str(objects_props(o, *l, LBD_BUS_LINK_INTERFACE), "Name") ?: "");
         return names;
 }
 
@@ -62,7 +62,7 @@ static void status_json(const struct objects *o) {
         json_begin_array(&j);
         _cleanup_(strv_freep) char **services = value_strv(&o->root, "Services");
         for (char **s = services; *s; s++) {
-                const struct value *p = objects_props(o, *s, SERVICE_INTERFACE);
+                const struct value *p = objects_props(o, *s, LBD_BUS_SERVICE_INTERFACE);
                 json_begin_object(&j);
                 json_key(&j, "name");
                 json_string(&j, value_str(p, "Name"));
@@ -77,7 +77,7 @@ static void status_json(const struct objects *o) {
                 json_begin_array(&j);
                 _cleanup_(strv_freep) char **backends = value_strv(p, "Backends");
                 for (char **b = backends; *b; b++) {
-                        const struct value *bp = objects_props(o, *b, BACKEND_INTERFACE);
+                        const struct value *bp = objects_props(o, *b, LBD_BUS_BACKEND_INTERFACE);
                         json_begin_object(&j);
                         json_key(&j, "address");
                         json_string(&j, value_str(bp, "Address"));
@@ -116,7 +116,7 @@ static int status_record(struct lbc *c, const struct objects *o) {
         _cleanup_(strv_freep) char **paths = value_strv(&o->root, "Services");
         _cleanup_(strv_freep) char **names = calloc(1, sizeof(char *));
         for (char **s = paths; *s; s++)
-                strv_push(&names, value_str(objects_props(o, *s, SERVICE_INTERFACE), "Name") ?: "");
+                strv_push(&names, value_str(objects_props(o, *s, LBD_BUS_SERVICE_INTERFACE), "Name") ?: "");
         table_add_strv(t, names);
         _cleanup_(strv_freep) char **links = link_names(o);
         table_add_strv(t, links);
@@ -151,7 +151,7 @@ int cmd_status(struct lbc *c) {
         _cleanup_(strv_freep) char **services = value_strv(&o.root, "Services");
         printf("  services:     %zu\n", strv_length(services));
         for (char **s = services; *s; s++) {
-                const struct value *p = objects_props(&o, *s, SERVICE_INTERFACE);
+                const struct value *p = objects_props(&o, *s, LBD_BUS_SERVICE_INTERFACE);
                 const char *policy = value_str(p, "Policy");
                 _cleanup_(strv_freep) char **listen = value_strv(p, "Listen");
                 _cleanup_(freep) char *listen_text = strv_join(listen, " ");
@@ -167,7 +167,7 @@ int cmd_status(struct lbc *c) {
                 }
                 printf("    %-28s %6s  %-9s %s\n", "BACKEND", "WEIGHT", "STATE", "BACKUP");
                 for (char **b = backends; *b; b++) {
-                        const struct value *bp = objects_props(&o, *b, BACKEND_INTERFACE);
+                        const struct value *bp = objects_props(&o, *b, LBD_BUS_BACKEND_INTERFACE);
                         const char *state = value_str(bp, "State") ?: "?";
                         const char *color = c->color ? state_color(state) : "";
                         printf("    %-28s %6llu  %s%-9s%s %s\n", value_str(bp, "Address") ?: "?",
@@ -205,13 +205,13 @@ int cmd_plugin_list(struct lbc *c) {
 int cmd_reload(struct lbc *c) {
         if (c->argc > 0)
                 return usage_error("'reload' takes no arguments");
-        return bus_call(c, BUS_PATH, BUS_INTERFACE, "Reload", true, NULL, NULL);
+        return bus_call(c, LBD_BUS_PATH, LBD_BUS_INTERFACE, "Reload", true, NULL, NULL);
 }
 
 int cmd_policy_set(struct lbc *c) {
         if (c->argc != 2)
                 return usage_error("'policy set' needs SERVICE POLICY");
-        return bus_call(c, BUS_PATH, BUS_INTERFACE, "SetPolicy", true, NULL, "ss", c->argv[0],
+        return bus_call(c, LBD_BUS_PATH, LBD_BUS_INTERFACE, "SetPolicy", true, NULL, "ss", c->argv[0],
                         c->argv[1]);
 }
 
@@ -222,7 +222,7 @@ int cmd_workers_set(struct lbc *c) {
         int r = parse_uint("COUNT", c->argv[0], 1, 1024, &n);
         if (r != EXIT_OK)
                 return r;
-        return bus_call(c, BUS_PATH, BUS_INTERFACE, "SetWorkers", true, NULL, "u", n);
+        return bus_call(c, LBD_BUS_PATH, LBD_BUS_INTERFACE, "SetWorkers", true, NULL, "u", n);
 }
 
 int cmd_workers_model(struct lbc *c) {
@@ -244,7 +244,7 @@ int cmd_workers_model(struct lbc *c) {
                         return r;
         }
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        int r = bus_new_call(c, BUS_PATH, BUS_INTERFACE, "SetWorkerModel", &m);
+        int r = bus_new_call(c, LBD_BUS_PATH, LBD_BUS_INTERFACE, "SetWorkerModel", &m);
         if (r != EXIT_OK)
                 return r;
         if (sd_bus_message_append(m, "s", c->argv[0]) < 0 ||

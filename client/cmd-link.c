@@ -71,7 +71,7 @@ int cmd_link_list(struct lbc *c) {
                 return r;
         _cleanup_(strv_freep) char **links = value_strv(&o.root, "Links");
         for (char **l = links; *l; l++) {
-                const struct value *p = objects_props(&o, *l, LINK_INTERFACE);
+                const struct value *p = objects_props(&o, *l, LBD_BUS_LINK_INTERFACE);
                 if (p)
                         add_link_row(t, p);
         }
@@ -91,7 +91,7 @@ int cmd_link_show(struct lbc *c) {
         if (r != EXIT_OK)
                 return r;
         _cleanup_(freep) char *path = link_path(c->argv[0]);
-        const struct value *p = objects_props(&o, path, LINK_INTERFACE);
+        const struct value *p = objects_props(&o, path, LBD_BUS_LINK_INTERFACE);
         if (!p)
                 return fail(EXIT_NOT_FOUND, "there is no link '%s'.", c->argv[0]);
         add_link_row(t, p);
@@ -172,7 +172,7 @@ int cmd_link_add(struct lbc *c) {
         if (r != EXIT_OK)
                 return r;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        r = bus_new_call(c, BUS_PATH, BUS_INTERFACE, "CreateLink", &m);
+        r = bus_new_call(c, LBD_BUS_PATH, LBD_BUS_INTERFACE, "CreateLink", &m);
         if (r != EXIT_OK)
                 return r;
         if (sd_bus_message_append(m, "ss", kinds[k], ifname) < 0 ||
@@ -196,7 +196,7 @@ int cmd_link_modify(struct lbc *c) {
         if (r != EXIT_OK)
                 return r;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        r = bus_new_call(c, BUS_PATH, BUS_INTERFACE, "ModifyLink", &m);
+        r = bus_new_call(c, LBD_BUS_PATH, LBD_BUS_INTERFACE, "ModifyLink", &m);
         if (r != EXIT_OK)
                 return r;
         if (sd_bus_message_append(m, "s", c->argv[0]) < 0)
@@ -214,7 +214,7 @@ static int link_method(struct lbc *c, const char *verb, const char *method) {
         int r = check_ifname(c->argv[0]);
         if (r != EXIT_OK)
                 return r;
-        return bus_call(c, BUS_PATH, BUS_INTERFACE, method, true, NULL, "s", c->argv[0]);
+        return bus_call(c, LBD_BUS_PATH, LBD_BUS_INTERFACE, method, true, NULL, "s", c->argv[0]);
 }
 
 int cmd_link_up(struct lbc *c) {

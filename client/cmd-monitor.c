@@ -16,21 +16,21 @@
 #include "value.h"
 
 #define LBD_SIGNALS                                                                           \
-        "type='signal',sender='" BUS_NAME "',path_namespace='" BUS_PATH "'"
+        "type='signal',sender='" LBD_BUS_NAME "',path_namespace='" LBD_BUS_PATH "'"
 #define OWNER_SIGNALS                                                                         \
         "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',"       \
-        "member='NameOwnerChanged',arg0='" BUS_NAME "'"
+        "member='NameOwnerChanged',arg0='" LBD_BUS_NAME "'"
 
 /* "service web", "backend 127.0.0.1:8001 of web", "link bond0", "lbd". */
 static char *describe(const char *path) {
         _cleanup_(freep) char *a = NULL, *b = NULL;
-        if (!path || strcmp(path, BUS_PATH) == 0)
+        if (!path || strcmp(path, LBD_BUS_PATH) == 0)
                 return xstrdup("lbd");
-        if (sd_bus_path_decode_many(path, BUS_PATH "/service/%/backend/%", &a, &b) > 0)
+        if (sd_bus_path_decode_many(path, LBD_BUS_SERVICE_PREFIX "/%/backend/%", &a, &b) > 0)
                 return xasprintf("backend %s of %s", b, a);
-        if (sd_bus_path_decode_many(path, BUS_PATH "/service/%", &a) > 0)
+        if (sd_bus_path_decode_many(path, LBD_BUS_SERVICE_PREFIX "/%", &a) > 0)
                 return xasprintf("service %s", a);
-        if (sd_bus_path_decode_many(path, BUS_PATH "/link/%", &a) > 0)
+        if (sd_bus_path_decode_many(path, LBD_BUS_LINK_PREFIX "/%", &a) > 0)
                 return xasprintf("link %s", a);
         return xstrdup(path);
 }
@@ -45,7 +45,7 @@ static void append(char **buf, const char *fmt_piece) {
 static char *value_text(const struct value *v) {
         switch (v->type) {
         case VALUE_STRING: /* object paths by what they are: "service web" */
-                return strncmp(v->s, BUS_PATH "/", strlen(BUS_PATH "/")) == 0 ? describe(v->s)
+                return strncmp(v->s, LBD_BUS_PATH "/", strlen(LBD_BUS_PATH "/")) == 0 ? describe(v->s)
                                                                               : xstrdup(v->s);
         case VALUE_UINT: return xasprintf("%" PRIu64, v->u);
         case VALUE_INT: return xasprintf("%" PRId64, v->i);
@@ -189,7 +189,7 @@ int cmd_monitor(struct lbc *c) {
         if (r < 0)
                 return fail(EXIT_FAILED, "cannot subscribe to lbd's signals: %s.", strerror(-r));
         /* Subscribed first, then checked: a start in between is not missed. */
-        r = bus_call(c, BUS_PATH, "org.freedesktop.DBus.Peer", "Ping", false, NULL, NULL);
+        r = bus_call(c, LBD_BUS_PATH, "org.freedesktop.DBus.Peer", "Ping", false, NULL, NULL);
         if (r != EXIT_OK)
                 return r;
         fprintf(stderr, "Monitoring lbd; press Ctrl-C to stop.\n");

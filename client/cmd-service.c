@@ -30,7 +30,7 @@ static void add_service_row(struct table *t, const struct objects *o, const stru
                 oom();
         for (char **b = paths; *b; b++)
                 strv_push(&addresses,
-                          value_str(objects_props(o, *b, BACKEND_INTERFACE), "Address") ?: "");
+                          value_str(objects_props(o, *b, LBD_BUS_BACKEND_INTERFACE), "Address") ?: "");
         table_add_strv(t, addresses);
         table_add_uint(t, value_uint(p, "ProxyConnectTimeout"));
         table_add_uint(t, value_uint(p, "ProxyReadTimeout"));
@@ -48,7 +48,7 @@ int cmd_service_list(struct lbc *c) {
                 return r;
         _cleanup_(strv_freep) char **services = value_strv(&o.root, "Services");
         for (char **s = services; *s; s++)
-                add_service_row(t, &o, objects_props(&o, *s, SERVICE_INTERFACE));
+                add_service_row(t, &o, objects_props(&o, *s, LBD_BUS_SERVICE_INTERFACE));
         table_print(c, t);
         return EXIT_OK;
 }
@@ -96,7 +96,7 @@ int cmd_service_add(struct lbc *c) {
         if (!has_listen)
                 return usage_error("'service add' needs listen ADDRESS[,ADDRESS...]");
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        r = bus_new_call(c, BUS_PATH, BUS_INTERFACE, "AddService", &m);
+        r = bus_new_call(c, LBD_BUS_PATH, LBD_BUS_INTERFACE, "AddService", &m);
         if (r != EXIT_OK)
                 return r;
         if (sd_bus_message_append(m, "s", c->argv[0]) < 0)
@@ -111,7 +111,7 @@ int cmd_service_add(struct lbc *c) {
 int cmd_service_remove(struct lbc *c) {
         if (c->argc != 1)
                 return usage_error("'service remove' needs NAME");
-        return bus_call(c, BUS_PATH, BUS_INTERFACE, "RemoveService", true, NULL, "s", c->argv[0]);
+        return bus_call(c, LBD_BUS_PATH, LBD_BUS_INTERFACE, "RemoveService", true, NULL, "s", c->argv[0]);
 }
 
 int cmd_service_set(struct lbc *c) {
@@ -125,7 +125,7 @@ int cmd_service_set(struct lbc *c) {
                         return EXIT_USAGE;
         }
         for (int i = 1; i < c->argc; i += 2) {
-                int r = bus_call(c, BUS_PATH, BUS_INTERFACE, "SetPolicy", true, NULL, "ss",
+                int r = bus_call(c, LBD_BUS_PATH, LBD_BUS_INTERFACE, "SetPolicy", true, NULL, "ss",
                                  c->argv[0], c->argv[i + 1]);
                 if (r != EXIT_OK)
                         return r;

@@ -118,7 +118,7 @@ static struct table *backend_table(const struct value *s) {
 
 static int fetch(struct lbc *c, struct value *ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        int r = bus_call(c, BUS_PATH, BUS_INTERFACE, "GetStatistics", false, &reply, NULL);
+        int r = bus_call(c, LBD_BUS_PATH, LBD_BUS_INTERFACE, "GetStatistics", false, &reply, NULL);
         if (r != EXIT_OK)
                 return r;
         if (value_read(reply, ret) < 0 || ret->type != VALUE_DICT)

@@ -12,12 +12,7 @@
 #include <stdlib.h>
 #include <systemd/sd-bus.h>
 
-#define BUS_NAME "org.example.LoadBalancer"
-#define BUS_PATH "/org/example/LoadBalancer"
-#define BUS_INTERFACE "org.example.LoadBalancer"
-#define SERVICE_INTERFACE BUS_INTERFACE ".Service"
-#define BACKEND_INTERFACE BUS_INTERFACE ".Backend"
-#define LINK_INTERFACE BUS_INTERFACE ".Link"
+#include "lbd-bus-api.h" /* the names: LBD_BUS_* */
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))

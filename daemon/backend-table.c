@@ -26,7 +26,7 @@
  * count is 0, and a removal changes the sequence first.
  */
 #include "backend-table.h"
-#include "scoreboard.h" /* lbd_now_ms() */
+#include "clock.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -41,6 +41,7 @@
 #include <netinet/in.h>
 
 #include "log.h"
+#include "smooth-weighted.h" /* the fallback policy: round_robin's code */
 
 /* The cold part of slot s (t in scope). */
 #define C(s) (&t->cold[(s) - t->slots])
@@ -726,32 +727,6 @@ static const struct lbd_pool_host pool_host = {
         .unlock = host_unlock,
 };
 
-/* The host's own policy, for a pool whose policy is missing or a
- * placeholder: smooth weighted round robin (round_robin's algorithm). */
-static int builtin_round_robin(const struct lbd_pick *pick) {
-        const struct host_pick *hp = hp_of(pick);
-        int64_t total = 0, *best_current = NULL;
-        int best = -EAGAIN;
-        pool_lock(hp->p);
-        for (uint32_t i = 0; i < pick->count; i++) {
-                if (!usable(hp, i))
-                        continue;
-                struct slot *s = slot_at(pick, i);
-                int64_t w = effective_weight(s, hp->now);
-                int64_t *c = &s->scratch;
-                *c += w;
-                total += w;
-                if (!best_current || *c > *best_current) {
-                        best_current = c;
-                        best = (int)i;
-                }
-        }
-        if (best_current)
-                *best_current -= total;
-        pthread_mutex_unlock(&hp->p->lock);
-        return best;
-}
-
 /* The policy of pool pi in this thread's view: resolved again only when
  * the plugin set or the pool's policy changed. */
 struct policy_cache {
@@ -844,10 +819,10 @@ int lbd_table_pick(struct lbd_table *t, int pool, const struct lbd_plugin_set *p
                 for (int tier = 0; tier < 2 && r < 0; tier++) {
                         hp.pub.backup_tier = tier == 1;
                         r = policy ? policy->desc->ops.policy->pick(policy->data, &hp.pub)
-                                   : builtin_round_robin(&hp.pub);
+                                   : lbd_smooth_weighted_pick(&hp.pub);
                         /* An answer that is not a usable position: ours. */
                         if (r >= 0 && !host_usable(&hp.pub, (uint32_t)r))
-                                r = builtin_round_robin(&hp.pub);
+                                r = lbd_smooth_weighted_pick(&hp.pub);
                 }
                 atomic_thread_fence(memory_order_acquire);
                 bool changed = atomic_load_explicit(&p->seq, memory_order_relaxed) != seq;

@@ -12,9 +12,6 @@
 
 #include "manager.h"
 
-#define LBD_BUS_LINK_PREFIX LBD_BUS_PATH "/link"
-#define LBD_BUS_LINK_INTERFACE LBD_BUS_INTERFACE ".Link"
-
 /* Publish the links' objects (m->links, which the manager starts) and the
  * methods. 0 or a negative errno, logged. */
 int lbd_bus_links_publish(struct lbd_manager *m);

@@ -21,9 +21,6 @@
 #include "bus.h"
 #include "config.h"
 
-#define LBD_BUS_SERVICE_PREFIX LBD_BUS_PATH "/service"
-#define LBD_BUS_SERVICE_INTERFACE LBD_BUS_INTERFACE ".Service"
-#define LBD_BUS_BACKEND_INTERFACE LBD_BUS_INTERFACE ".Backend"
 
 /* ---- paths and objects (bus-objects.c) --------------------------------- */
 

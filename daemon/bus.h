@@ -15,27 +15,7 @@
 
 #include "manager.h"
 
-#define LBD_BUS_NAME "org.example.LoadBalancer"
-#define LBD_BUS_PATH "/org/example/LoadBalancer"
-#define LBD_BUS_INTERFACE "org.example.LoadBalancer"
-
-/* Errors of org.example.LoadBalancer's methods; the message says what was
- * wrong. */
-#define LBD_BUS_ERROR_INVALID_ARGUMENT LBD_BUS_INTERFACE ".Error.InvalidArgument"
-#define LBD_BUS_ERROR_NOT_FOUND LBD_BUS_INTERFACE ".Error.NotFound"
-#define LBD_BUS_ERROR_EXISTS LBD_BUS_INTERFACE ".Error.Exists"
-#define LBD_BUS_ERROR_FAILED LBD_BUS_INTERFACE ".Error.Failed"
-/* Links (bus-links.c): NetworkManager is not running or went away during
- * the call; the running NetworkManager or the kernel cannot do it. */
-#define LBD_BUS_ERROR_NETWORK_MANAGER_UNAVAILABLE \
-        LBD_BUS_INTERFACE ".Error.NetworkManagerUnavailable"
-#define LBD_BUS_ERROR_NOT_SUPPORTED LBD_BUS_INTERFACE ".Error.NotSupported"
-
-/* The polkit actions (polkit/org.example.LoadBalancer.policy). */
-#define LBD_POLKIT_ACTION_MANAGE_SERVICES LBD_BUS_INTERFACE ".manage-services"
-#define LBD_POLKIT_ACTION_CONFIGURE_WORKERS LBD_BUS_INTERFACE ".configure-workers"
-#define LBD_POLKIT_ACTION_MANAGE_LINKS LBD_BUS_INTERFACE ".manage-links"
-#define LBD_POLKIT_ACTION_RELOAD LBD_BUS_INTERFACE ".reload"
+#include "lbd-bus-api.h" /* the names: LBD_BUS_*, LBD_POLKIT_ACTION_* */
 
 /* Connect to the system bus (or m->options.bus_address), publish the
  * objects, attach to m->event, ask for the name and set m->hooks, so that

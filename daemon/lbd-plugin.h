@@ -409,6 +409,33 @@ typedef const struct lbd_plugin_descriptor *(*lbd_plugin_entry_fn)(void);
         const struct lbd_plugin_descriptor *LBD_PLUGIN_ENTRY(void) { return &(descriptor); } \
         struct lbd_plugin_define_needs_semicolon
 
+/* A plugin's descriptor and entry point in one line at file scope, for
+ * the usual plugin: one kind, no flags (nginx's NGX_MODULE_V1 fills the
+ * same kind of boilerplate). init and fini may be NULL; ops is the kind's
+ * operation table (an object, not a pointer):
+ *     LBD_POLICY_PLUGIN("my_policy", "What it does, in one line", my_ops,
+ *                       NULL, NULL);                                       */
+#define LBD_PLUGIN_DESCRIPTOR_(kind_, member_, name_, description_, ops_, init_, fini_) \
+        static const struct lbd_plugin_descriptor lbd_plugin_descriptor_ = {          \
+                .abi_version = LBD_PLUGIN_ABI_VERSION,                                \
+                .struct_size = sizeof(struct lbd_plugin_descriptor),                  \
+                .kind = (kind_),                                                      \
+                .name = (name_),                                                      \
+                .description = (description_),                                        \
+                .init = (init_),                                                      \
+                .fini = (fini_),                                                      \
+                .ops = { .member_ = &(ops_) },                                        \
+        };                                                                            \
+        LBD_PLUGIN_DEFINE(lbd_plugin_descriptor_)
+
+#define LBD_WORKER_PLUGIN(name, description, ops, init, fini) \
+        LBD_PLUGIN_DESCRIPTOR_(LBD_PLUGIN_KIND_WORKER, worker, name, description, ops, init, fini)
+#define LBD_POLICY_PLUGIN(name, description, ops, init, fini) \
+        LBD_PLUGIN_DESCRIPTOR_(LBD_PLUGIN_KIND_POLICY, policy, name, description, ops, init, fini)
+#define LBD_NETWORK_PLUGIN(name, description, ops, init, fini) \
+        LBD_PLUGIN_DESCRIPTOR_(LBD_PLUGIN_KIND_NETWORK, network, name, description, ops, init, \
+                               fini)
+
 #ifdef __cplusplus
 }
 #endif

@@ -33,7 +33,7 @@
 #include <stddef.h>
 
 #include "config.h"
-#include "worker.h"
+#include "listener.h"
 
 struct lbd_listeners;
 struct lbd_listener_set;

@@ -18,15 +18,10 @@
 
 #include "backend-table.h"
 #include "config.h"
+#include "listener.h"
 #include "plugin-loader.h"
 #include "scoreboard.h"
 #include "worker-identity.h"
-
-struct lbd_listener {
-        int fd;                                   /* non-blocking, listening */
-        struct lbd_address address;
-        const struct lbd_service_config *service; /* in the config below */
-};
 
 struct lbd_worker_params {
         const struct lbd_config *config;

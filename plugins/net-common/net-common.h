@@ -68,17 +68,7 @@ void net_op_remove(void *data, const char *ifname, lbd_link_done_fn done, void *
                 .deactivate = net_op_deactivate,                                       \
                 .remove = net_op_remove,                                               \
         };                                                                             \
-        static const struct lbd_plugin_descriptor net_descriptor_ = {                  \
-                .abi_version = LBD_PLUGIN_ABI_VERSION,                                 \
-                .struct_size = sizeof(struct lbd_plugin_descriptor),                   \
-                .kind = LBD_PLUGIN_KIND_NETWORK,                                       \
-                .name = PLUGIN_NAME,                                                   \
-                .description = description_,                                           \
-                .init = net_init_,                                                     \
-                .fini = net_plugin_fini,                                               \
-                .ops = { .network = &net_ops_ },                                       \
-        };                                                                             \
-        LBD_PLUGIN_DEFINE(net_descriptor_)
+        LBD_NETWORK_PLUGIN(PLUGIN_NAME, description_, net_ops_, net_init_, net_plugin_fini)
 
 /* Cleanups for libnm's boxed types (nm-autoptr.h covers the GObjects). */
 static inline void net_rule_unrefp(NMIPRoutingRule **p) {

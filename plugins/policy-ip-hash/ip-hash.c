@@ -132,13 +132,6 @@ static const struct lbd_policy_ops ops = {
         .pick = ip_hash_pick,
 };
 
-static const struct lbd_plugin_descriptor descriptor = {
-        .abi_version = LBD_PLUGIN_ABI_VERSION,
-        .struct_size = sizeof(struct lbd_plugin_descriptor),
-        .kind = LBD_PLUGIN_KIND_POLICY,
-        .name = "ip_hash",
-        .description = "Client-address affinity on a consistent hash",
-        .ops = { .policy = &ops },
-};
-
-LBD_PLUGIN_DEFINE(descriptor);
+/* Name and description: plugins/policy-ip-hash/meson.build. */
+LBD_POLICY_PLUGIN(PLUGIN_NAME, PLUGIN_DESCRIPTION, ops, NULL,
+                 NULL);

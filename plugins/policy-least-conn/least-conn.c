@@ -49,13 +49,6 @@ static const struct lbd_policy_ops ops = {
         .pick = least_conn_pick,
 };
 
-static const struct lbd_plugin_descriptor descriptor = {
-        .abi_version = LBD_PLUGIN_ABI_VERSION,
-        .struct_size = sizeof(struct lbd_plugin_descriptor),
-        .kind = LBD_PLUGIN_KIND_POLICY,
-        .name = "least_conn",
-        .description = "Weighted least active connections over all workers",
-        .ops = { .policy = &ops },
-};
-
-LBD_PLUGIN_DEFINE(descriptor);
+/* Name and description: plugins/policy-least-conn/meson.build. */
+LBD_POLICY_PLUGIN(PLUGIN_NAME, PLUGIN_DESCRIPTION, ops, NULL,
+                 NULL);

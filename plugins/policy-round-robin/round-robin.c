@@ -23,33 +23,10 @@
  * picks at worst). The backup tier has its own backends, hence its own
  * currents.
  */
-#include <errno.h>
-
-#include "lbd-plugin.h"
+#include "smooth-weighted.h"
 
 static int round_robin_pick(void *data, const struct lbd_pick *pick) {
-        const struct lbd_pool_host *h = pick->host;
-        int64_t total = 0;
-        int64_t *best_current = NULL;
-        int best = -EAGAIN;
-
-        h->lock(pick);
-        for (uint32_t i = 0; i < pick->count; i++) {
-                if (!h->usable(pick, i))
-                        continue;
-                int64_t weight = h->weight(pick, i);
-                int64_t *current = h->scratch(pick, i);
-                *current += weight;
-                total += weight;
-                if (!best_current || *current > *best_current) {
-                        best_current = current;
-                        best = (int)i;
-                }
-        }
-        if (best_current)
-                *best_current -= total;
-        h->unlock(pick);
-        return best;
+        return lbd_smooth_weighted_pick(pick);
 }
 
 static const struct lbd_policy_ops ops = {
@@ -57,13 +34,6 @@ static const struct lbd_policy_ops ops = {
         .pick = round_robin_pick,
 };
 
-static const struct lbd_plugin_descriptor descriptor = {
-        .abi_version = LBD_PLUGIN_ABI_VERSION,
-        .struct_size = sizeof(struct lbd_plugin_descriptor),
-        .kind = LBD_PLUGIN_KIND_POLICY,
-        .name = "round_robin",
-        .description = "Smooth weighted round robin over the whole daemon",
-        .ops = { .policy = &ops },
-};
-
-LBD_PLUGIN_DEFINE(descriptor);
+/* Name and description: plugins/policy-round-robin/meson.build. */
+LBD_POLICY_PLUGIN(PLUGIN_NAME, PLUGIN_DESCRIPTION, ops, NULL,
+                 NULL);

@@ -22,13 +22,6 @@ static const struct lbd_worker_ops ops = {
         .run = sync_run,
 };
 
-static const struct lbd_plugin_descriptor descriptor = {
-        .abi_version = LBD_PLUGIN_ABI_VERSION,
-        .struct_size = sizeof(struct lbd_plugin_descriptor),
-        .kind = LBD_PLUGIN_KIND_WORKER,
-        .name = "sync",
-        .description = "Sync worker: one connection at a time (Gunicorn's sync)",
-        .ops = { .worker = &ops },
-};
-
-LBD_PLUGIN_DEFINE(descriptor);
+/* Name and description: plugins/worker-sync/meson.build. */
+LBD_WORKER_PLUGIN(PLUGIN_NAME, PLUGIN_DESCRIPTION, ops, NULL,
+                 NULL);

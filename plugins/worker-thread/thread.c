@@ -59,13 +59,6 @@ static const struct lbd_worker_ops ops = {
         .run = thread_run,
 };
 
-static const struct lbd_plugin_descriptor descriptor = {
-        .abi_version = LBD_PLUGIN_ABI_VERSION,
-        .struct_size = sizeof(struct lbd_plugin_descriptor),
-        .kind = LBD_PLUGIN_KIND_WORKER,
-        .name = "thread",
-        .description = "Thread worker: a pool of threads, one connection each (Gunicorn's gthread)",
-        .ops = { .worker = &ops },
-};
-
-LBD_PLUGIN_DEFINE(descriptor);
+/* Name and description: plugins/worker-thread/meson.build. */
+LBD_WORKER_PLUGIN(PLUGIN_NAME, PLUGIN_DESCRIPTION, ops, NULL,
+                 NULL);

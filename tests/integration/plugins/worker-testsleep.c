@@ -91,13 +91,5 @@ static const struct lbd_worker_ops ops = {
         .run = testsleep_run,
 };
 
-static const struct lbd_plugin_descriptor descriptor = {
-        .abi_version = LBD_PLUGIN_ABI_VERSION,
-        .struct_size = sizeof(struct lbd_plugin_descriptor),
-        .kind = LBD_PLUGIN_KIND_WORKER,
-        .name = "testsleep",
-        .description = "Test worker: heartbeats, accepts and closes, sleeps (tests only)",
-        .ops = { .worker = &ops },
-};
-
-LBD_PLUGIN_DEFINE(descriptor);
+LBD_WORKER_PLUGIN("testsleep", "Test worker: heartbeats, accepts and closes, sleeps (tests only)",
+                  ops, NULL, NULL);

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The names of lbd's D-Bus API, for the daemon and its clients (lbclient):
+ * one copy of the contract's names, next to the contract itself
+ * (org.example.LoadBalancer.xml) and the polkit actions
+ * (polkit/org.example.LoadBalancer.policy).
+ */
+#pragma once
+
+#define LBD_BUS_NAME "org.example.LoadBalancer"
+#define LBD_BUS_PATH "/org/example/LoadBalancer"
+#define LBD_BUS_INTERFACE "org.example.LoadBalancer"
+
+/* One object per service, per backend of it, and per link. */
+#define LBD_BUS_SERVICE_PREFIX LBD_BUS_PATH "/service"
+#define LBD_BUS_SERVICE_INTERFACE LBD_BUS_INTERFACE ".Service"
+#define LBD_BUS_BACKEND_INTERFACE LBD_BUS_INTERFACE ".Backend"
+#define LBD_BUS_LINK_PREFIX LBD_BUS_PATH "/link"
+#define LBD_BUS_LINK_INTERFACE LBD_BUS_INTERFACE ".Link"
+
+/* Errors of the methods; the message says what was wrong. */
+#define LBD_BUS_ERROR_INVALID_ARGUMENT LBD_BUS_INTERFACE ".Error.InvalidArgument"
+#define LBD_BUS_ERROR_NOT_FOUND LBD_BUS_INTERFACE ".Error.NotFound"
+#define LBD_BUS_ERROR_EXISTS LBD_BUS_INTERFACE ".Error.Exists"
+#define LBD_BUS_ERROR_FAILED LBD_BUS_INTERFACE ".Error.Failed"
+/* Links: NetworkManager is not running or went away during the call; the
+ * running NetworkManager or the kernel cannot do it. */
+#define LBD_BUS_ERROR_NETWORK_MANAGER_UNAVAILABLE \
+        LBD_BUS_INTERFACE ".Error.NetworkManagerUnavailable"
+#define LBD_BUS_ERROR_NOT_SUPPORTED LBD_BUS_INTERFACE ".Error.NotSupported"
+
+/* The polkit actions. */
+#define LBD_POLKIT_ACTION_MANAGE_SERVICES LBD_BUS_INTERFACE ".manage-services"
+#define LBD_POLKIT_ACTION_CONFIGURE_WORKERS LBD_BUS_INTERFACE ".configure-workers"
+#define LBD_POLKIT_ACTION_MANAGE_LINKS LBD_BUS_INTERFACE ".manage-links"
+#define LBD_POLKIT_ACTION_RELOAD LBD_BUS_INTERFACE ".reload"
