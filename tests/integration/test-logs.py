@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
-"""The access log and the error log (daemon/access-log.h), against a real
+"""The access log and the error log (daemon/proxy/access-log.h), against a real
 gunicorn backend, once per worker model (event, thread, sync).
 
 One lbd per model (one worker) with access-log= and error-log= files in a

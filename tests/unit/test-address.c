@@ -17,7 +17,7 @@
 #include <sys/un.h>
 
 #include "address.h"
-#include "util.h"
+#include "cleanup.h"
 
 struct valid_case {
         const char *input;

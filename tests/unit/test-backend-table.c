@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "backend-table.h"
+#include "config-files.h"
 
 /* ---- helpers -------------------------------------------------------------- */
 

@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "config-files.h"
 #include "state.h"
 
 /* ---- helpers -------------------------------------------------------------- */

@@ -40,6 +40,8 @@
  */
 #include "plugin-loader.h"
 
+#include "plugin-set-private.h"
+
 #include <dirent.h>
 #include <dlfcn.h>
 #include <elf.h>
@@ -55,7 +57,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "util.h"
+#include "cleanup.h"
 
 /* The size of an ABI-1 struct: everything up to the end of its reserved
  * slots. Members appended later go after them, so this stays the smallest
@@ -63,23 +65,6 @@
 #define ABI1_SIZE(type) (offsetof(type, reserved) + sizeof(((type *)NULL)->reserved))
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
-
-/* One loaded plugin. The public part is what callers see; host is what
- * init() received from the default host, embedded so that host_log() can
- * find the plugin a line comes from. */
-struct plugin_entry {
-        struct lbd_host host;
-        struct lbd_shared *shared; /* the loader options' registry, borrowed */
-        struct lbd_plugin pub;
-        size_t dir_index;  /* into the load's dirs[], for the override rules */
-        bool initialized;  /* init() succeeded (or there is none): fini() is due */
-};
-
-struct lbd_plugin_set {
-        GPtrArray *loaded;     /* struct plugin_entry *, in load order; owns them */
-        GPtrArray *sorted;     /* the same entries by kind, then name; borrowed */
-        GPtrArray *refusals;   /* struct lbd_plugin_refusal *; owns them */
-};
 
 /* What one lbd_plugin_set_load() call works with. */
 struct load_context {
@@ -97,116 +82,9 @@ struct dir_id {
         ino_t ino;
 };
 
-static inline void closep(int *fd) {
-        if (*fd >= 0)
-                close(*fd);
-}
-#define _cleanup_close_ _cleanup_(closep)
-
-static inline void closedirp(DIR **d) {
-        if (*d)
-                closedir(*d);
-}
-
 static inline void dlclosep(void **handle) {
         if (*handle)
                 dlclose(*handle);
-}
-
-const char *lbd_plugin_kind_to_string(enum lbd_plugin_kind kind) {
-        switch (kind) {
-        case LBD_PLUGIN_KIND_WORKER:
-                return "worker";
-        case LBD_PLUGIN_KIND_POLICY:
-                return "policy";
-        case LBD_PLUGIN_KIND_NETWORK:
-                return "network";
-        }
-        return "unknown";
-}
-
-/* ---- the set ------------------------------------------------------------ */
-
-static void refusal_free(gpointer p) {
-        struct lbd_plugin_refusal *r = p;
-        g_free(r->path);
-        g_free(r->reason);
-        g_free(r);
-}
-
-/* Undo one plugin: fini() if init() ran, then close it. */
-static void plugin_entry_free(struct plugin_entry *e) {
-        if (e->initialized && e->pub.desc->fini)
-                e->pub.desc->fini(e->pub.data);
-        if (e->pub.handle)
-                dlclose(e->pub.handle);
-        g_free(e->pub.path);
-        g_free(e);
-}
-
-/* G_DEFINE_AUTOPTR_CLEANUP_FUNC wants a type name without "struct". */
-typedef struct plugin_entry plugin_entry;
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(plugin_entry, plugin_entry_free)
-
-void lbd_plugin_set_free(struct lbd_plugin_set *set) {
-        if (!set)
-                return;
-        g_ptr_array_unref(set->sorted);
-        /* fini() in reverse load order: a plugin loaded later may have been
-         * set up against one loaded earlier. */
-        for (guint i = set->loaded->len; i > 0; i--)
-                plugin_entry_free(set->loaded->pdata[i - 1]);
-        g_ptr_array_unref(set->loaded);
-        g_ptr_array_unref(set->refusals);
-        g_free(set);
-}
-
-size_t lbd_plugin_set_size(const struct lbd_plugin_set *set) {
-        return set ? set->sorted->len : 0;
-}
-
-const struct lbd_plugin *lbd_plugin_set_get(const struct lbd_plugin_set *set, size_t i) {
-        if (!set || i >= set->sorted->len)
-                return NULL;
-        return &((struct plugin_entry *)set->sorted->pdata[i])->pub;
-}
-
-static struct plugin_entry *find_by_name(const struct lbd_plugin_set *set, const char *name) {
-        for (guint i = 0; i < set->loaded->len; i++) {
-                struct plugin_entry *e = set->loaded->pdata[i];
-                if (strcmp(e->pub.desc->name, name) == 0)
-                        return e;
-        }
-        return NULL;
-}
-
-const struct lbd_plugin *lbd_plugin_set_find(const struct lbd_plugin_set *set,
-                                             enum lbd_plugin_kind kind, const char *name) {
-        if (!set || !name)
-                return NULL;
-        struct plugin_entry *e = find_by_name(set, name);
-        return e && e->pub.desc->kind == (uint32_t)kind ? &e->pub : NULL;
-}
-
-char *lbd_plugin_set_names(const struct lbd_plugin_set *set, enum lbd_plugin_kind kind) {
-        g_autoptr(GString) s = g_string_new(NULL);
-        for (size_t i = 0; i < lbd_plugin_set_size(set); i++) {
-                const struct lbd_plugin *p = lbd_plugin_set_get(set, i);
-                if (p->desc->kind == (uint32_t)kind)
-                        g_string_append_printf(s, "%s%s", s->len ? ", " : "", p->desc->name);
-        }
-        return g_string_free(g_steal_pointer(&s), FALSE);
-}
-
-size_t lbd_plugin_set_n_refusals(const struct lbd_plugin_set *set) {
-        return set ? set->refusals->len : 0;
-}
-
-const struct lbd_plugin_refusal *lbd_plugin_set_get_refusal(const struct lbd_plugin_set *set,
-                                                            size_t i) {
-        if (!set || i >= set->refusals->len)
-                return NULL;
-        return set->refusals->pdata[i];
 }
 
 static void refuse(struct load_context *c, const char *path, char *reason) {
@@ -533,7 +411,7 @@ static void load_file(struct load_context *c, size_t dir_index, int dir_fd, cons
 
         /* 6: dirs go highest priority first, so a holder of the name from
          * another directory outranks this file. */
-        struct plugin_entry *holder = find_by_name(c->set, desc->name);
+        struct plugin_entry *holder = lbd_plugin_set_find_name(c->set, desc->name);
         if (holder && holder->dir_index != dir_index) {
                 log_info("plugin %s from %s overridden by %s", desc->name, path,
                          holder->pub.path);
@@ -624,7 +502,7 @@ static void load_dir(struct load_context *c, size_t dir_index) {
 
         /* closedir() closes the fd it was made from: give it a copy. */
         int listing_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        DIR *d _cleanup_(closedirp) = listing_fd >= 0 ? fdopendir(listing_fd) : NULL;
+        _cleanup_closedir_ DIR *d = listing_fd >= 0 ? fdopendir(listing_fd) : NULL;
         if (!d) {
                 int saved = errno;
                 if (listing_fd >= 0)
@@ -678,7 +556,7 @@ int lbd_plugin_set_load(const char *const *dirs, size_t n_dirs,
         struct lbd_plugin_set *set = g_new0(struct lbd_plugin_set, 1);
         set->loaded = g_ptr_array_new();
         set->sorted = g_ptr_array_new();
-        set->refusals = g_ptr_array_new_with_free_func(refusal_free);
+        set->refusals = g_ptr_array_new_with_free_func(lbd_plugin_refusal_free);
         _cleanup_plugin_set_ struct lbd_plugin_set *owned = set;
 
         g_autoptr(GHashTable) seen_files = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,

@@ -14,6 +14,7 @@
 
 #include "arbiter.h"
 #include "backend-table.h"
+#include "config-files.h"
 #include "health-check.h"
 #include "links.h"
 #include "log.h"

@@ -13,9 +13,10 @@
 #include <string.h>
 
 #include "bus-private.h"
+#include "config-files.h"
 #include "log.h"
 #include "polkit.h"
-#include "util.h"
+#include "cleanup.h"
 
 int lbd_bus_check_service_name(const char *name, sd_bus_error *error) {
         if (lbd_service_name_is_valid(name))

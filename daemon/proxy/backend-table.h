@@ -31,7 +31,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
-#include "plugin-loader.h"
+#include "plugin-set.h"
 
 #define LBD_TABLE_BACKENDS_MAX 16384u
 #define LBD_TABLE_POOLS_MAX 256u

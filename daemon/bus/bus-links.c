@@ -18,7 +18,7 @@
 #include "links.h"
 #include "log.h"
 #include "polkit.h"
-#include "util.h"
+#include "cleanup.h"
 
 /* The kernel's limit (IFNAMSIZ - 1). */
 #define IFNAME_MAX 15

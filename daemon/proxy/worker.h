@@ -19,7 +19,7 @@
 #include "backend-table.h"
 #include "config.h"
 #include "listener.h"
-#include "plugin-loader.h"
+#include "plugin-set.h"
 #include "scoreboard.h"
 #include "worker-identity.h"
 

@@ -4,6 +4,7 @@
  * together: what startup does, and what a reload (SIGHUP, Reload()) does
  * again before it changes anything.
  */
+#include "config-files.h"
 #include "manager.h"
 
 #include <errno.h>

@@ -10,7 +10,7 @@
 #include "bus-private.h"
 #include "log.h"
 #include "polkit.h"
-#include "util.h"
+#include "cleanup.h"
 
 /* What backends= gives a backend without options (config.c's defaults). */
 static const struct lbd_backend_config backend_defaults = {

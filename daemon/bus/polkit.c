@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "util.h"
+#include "cleanup.h"
 
 /* Every user may call a mutating method, and each pending call costs a
  * query: bound them (systemd's own limit on queued messages is larger, but

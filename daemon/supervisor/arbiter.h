@@ -44,7 +44,7 @@
 
 #include "backend-table.h"
 #include "config.h"
-#include "plugin-loader.h"
+#include "plugin-set.h"
 
 struct lbd_arbiter;
 struct lbd_worker_slot;

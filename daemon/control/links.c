@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "util.h"
+#include "cleanup.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 

@@ -6,7 +6,7 @@
  * the dump doubles as a reference of the keys; tests/unit/test-config.c
  * checks that it parses to exactly these values.
  */
-#include "config.h"
+#include "config-files.h"
 
 const char lbd_config_builtin_default[] =
         "# lbd configuration: the embedded default.\n"

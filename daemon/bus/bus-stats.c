@@ -11,7 +11,7 @@
 #include "bus-private.h"
 #include "polkit.h"
 #include "scoreboard.h"
-#include "util.h"
+#include "cleanup.h"
 
 /* ---- backends and services -------------------------------------------- */
 

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "bus-private.h"
-#include "util.h"
+#include "cleanup.h"
 
 static struct lbd_bus_key *find_key(struct lbd_bus_key *keys, size_t n, const char *name) {
         for (size_t i = 0; i < n; i++)

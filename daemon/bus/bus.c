@@ -12,7 +12,7 @@
 #include "lbd-build-config.h"
 #include "log.h"
 #include "polkit.h"
-#include "util.h"
+#include "cleanup.h"
 
 /* ---- root object ------------------------------------------------------- */
 

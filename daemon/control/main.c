@@ -11,12 +11,13 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "config-files.h"
 #include "bus.h"
 #include "event-glue.h"
 #include "lbd-build-config.h"
 #include "log.h"
 #include "manager.h"
-#include "util.h"
+#include "cleanup.h"
 #include "worker-identity.h"
 
 static void manager_done(struct lbd_manager *m) {

@@ -18,7 +18,7 @@
 
 #include "bus-private.h"
 #include "log.h"
-#include "util.h"
+#include "cleanup.h"
 
 #define COUNTER_INTERVAL_USEC (500 * 1000) /* PropertiesChanged of counters: <= 2/s */
 /* Backends sampled per tick. The table finds a backend by name with a scan

@@ -12,8 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config-files.h"
 #include "log.h"
-#include "util.h"
+#include "cleanup.h"
 
 static const char state_file_comment[] =
         " Written by lbd: the changes made over D-Bus (org.example.LoadBalancer),\n"
