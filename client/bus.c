@@ -99,8 +99,8 @@ char *service_path(const char *name) {
 }
 
 char *backend_path(const char *service, const char *address) {
-        _cleanup_(freep) char *s = service_path(service);
-        _cleanup_(freep) char *prefix = xasprintf("%s/backend", s);
+        _cleanup_free_ char *s = service_path(service);
+        _cleanup_free_ char *prefix = xasprintf("%s/backend", s);
         return encode(prefix, address);
 }
 
@@ -149,7 +149,7 @@ const struct value *objects_props(const struct objects *o, const char *path, con
 }
 
 const struct value *objects_service(const struct objects *o, const char *name, int *exit_code) {
-        _cleanup_(freep) char *path = service_path(name);
+        _cleanup_free_ char *path = service_path(name);
         const struct value *p = objects_props(o, path, LBD_BUS_SERVICE_INTERFACE);
         if (!p)
                 *exit_code = fail(EXIT_NOT_FOUND, "there is no service '%s'.", name);
@@ -160,7 +160,7 @@ const struct value *objects_backend(const struct objects *o, const char *service
                                     const char *address, int *exit_code) {
         if (!objects_service(o, service, exit_code))
                 return NULL;
-        _cleanup_(freep) char *path = backend_path(service, address);
+        _cleanup_free_ char *path = backend_path(service, address);
         const struct value *p = objects_props(o, path, LBD_BUS_BACKEND_INTERFACE);
         if (!p)
                 *exit_code = fail(EXIT_NOT_FOUND, "service '%s' has no backend '%s'.", service,

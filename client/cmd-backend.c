@@ -134,7 +134,7 @@ static int backend_method(struct lbc *c, const char *verb, const char *method,
                 return r;
         if (!objects_backend(&o, c->argv[0], c->argv[1], &r))
                 return r;
-        _cleanup_(freep) char *path = backend_path(c->argv[0], c->argv[1]);
+        _cleanup_free_ char *path = backend_path(c->argv[0], c->argv[1]);
         if (types)
                 return bus_call(c, path, LBD_BUS_BACKEND_INTERFACE, method, true, NULL, types, arg);
         return bus_call(c, path, LBD_BUS_BACKEND_INTERFACE, method, true, NULL, NULL);
@@ -165,7 +165,7 @@ static char **merged_settings(const struct value *p, int argc, char **argv) {
                         if (settings_find("backend set", backend_settings,
                                           ELEMENTSOF(backend_settings), argv[i]) == (int)k)
                                 given = argv[i + 1];
-                _cleanup_(freep) char *now =
+                _cleanup_free_ char *now =
                         s->type == SETTING_BOOL
                                 ? xstrdup(value_bool(p, s->key) ? "yes" : "no")
                                 : xasprintf("%llu", (unsigned long long)value_uint(p, s->key));
@@ -198,7 +198,7 @@ int cmd_backend_set(struct lbc *c) {
         const struct value *p = objects_backend(&o, service, address, &r);
         if (!p)
                 return r;
-        _cleanup_(freep) char *path = backend_path(service, address);
+        _cleanup_free_ char *path = backend_path(service, address);
         if (weight_only) {
                 uint32_t w;
                 r = parse_uint("weight", argv[argc - 1], 1, 1000, &w);
@@ -211,7 +211,7 @@ int cmd_backend_set(struct lbc *c) {
          * on the old entry, and its counters restart. */
         _cleanup_(strv_freep) char **now = merged_settings(p, 0, NULL);
         _cleanup_(strv_freep) char **next = merged_settings(p, argc, argv);
-        _cleanup_(freep) char *state = xstrdup(value_str(p, "State") ?: "up");
+        _cleanup_free_ char *state = xstrdup(value_str(p, "State") ?: "up");
         r = bus_call(c, LBD_BUS_PATH, LBD_BUS_INTERFACE, "RemoveBackend", true, NULL, "ss", service,
                      address);
         if (r != EXIT_OK)

@@ -54,7 +54,7 @@ static void status_json(const struct objects *o) {
         json_string(&j, value_str(&o->root, "WorkerModel"));
         static const char *const counts[] = { "Workers", "Threads", "WorkerConnections" };
         for (size_t i = 0; i < ELEMENTSOF(counts); i++) {
-                _cleanup_(freep) char *key = json_snake_case(counts[i]);
+                _cleanup_free_ char *key = json_snake_case(counts[i]);
                 json_key(&j, key);
                 json_uint(&j, value_uint(&o->root, counts[i]));
         }
@@ -154,7 +154,7 @@ int cmd_status(struct lbc *c) {
                 const struct value *p = objects_props(&o, *s, LBD_BUS_SERVICE_INTERFACE);
                 const char *policy = value_str(p, "Policy");
                 _cleanup_(strv_freep) char **listen = value_strv(p, "Listen");
-                _cleanup_(freep) char *listen_text = strv_join(listen, " ");
+                _cleanup_free_ char *listen_text = strv_join(listen, " ");
                 printf("\n%sservice %s%s\n", bold, value_str(p, "Name") ?: "?", reset);
                 printf("  mode:   %s\n", value_str(p, "Mode") ?: "?");
                 printf("  listen: %s\n", listen_text);

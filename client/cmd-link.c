@@ -90,7 +90,7 @@ int cmd_link_show(struct lbc *c) {
         r = objects_load_for_table(c, t, false, &o);
         if (r != EXIT_OK)
                 return r;
-        _cleanup_(freep) char *path = link_path(c->argv[0]);
+        _cleanup_free_ char *path = link_path(c->argv[0]);
         const struct value *p = objects_props(&o, path, LBD_BUS_LINK_INTERFACE);
         if (!p)
                 return fail(EXIT_NOT_FOUND, "there is no link '%s'.", c->argv[0]);
@@ -144,7 +144,7 @@ int cmd_link_add(struct lbc *c) {
         for (int i = 2; i + 1 < c->argc; i += 2) {
                 const char *key = c->argv[i], *val = c->argv[i + 1];
                 if (strcmp(key, "ports") == 0 || strcmp(key, "port") == 0) {
-                        _cleanup_(freep) char *copy = xstrdup(val);
+                        _cleanup_free_ char *copy = xstrdup(val);
                         char *save = NULL;
                         for (char *p = strtok_r(copy, ",", &save); p;
                              p = strtok_r(NULL, ",", &save)) {

@@ -23,7 +23,7 @@
 
 /* "service web", "backend 127.0.0.1:8001 of web", "link bond0", "lbd". */
 static char *describe(const char *path) {
-        _cleanup_(freep) char *a = NULL, *b = NULL;
+        _cleanup_free_ char *a = NULL, *b = NULL;
         if (!path || strcmp(path, LBD_BUS_PATH) == 0)
                 return xstrdup("lbd");
         if (sd_bus_path_decode_many(path, LBD_BUS_SERVICE_PREFIX "/%/backend/%", &a, &b) > 0)
@@ -56,8 +56,8 @@ static char *value_text(const struct value *v) {
         case VALUE_DICT: {
                 char *out = xstrdup("[");
                 for (size_t i = 0; i < v->n; i++) {
-                        _cleanup_(freep) char *item = value_text(&v->items[i]);
-                        _cleanup_(freep) char *piece =
+                        _cleanup_free_ char *item = value_text(&v->items[i]);
+                        _cleanup_free_ char *piece =
                                 v->type == VALUE_DICT
                                         ? xasprintf("%s%s=%s", i ? ", " : "", v->items[i].key, item)
                                         : xasprintf("%s%s", i ? ", " : "", item);
@@ -84,13 +84,13 @@ static char *event_text(const char *member, const char *path, const struct value
                 *object = describe(path);
                 char *out = NULL;
                 for (size_t i = 0; a1->type == VALUE_DICT && i < a1->n; i++) {
-                        _cleanup_(freep) char *v = value_text(&a1->items[i]);
-                        _cleanup_(freep) char *piece =
+                        _cleanup_free_ char *v = value_text(&a1->items[i]);
+                        _cleanup_free_ char *piece =
                                 xasprintf("%s%s=%s", out ? " " : "", a1->items[i].key, v);
                         append(&out, piece);
                 }
                 for (size_t i = 0; a2 && a2->type == VALUE_ARRAY && i < a2->n; i++) {
-                        _cleanup_(freep) char *piece = xasprintf("%s%s changed", out ? " " : "",
+                        _cleanup_free_ char *piece = xasprintf("%s%s changed", out ? " " : "",
                                                                  a2->items[i].s ?: "");
                         append(&out, piece);
                 }
@@ -110,7 +110,7 @@ static char *event_text(const char *member, const char *path, const struct value
                                        : xasprintf("state %s", a1->s ?: "?");
         }
         *object = describe(path);
-        _cleanup_(freep) char *all = value_text(args);
+        _cleanup_free_ char *all = value_text(args);
         return xasprintf("%s %s", member, all);
 }
 

@@ -44,7 +44,7 @@ static void json_props(struct json *j, const struct value *dict, const char *con
                                 skipped = true;
                 if (skipped)
                         continue;
-                _cleanup_(freep) char *key = json_snake_case(dict->items[i].key);
+                _cleanup_free_ char *key = json_snake_case(dict->items[i].key);
                 json_key(j, key);
                 json_value(j, &dict->items[i]);
         }

@@ -83,7 +83,7 @@ static size_t verbs(const char *group, const char **out) {
 }
 
 static void print_command(const struct command *cmd) {
-        _cleanup_(freep) char *name = xasprintf("%s%s%s", cmd->group, cmd->verb ? " " : "",
+        _cleanup_free_ char *name = xasprintf("%s%s%s", cmd->group, cmd->verb ? " " : "",
                                                 cmd->verb ? cmd->verb : "");
         printf("  %s%s%s\n", name, *cmd->args ? " " : "", cmd->args);
         printf("      %s\n", cmd->help);
@@ -142,7 +142,7 @@ static const struct command *find_command(int argc, char **argv, int *words,
                                 if (strcmp(names[i], "list") == 0)
                                         verb = "list";
                         if (!verb) {
-                                _cleanup_(freep) char *list = strv_join((char **)names, "|");
+                                _cleanup_free_ char *list = strv_join((char **)names, "|");
                                 usage_error("'%s' needs a subcommand: %s %s", group, group, list);
                                 return NULL;
                         }

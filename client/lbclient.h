@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <systemd/sd-bus.h>
 
+#include "cleanup.h"     /* the daemon's: _cleanup_, _cleanup_free_ */
 #include "lbd-bus-api.h" /* the names: LBD_BUS_* */
 
-#define _cleanup_(f) __attribute__((cleanup(f)))
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Exit codes, documented in lbclient(1) and --help. */
@@ -42,7 +42,6 @@ struct lbc {
 };
 
 /* --- util ------------------------------------------------------------------ */
-static inline void freep(void *p) { free(*(void **)p); }
 void strv_free(char **v);
 static inline void strv_freep(char ***p) { strv_free(*p); }
 size_t strv_length(char *const *v);

@@ -89,7 +89,7 @@ int table_select(struct lbc *c, struct table *t) {
                 size_t len = strcspn(f, ",");
                 int i = find_column(t, f, len);
                 if (i < 0) {
-                        _cleanup_(freep) char *known = xstrdup("");
+                        _cleanup_free_ char *known = xstrdup("");
                         for (size_t k = 0; k < t->ncols; k++) {
                                 char *n = xasprintf("%s%s%s", known, k ? ", " : "",
                                                     t->cols[k].name);
@@ -284,7 +284,7 @@ void table_print_record(struct lbc *c, struct table *t) {
                         fputc('\n', stdout);
                         continue;
                 }
-                _cleanup_(freep) char *text = human_text(col, cell);
+                _cleanup_free_ char *text = human_text(col, cell);
                 const char *color = c->color && (col->flags & COL_STATE) ? state_color(text) : "";
                 printf("%s%s:%s%*s %s%s%s\n", c->color ? ANSI_BOLD : "", col->name,
                        c->color ? ANSI_RESET : "", (int)(width - strlen(col->name)), "", color,

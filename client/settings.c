@@ -10,11 +10,11 @@ int settings_find(const char *what, const struct setting *s, size_t n, const cha
                 abort(); /* a bug in a settings table */
         for (size_t i = 0; i < n; i++)
                 names[i] = s[i].name;
-        _cleanup_(freep) char *norm = xstrdup(name);
+        _cleanup_free_ char *norm = xstrdup(name);
         for (char *p = norm; *p; p++)
                 if (*p == '_')
                         *p = '-';
-        _cleanup_(freep) char *label = xasprintf("setting of '%s'", what);
+        _cleanup_free_ char *label = xasprintf("setting of '%s'", what);
         return match_word(label, norm, names, n);
 }
 
@@ -24,7 +24,7 @@ static int check_choice(const struct setting *s, const char *v) {
         for (const char *const *c = s->choices; *c; c++)
                 if (strcmp(*c, v) == 0)
                         return EXIT_OK;
-        _cleanup_(freep) char *list = strv_join((char **)s->choices, ", ");
+        _cleanup_free_ char *list = strv_join((char **)s->choices, ", ");
         return usage_error("%s must be one of %s, not '%s'", s->name, list, v);
 }
 
@@ -32,7 +32,7 @@ static char **split_commas(const char *v) {
         char **out = calloc(1, sizeof(char *));
         if (!out)
                 oom();
-        _cleanup_(freep) char *copy = xstrdup(v);
+        _cleanup_free_ char *copy = xstrdup(v);
         char *save = NULL;
         for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
                 if (*tok)
@@ -155,7 +155,7 @@ static int append_dict(sd_bus_message *m, const char *key, const struct setting 
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 if (s[i].type != SETTING_DICT || strcmp(s[i].key, key) != 0 || !values[i])
                         continue;
-                _cleanup_(freep) char *name = xstrdup(s[i].name);
+                _cleanup_free_ char *name = xstrdup(s[i].name);
                 for (char *p = name; *p; p++) /* NetworkManager's option names use '_' */
                         if (*p == '-')
                                 *p = '_';

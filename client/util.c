@@ -122,7 +122,7 @@ int match_word(const char *what, const char *s, const char *const *words, size_t
         }
         if (count == 1)
                 return found;
-        _cleanup_(freep) char *list = xstrdup("");
+        _cleanup_free_ char *list = xstrdup("");
         for (size_t i = 0; i < n; i++) {
                 if (count > 1 && strncmp(words[i], s, strlen(s)) != 0)
                         continue;
