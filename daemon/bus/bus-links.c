@@ -133,7 +133,7 @@ static void emit_link(struct lbd_manager *m, const char *name, const char *what,
         if (r >= 0)
                 r = emit(m->bus, path, LBD_BUS_LINK_INTERFACE, NULL);
         if (r < 0)
-                log_warning("cannot signal the %s of link %s: %s", what, name, g_strerror(-r));
+                log_warning_errno(r, "cannot signal the %s of link %s: %m", what, name);
 }
 
 void lbd_bus_links_changed(struct lbd_manager *m, const GPtrArray *before,
@@ -181,14 +181,13 @@ void lbd_bus_links_changed(struct lbd_manager *m, const GPtrArray *before,
                                                                 LBD_BUS_LINK_INTERFACE,
                                                                 (char **)changed);
                 if (r < 0)
-                        log_warning("cannot signal the changes of link %s: %s", is->name,
-                                    g_strerror(-r));
+                        log_warning_errno(r, "cannot signal the changes of link %s: %m", is->name);
         }
         if (list_changed) {
                 int r = sd_bus_emit_properties_changed(m->bus, LBD_BUS_PATH, LBD_BUS_INTERFACE,
                                                        "Links", NULL);
                 if (r < 0)
-                        log_warning("cannot signal the new list of links: %s", g_strerror(-r));
+                        log_warning_errno(r, "cannot signal the new list of links: %m");
         }
 }
 
@@ -494,8 +493,7 @@ static void link_call_done(void *userdata, int error, const char *message) {
                                           : sd_bus_reply_method_return(c->message, NULL);
         }
         if (r < 0)
-                log_warning("cannot reply to the %s of link %s: %s", c->what, c->ifname,
-                            g_strerror(-r));
+                log_warning_errno(r, "cannot reply to the %s of link %s: %m", c->what, c->ifname);
         sd_bus_message_unref(c->message);
         g_free(c->ifname);
         g_free(c);
@@ -697,19 +695,22 @@ static const sd_bus_vtable link_methods_vtable[] = {
 
 int lbd_bus_links_publish(struct lbd_manager *m) {
         int r = sd_bus_error_add_map(link_errors);
-        if (r >= 0)
-                r = sd_bus_add_object_vtable(m->bus, &m->link_methods_slot, LBD_BUS_PATH,
-                                             LBD_BUS_INTERFACE, link_methods_vtable, m);
-        if (r >= 0)
-                r = sd_bus_add_node_enumerator(m->bus, &m->link_enumerator_slot,
-                                               LBD_BUS_LINK_PREFIX, enumerate_links, m);
-        if (r >= 0)
-                r = sd_bus_add_fallback_vtable(m->bus, &m->link_slot, LBD_BUS_LINK_PREFIX,
-                                               LBD_BUS_LINK_INTERFACE, link_vtable, link_find,
-                                               m);
         if (r < 0)
-                log_error("cannot publish the links: %s", g_strerror(-r));
-        return r;
+                return log_error_errno(r, "cannot register the links' D-Bus errors: %m");
+        r = sd_bus_add_object_vtable(m->bus, &m->link_methods_slot, LBD_BUS_PATH,
+                                     LBD_BUS_INTERFACE, link_methods_vtable, m);
+        if (r < 0)
+                return log_error_errno(r, "cannot publish the link methods: %m");
+        r = sd_bus_add_node_enumerator(m->bus, &m->link_enumerator_slot, LBD_BUS_LINK_PREFIX,
+                                       enumerate_links, m);
+        if (r < 0)
+                return log_error_errno(r, "cannot enumerate the links under %s: %m",
+                                       LBD_BUS_LINK_PREFIX);
+        r = sd_bus_add_fallback_vtable(m->bus, &m->link_slot, LBD_BUS_LINK_PREFIX,
+                                       LBD_BUS_LINK_INTERFACE, link_vtable, link_find, m);
+        if (r < 0)
+                return log_error_errno(r, "cannot publish the link objects: %m");
+        return 0;
 }
 
 void lbd_bus_links_unpublish(struct lbd_manager *m) {

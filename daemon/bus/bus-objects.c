@@ -362,7 +362,7 @@ static bool is_backend_path(const char *path) {
 
 static void emit(int r, const char *what, const char *path) {
         if (r < 0)
-                log_warning("cannot signal %s of %s: %s", what, path, g_strerror(-r));
+                log_warning_errno(r, "cannot signal %s of %s: %m", what, path);
 }
 
 void lbd_bus_objects_changed(struct lbd_manager *m) {
@@ -521,7 +521,8 @@ int lbd_bus_objects_publish(struct lbd_manager *m) {
                                            enumerate_objects, o);
         if (r < 0) {
                 bus_objects_free(o);
-                return r;
+                return log_error_errno(r, "cannot enumerate the services under %s: %m",
+                                       LBD_BUS_SERVICE_PREFIX);
         }
         /* From here the slot owns o. */
         sd_bus_slot_set_destroy_callback(m->enumerator_slot, bus_objects_free);
@@ -529,17 +530,18 @@ int lbd_bus_objects_publish(struct lbd_manager *m) {
                                        COUNTER_INTERVAL_USEC, 100 * 1000, on_counter_timer, o);
         if (r >= 0)
                 r = sd_event_source_set_enabled(o->timer, SD_EVENT_ON);
-        if (r >= 0)
-                (void)sd_event_source_set_description(o->timer, "bus-counters");
-        if (r >= 0)
-                r = sd_bus_add_fallback_vtable(m->bus, &m->service_slot, LBD_BUS_SERVICE_PREFIX,
-                                               LBD_BUS_SERVICE_INTERFACE, service_vtable,
-                                               service_find, m);
-        if (r >= 0)
-                r = sd_bus_add_fallback_vtable(m->bus, &m->backend_slot, LBD_BUS_SERVICE_PREFIX,
-                                               LBD_BUS_BACKEND_INTERFACE, backend_vtable,
-                                               backend_find, m);
-        return r;
+        if (r < 0)
+                return log_error_errno(r, "cannot start the counters' timer: %m");
+        (void)sd_event_source_set_description(o->timer, "bus-counters");
+        r = sd_bus_add_fallback_vtable(m->bus, &m->service_slot, LBD_BUS_SERVICE_PREFIX,
+                                       LBD_BUS_SERVICE_INTERFACE, service_vtable, service_find, m);
+        if (r < 0)
+                return log_error_errno(r, "cannot publish the service objects: %m");
+        r = sd_bus_add_fallback_vtable(m->bus, &m->backend_slot, LBD_BUS_SERVICE_PREFIX,
+                                       LBD_BUS_BACKEND_INTERFACE, backend_vtable, backend_find, m);
+        if (r < 0)
+                return log_error_errno(r, "cannot publish the backend objects: %m");
+        return 0;
 }
 
 void lbd_bus_objects_unpublish(struct lbd_manager *m) {

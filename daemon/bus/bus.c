@@ -268,7 +268,7 @@ static void workers_changed(struct lbd_manager *m) {
         int r = sd_bus_emit_properties_changed(m->bus, LBD_BUS_PATH, LBD_BUS_INTERFACE,
                                                "Workers", NULL);
         if (r < 0)
-                log_warning("cannot signal the new worker count: %s", g_strerror(-r));
+                log_warning_errno(r, "cannot signal the new worker count: %m");
 }
 
 static void configuration_changed(struct lbd_manager *m) {
@@ -278,7 +278,7 @@ static void configuration_changed(struct lbd_manager *m) {
                                                "WorkerModel", "Workers", "Threads",
                                                "WorkerConnections", "Services", NULL);
         if (r < 0)
-                log_warning("cannot signal the new configuration: %s", g_strerror(-r));
+                log_warning_errno(r, "cannot signal the new configuration: %m");
         /* Services and backends that came, went or changed. */
         lbd_bus_objects_changed(m);
 }
@@ -305,8 +305,8 @@ static void backend_state_changed(struct lbd_manager *m, const char *service,
                 r = sd_bus_emit_properties_changed(m->bus, path, LBD_BUS_BACKEND_INTERFACE, "State",
                                                    NULL);
         if (r < 0)
-                log_warning("cannot signal the state of backend %s of %s: %s", address, service,
-                            g_strerror(-r));
+                log_warning_errno(r, "cannot signal the state of backend %s of %s: %m", address,
+                                  service);
 }
 
 /* What the manager tells the bus (manager.h). */
@@ -358,29 +358,35 @@ static int bus_connect(struct lbd_manager *m) {
         if (!m->options.bus_address) {
                 r = sd_bus_open_system(&bus);
                 if (r < 0)
-                        log_error("cannot connect to the system bus: %s", g_strerror(-r));
+                        log_error_errno(r, "cannot connect to the system bus: %m");
                 else
                         m->bus = bus;
                 bus = NULL;
                 return r;
         }
+        const char *address = m->options.bus_address;
         r = sd_bus_new(&bus);
-        if (r >= 0)
-                r = sd_bus_set_address(bus, m->options.bus_address);
-        if (r >= 0)
-                r = sd_bus_set_bus_client(bus, 1);
-        if (r >= 0)
-                r = sd_bus_set_trusted(bus, 0);
-        if (r >= 0)
-                r = sd_bus_negotiate_creds(bus, 1, SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID |
-                                                           SD_BUS_CREDS_EFFECTIVE_CAPS);
-        if (r >= 0)
-                r = sd_bus_start(bus);
-        if (r < 0) {
-                log_error("cannot connect to the bus at %s: %s", m->options.bus_address,
-                          g_strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return log_error_errno(r, "cannot create a bus connection: %m");
+        r = sd_bus_set_address(bus, address);
+        if (r < 0)
+                return log_error_errno(r, "invalid bus address %s: %m", address);
+        /* A bus client that trusts nobody: every caller goes to polkit. */
+        r = sd_bus_set_bus_client(bus, 1);
+        if (r < 0)
+                return log_error_errno(r, "cannot make the connection to %s a bus client: %m",
+                                       address);
+        r = sd_bus_set_trusted(bus, 0);
+        if (r < 0)
+                return log_error_errno(r, "cannot mark the bus at %s untrusted: %m", address);
+        r = sd_bus_negotiate_creds(bus, 1, SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID |
+                                                   SD_BUS_CREDS_EFFECTIVE_CAPS);
+        if (r < 0)
+                return log_error_errno(r, "cannot ask the bus at %s for callers' credentials: %m",
+                                       address);
+        r = sd_bus_start(bus);
+        if (r < 0)
+                return log_error_errno(r, "cannot connect to the bus at %s: %m", address);
         m->bus = bus;
         bus = NULL;
         return 0;
@@ -397,35 +403,32 @@ int lbd_bus_start(struct lbd_manager *m) {
 
         r = sd_bus_add_object_vtable(m->bus, &m->root_slot, LBD_BUS_PATH, LBD_BUS_INTERFACE,
                                      root_vtable, m);
-        if (r >= 0)
-                r = lbd_bus_objects_publish(m);
-        if (r >= 0)
-                r = lbd_bus_links_publish(m);
-        if (r >= 0)
-                r = sd_bus_add_object_manager(m->bus, &m->object_manager_slot, LBD_BUS_PATH);
-        if (r >= 0)
-                r = sd_bus_match_signal_async(m->bus, NULL, "org.freedesktop.DBus.Local", NULL,
-                                              "org.freedesktop.DBus.Local", "Disconnected",
-                                              on_disconnected, NULL, m);
-        if (r < 0) {
-                log_error("cannot publish the D-Bus objects: %s", g_strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return log_error_errno(r, "cannot publish %s: %m", LBD_BUS_PATH);
+        r = lbd_bus_objects_publish(m);
+        if (r < 0)
+                return r; /* logged */
+        r = lbd_bus_links_publish(m);
+        if (r < 0)
+                return r; /* logged */
+        r = sd_bus_add_object_manager(m->bus, &m->object_manager_slot, LBD_BUS_PATH);
+        if (r < 0)
+                return log_error_errno(r, "cannot publish the ObjectManager at %s: %m",
+                                       LBD_BUS_PATH);
+        r = sd_bus_match_signal_async(m->bus, NULL, "org.freedesktop.DBus.Local", NULL,
+                                      "org.freedesktop.DBus.Local", "Disconnected",
+                                      on_disconnected, NULL, m);
+        if (r < 0)
+                return log_error_errno(r, "cannot watch for the loss of the bus: %m");
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
-        if (r < 0) {
-                log_error("cannot attach the bus to the event loop: %s", g_strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return log_error_errno(r, "cannot attach the bus to the event loop: %m");
         r = lbd_polkit_new(m->bus, &m->polkit);
-        if (r < 0) {
-                log_error("cannot set up polkit checks: %s", g_strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return log_error_errno(r, "cannot set up polkit checks: %m");
         r = sd_bus_request_name_async(m->bus, NULL, LBD_BUS_NAME, 0, on_name_acquired, m);
-        if (r < 0) {
-                log_error("cannot request the bus name %s: %s", LBD_BUS_NAME, g_strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return log_error_errno(r, "cannot request the bus name %s: %m", LBD_BUS_NAME);
         m->hooks = &bus_hooks;
         return 0;
 }

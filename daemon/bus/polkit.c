@@ -104,8 +104,8 @@ static void query_finish(struct query *q, bool authorized, sd_bus_error *error) 
         if (r >= 0)
                 r = sd_bus_enqueue_for_read(q->owner->bus, q->request);
         if (r < 0) {
-                log_warning("cannot resume the authorized call %s: %s",
-                            sd_bus_message_get_member(q->request), g_strerror(-r));
+                log_warning_errno(r, "cannot resume the authorized call %s: %m",
+                                  sd_bus_message_get_member(q->request));
                 sd_bus_reply_method_errnof(q->request, -r, "Cannot resume the call after "
                                            "authorization: %s", g_strerror(-r));
                 query_free(q);

@@ -26,7 +26,7 @@ static gboolean event_dispatch(GSource *source, GSourceFunc callback, gpointer u
         struct event_source *s = (struct event_source *)source;
         int r = sd_event_dispatch(s->event);
         if (r < 0) {
-                log_error("event loop failed: %s", g_strerror(-r));
+                log_error_errno(r, "event loop failed: %m");
                 return G_SOURCE_REMOVE;
         }
         return G_SOURCE_CONTINUE;

@@ -97,8 +97,7 @@ static void start_sources(struct lbd_links *l, const struct lbd_plugin_set *plug
                 s->plugin = p;
                 int r = ops->start(p->data, &l->host);
                 if (r < 0) {
-                        log_warning("network plugin %s did not start: %s", p->desc->name,
-                                    g_strerror(-r));
+                        log_warning_errno(r, "network plugin %s did not start: %m", p->desc->name);
                         g_free(s);
                         continue;
                 }

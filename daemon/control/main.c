@@ -64,10 +64,8 @@ static void print_check_summary(const struct lbd_manager *m) {
 
 static int setup_event_loop(struct lbd_manager *m) {
         int r = sd_event_new(&m->event);
-        if (r < 0) {
-                log_error("cannot create the event loop: %s", g_strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return log_error_errno(r, "cannot create the event loop: %m");
         m->loop = g_main_loop_new(NULL, FALSE);
         m->event_source = lbd_event_source_new(m->event);
         g_source_attach(m->event_source, NULL);
@@ -77,8 +75,8 @@ static int setup_event_loop(struct lbd_manager *m) {
 static int prepare_state_dir(const struct lbd_manager *m) {
         if (g_mkdir_with_parents(m->options.state_dir, 0700) < 0) {
                 int r = -errno;
-                log_error("cannot create the state directory %s: %s", m->options.state_dir,
-                          g_strerror(-r));
+                log_error_errno(r, "cannot create the state directory %s: %m",
+                                m->options.state_dir);
                 return r;
         }
         return 0;

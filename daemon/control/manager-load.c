@@ -94,7 +94,7 @@ int lbd_manager_load_configuration(const struct lbd_options *options, struct lbd
         r = lbd_plugin_set_load((const char *const *)options->plugin_dirs,
                                 g_strv_length(options->plugin_dirs), &lo, &plugins);
         if (r < 0) {
-                log_error("cannot load plugins: %s", g_strerror(-r));
+                log_error_errno(r, "cannot load plugins: %m");
                 if (ret_reason)
                         *ret_reason = g_strdup_printf("cannot load plugins: %s", g_strerror(-r));
                 return r;

@@ -193,10 +193,8 @@ static int access_open(const char *path, bool chown_to, uid_t uid, gid_t gid) {
 
 int lbd_logs_open(const struct lbd_daemon_config *config, bool chown_to, uid_t uid, gid_t gid) {
         int r = log_set_error_log(config->error_log, chown_to, uid, gid);
-        if (r < 0) {
-                log_error("cannot open the error log %s: %s", config->error_log, strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return log_error_errno(r, "cannot open the error log %s: %m", config->error_log);
         const char *target = config->access_log;
         if (!target || strcmp(target, "off") == 0 || strcmp(target, "journal") == 0) {
                 if (access_fd >= 0) {
@@ -208,14 +206,12 @@ int lbd_logs_open(const struct lbd_daemon_config *config, bool chown_to, uid_t u
                 return 0;
         }
         if (strlen(target) >= sizeof access_path) {
-                log_error("cannot open the access log %s: %s", target, strerror(ENAMETOOLONG));
+                log_error_errno(ENAMETOOLONG, "cannot open the access log %s: %m", target);
                 return -ENAMETOOLONG;
         }
         r = access_open(target, chown_to, uid, gid);
-        if (r < 0) {
-                log_error("cannot open the access log %s: %s", target, strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return log_error_errno(r, "cannot open the access log %s: %m", target);
         strcpy(access_path, target);
         access_chown = chown_to;
         access_uid = uid;
@@ -228,14 +224,13 @@ int lbd_logs_reopen(void) {
         int ret = 0;
         int r = log_reopen_error_log();
         if (r < 0) {
-                log_error("cannot reopen the error log: %s", strerror(-r));
+                log_error_errno(r, "cannot reopen the error log: %m");
                 ret = r;
         }
         if (mode == MODE_FILE) {
                 r = access_open(access_path, access_chown, access_uid, access_gid);
                 if (r < 0) {
-                        log_error("cannot reopen the access log %s: %s", access_path,
-                                  strerror(-r));
+                        log_error_errno(r, "cannot reopen the access log %s: %m", access_path);
                         ret = r;
                 }
         }

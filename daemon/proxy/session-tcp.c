@@ -110,8 +110,7 @@ static int relay(struct lbd_session *s, struct tcp_stats *stats) {
                 s->deadline_ms = lbd_now_ms() + 1000ull * s->service->proxy_read_timeout;
         if (error) {
                 if (error != -ECONNRESET && error != -EPIPE)
-                        log_full(LOG_DEBUG, s->service->name, "relay ended: %s",
-                                 strerror(-error));
+                        log_full_errno(LOG_DEBUG, error, s->service->name, "relay ended: %m");
                 return 0;
         }
         return !(s->up.shut && s->down.shut);
@@ -173,8 +172,8 @@ static int finish_connect(struct lbd_session *s) {
         }
         if (err == EINPROGRESS || err == EALREADY)
                 return 0; /* not yet */
-        log_full(LOG_WARNING, s->service->name, "connect to %s failed: %s; trying another backend",
-                 session_backend_text(s), strerror(err));
+        log_full_errno(LOG_WARNING, err, s->service->name,
+                       "connect to %s failed: %m; trying another backend", session_backend_text(s));
         session_backend_failed(s, strerror(err));
         session_close_fd(&s->ufd);
         return session_start_connect(s) < 0 ? -1 : 0;

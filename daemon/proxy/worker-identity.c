@@ -35,9 +35,8 @@ static int lookup_group(const struct lbd_config *config, const char *key, const 
                           name);
                 return -ENOENT;
         }
-        log_error("%s: [daemon] %s: cannot look up group '%s': %s", origin_of(config, key), key,
-                  name, strerror(err));
-        return -err;
+        return log_error_errno(err, "%s: [daemon] %s: cannot look up group '%s': %m",
+                               origin_of(config, key), key, name);
 }
 
 /* "NAME (gid N)", or "gid N" for a group without a name. */
@@ -99,9 +98,8 @@ int lbd_worker_identity_resolve(const struct lbd_config *config, struct lbd_work
                                   origin_of(config, "user"), d->user);
                         return -ENOENT;
                 }
-                log_error("%s: [daemon] user: cannot look up user '%s': %s",
-                          origin_of(config, "user"), d->user, strerror(err));
-                return -err;
+                return log_error_errno(err, "%s: [daemon] user: cannot look up user '%s': %m",
+                                       origin_of(config, "user"), d->user);
         }
         id.uid = pw->pw_uid;
         id.gid = pw->pw_gid;

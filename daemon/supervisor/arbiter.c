@@ -245,8 +245,8 @@ static int spawn_worker(struct lbd_arbiter *a, struct generation *g, pid_t *ret_
 
 static void worker_signal(struct worker *w, int sig) {
         if (kill(w->pid, sig) < 0 && errno != ESRCH)
-                log_warning("cannot send %s to worker %d: %s", signal_name(sig), (int)w->pid,
-                            strerror(errno));
+                log_warning_errno(errno, "cannot send %s to worker %d: %m", signal_name(sig),
+                                  (int)w->pid);
 }
 
 /* Ask w to stop with sig; SIGKILL if it is still there after grace_ms. */
@@ -328,7 +328,7 @@ static void maintain(struct lbd_arbiter *a) {
                         return;
                 }
                 if (r < 0) {
-                        log_error("cannot start a worker: %s", strerror(-r));
+                        log_error_errno(r, "cannot start a worker: %m");
                         /* As a crash at start: retried with back-off. */
                         a->quick_deaths++;
                         if (backing_off(a))
@@ -356,7 +356,7 @@ static int on_backoff(sd_event_source *s, uint64_t usec, void *userdata) {
         if (r == -EBUSY)
                 return 0; /* slots come back as draining workers exit */
         if (r < 0) {
-                log_error("cannot start a worker: %s", strerror(-r));
+                log_error_errno(r, "cannot start a worker: %m");
                 a->quick_deaths++;
                 arm_backoff(a);
                 return 0;
@@ -443,7 +443,7 @@ static void reap(struct lbd_arbiter *a) {
                         if (errno == EINTR)
                                 continue;
                         if (errno != ECHILD)
-                                log_error("waitpid: %s", strerror(errno));
+                                log_error_errno(errno, "waitpid: %m");
                         break;
                 }
                 struct worker *w = find_worker(a, pid);
@@ -701,26 +701,31 @@ static int setup_event_sources(struct lbd_arbiter *a) {
         for (size_t i = 0; i < N_SIGNALS; i++)
                 sigaddset(&mask, handled_signals[i]);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return -errno;
+                return log_error_errno(errno, "cannot block the arbiter's signals: %m");
         int r;
         for (size_t i = 0; i < N_SIGNALS; i++) {
                 r = sd_event_add_signal(e, &a->signal_sources[i], handled_signals[i], on_signal,
                                         a);
                 if (r < 0)
-                        return r;
+                        return log_error_errno(r, "cannot handle %s: %m",
+                                               signal_name(handled_signals[i]));
         }
         uint64_t now;
         r = sd_event_now(e, CLOCK_MONOTONIC, &now);
-        if (r >= 0)
-                r = sd_event_add_time(e, &a->tick, CLOCK_MONOTONIC, now + TICK_USEC, 0, on_tick,
-                                      a);
+        if (r < 0)
+                return log_error_errno(r, "cannot read the loop's clock: %m");
+        /* One-shot sources are created OFF and armed when needed. */
+        r = sd_event_add_time(e, &a->tick, CLOCK_MONOTONIC, now + TICK_USEC, 0, on_tick, a);
         if (r >= 0)
                 r = sd_event_source_set_enabled(a->tick, SD_EVENT_ON);
-        if (r >= 0)
-                r = sd_event_add_time(e, &a->backoff, CLOCK_MONOTONIC, 0, 0, on_backoff, a);
+        if (r < 0)
+                return log_error_errno(r, "cannot start the heartbeat tick: %m");
+        r = sd_event_add_time(e, &a->backoff, CLOCK_MONOTONIC, 0, 0, on_backoff, a);
         if (r >= 0)
                 r = sd_event_source_set_enabled(a->backoff, SD_EVENT_OFF);
-        return r;
+        if (r < 0)
+                return log_error_errno(r, "cannot create the respawn back-off timer: %m");
+        return 0;
 }
 
 int lbd_arbiter_new(const struct lbd_arbiter_params *p, struct lbd_arbiter **ret) {
@@ -741,7 +746,7 @@ int lbd_arbiter_new(const struct lbd_arbiter_params *p, struct lbd_arbiter **ret
 
         int r = setup_event_sources(a);
         if (r < 0)
-                return log_error_errno(r, "cannot set up the arbiter's signals and timers: %m");
+                return r; /* logged */
         a->scoreboard = lbd_scoreboard_new();
         if (!a->scoreboard)
                 return log_error_errno(-errno, "cannot map the scoreboard: %m");

@@ -97,8 +97,8 @@ static void schedule(struct check *c, uint64_t at_usec) {
         int r = sd_event_add_time(c->h->event, &c->timer, CLOCK_MONOTONIC, at_usec,
                                   TIMER_ACCURACY_USEC, on_timer, c);
         if (r < 0)
-                log_full(LOG_ERR, c->service, "cannot schedule the health check of %s: %s",
-                         c->address.text, g_strerror(-r));
+                log_full_errno(LOG_ERR, r, c->service, "cannot schedule the health check of %s: %m",
+                               c->address.text);
 }
 
 static void check_free(struct check *c) {
@@ -257,8 +257,8 @@ static void check_start(struct check *c) {
         c->fd = socket(c->address.sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (c->fd < 0) {
                 /* Our problem (fds, memory), not the backend's: no verdict. */
-                log_full(LOG_ERR, c->service, "cannot run the health check of %s: socket: %s",
-                         c->address.text, g_strerror(errno));
+                log_full_errno(LOG_ERR, errno, c->service,
+                               "cannot run the health check of %s: socket: %m", c->address.text);
                 uint64_t interval_ms = (uint64_t)c->cfg.interval * 1000u;
                 schedule(c, (now / LBD_USEC_PER_MSEC + interval_ms) * LBD_USEC_PER_MSEC);
                 return;
@@ -407,9 +407,8 @@ struct lbd_health *lbd_health_new(sd_event *event, struct lbd_table *table) {
         if (!atfork_registered) {
                 int r = pthread_atfork(NULL, NULL, close_in_child);
                 if (r != 0)
-                        log_warning("health checks: pthread_atfork: %s (a worker forked "
-                                    "during a check keeps a copy of its socket)",
-                                    g_strerror(r));
+                        log_warning_errno(r, "health checks: pthread_atfork: %m (a worker forked "
+                                          "during a check keeps a copy of its socket)");
                 atfork_registered = r == 0;
         }
         atfork_health = h;

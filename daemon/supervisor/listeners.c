@@ -44,8 +44,7 @@ static void socket_close(struct listen_socket *s) {
                 const char *path = unix_path(&s->address);
                 if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == s->dev &&
                     st.st_ino == s->ino && unlink(path) < 0)
-                        log_warning("cannot remove the socket file %s: %s", path,
-                                    strerror(errno));
+                        log_warning_errno(errno, "cannot remove the socket file %s: %m", path);
         }
         if (s->fd >= 0)
                 close(s->fd);
