@@ -92,10 +92,10 @@ static struct lbd_config *load_with_service(struct lbd_manager *m, const char *n
                 g_key_file_set_string(kf, group, "health-check", set->health_check);
         gsize len;
         g_autofree char *data = g_key_file_to_data(kf, &len, NULL);
-        g_autoptr(GError) e = NULL;
-        struct lbd_config *config = lbd_config_load_from_data(data, "AddService", &e);
+        g_autofree char *why = NULL;
+        struct lbd_config *config = lbd_config_load_from_data(data, "AddService", &why);
         if (!config)
-                sd_bus_error_setf(error, LBD_BUS_ERROR_INVALID_ARGUMENT, "%s", e->message);
+                sd_bus_error_setf(error, LBD_BUS_ERROR_INVALID_ARGUMENT, "%s", why);
         return config;
 }
 

@@ -16,20 +16,21 @@
 
 #define EXPECTED_FORMS "expected HOST:PORT, [IPV6]:PORT or unix:/ABSOLUTE/PATH"
 
-/* Sets *error to a malloc()ed sentence (the header promises malloc, so the
- * caller may free() it) and returns -EINVAL, or -ENOMEM when even the
- * sentence cannot be allocated. */
-static int address_error(char **error, const char *format, ...) __attribute__((format(printf, 2, 3)));
-static int address_error(char **error, const char *format, ...) {
-        if (!error)
+/* Sets *ret_reason to a malloc()ed sentence (the header promises malloc,
+ * so the caller may free() it) and returns -EINVAL, or -ENOMEM when even
+ * the sentence cannot be allocated. */
+static int address_error(char **ret_reason, const char *format, ...)
+        __attribute__((format(printf, 2, 3)));
+static int address_error(char **ret_reason, const char *format, ...) {
+        if (!ret_reason)
                 return -EINVAL;
 
         va_list ap;
         va_start(ap, format);
-        int r = vasprintf(error, format, ap);
+        int r = vasprintf(ret_reason, format, ap);
         va_end(ap);
         if (r < 0) {
-                *error = NULL;
+                *ret_reason = NULL;
                 return -ENOMEM;
         }
         return -EINVAL;
@@ -37,15 +38,15 @@ static int address_error(char **error, const char *format, ...) {
 
 /* Strictly decimal (no sign, no space, no 0x), 1..65535. Leading zeros are
  * harmless and accepted; the canonical text drops them. */
-static int parse_port(const char *s, uint16_t *ret, char **error) {
+static int parse_port(const char *s, uint16_t *ret, char **ret_reason) {
         if (*s == '\0')
-                return address_error(error, "port is empty; expected a decimal number 1-65535");
+                return address_error(ret_reason, "port is empty; expected a decimal number 1-65535");
 
         unsigned long v = 0;
         bool too_big = false;
         for (const char *p = s; *p; p++) {
                 if (*p < '0' || *p > '9')
-                        return address_error(error,
+                        return address_error(ret_reason,
                                              "port '%s' is not a decimal number; expected 1-65535",
                                              s);
                 v = v * 10 + (unsigned long)(*p - '0');
@@ -57,7 +58,7 @@ static int parse_port(const char *s, uint16_t *ret, char **error) {
                 }
         }
         if (too_big || v == 0)
-                return address_error(error, "port %s is out of range 1-65535", s);
+                return address_error(ret_reason, "port %s is out of range 1-65535", s);
 
         *ret = (uint16_t)v;
         return 0;
@@ -73,22 +74,22 @@ static void collapse_slashes(char *path) {
         *w = '\0';
 }
 
-static int parse_unix(const char *path, struct lbd_address *a, char **error) {
+static int parse_unix(const char *path, struct lbd_address *a, char **ret_reason) {
         struct sockaddr_un *un = (struct sockaddr_un *)&a->sa;
 
         if (*path == '\0')
-                return address_error(error, "unix socket path is empty; expected unix:/ABSOLUTE/PATH");
+                return address_error(ret_reason, "unix socket path is empty; expected unix:/ABSOLUTE/PATH");
         if (*path != '/')
-                return address_error(error,
+                return address_error(ret_reason,
                                      "unix socket path must be absolute; expected unix:/ABSOLUTE/PATH");
         for (const char *p = path; *p; p++)
                 if ((unsigned char)*p < 0x20 || *p == 0x7f)
-                        return address_error(error,
+                        return address_error(ret_reason,
                                              "unix socket path contains a control character");
 
         size_t n = strlen(path);
         if (n > sizeof(un->sun_path) - 1)
-                return address_error(error, "unix socket path is longer than %zu bytes",
+                return address_error(ret_reason, "unix socket path is longer than %zu bytes",
                                      sizeof(un->sun_path) - 1);
 
         un->sun_family = AF_UNIX;
@@ -96,7 +97,7 @@ static int parse_unix(const char *path, struct lbd_address *a, char **error) {
         collapse_slashes(un->sun_path);
         n = strlen(un->sun_path);
         if (n > 1 && un->sun_path[n - 1] == '/')
-                return address_error(error,
+                return address_error(ret_reason,
                                      "unix socket path '%s' ends in '/'; expected the path of a "
                                      "socket, not a directory",
                                      path);
@@ -107,14 +108,14 @@ static int parse_unix(const char *path, struct lbd_address *a, char **error) {
 }
 
 static int parse_inet(const char *host, bool bracketed, const char *port_text,
-                      struct lbd_address *a, char **error) {
+                      struct lbd_address *a, char **ret_reason) {
         uint16_t port = 0;
-        int r = parse_port(port_text, &port, error);
+        int r = parse_port(port_text, &port, ret_reason);
         if (r < 0)
                 return r;
 
         if (*host == '\0')
-                return address_error(error,
+                return address_error(ret_reason,
                                      "host is empty; expected a numeric address such as 0.0.0.0, "
                                      "127.0.0.1 or [::]");
 
@@ -123,11 +124,11 @@ static int parse_inet(const char *host, bool bracketed, const char *port_text,
                 struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&a->sa;
                 if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1) {
                         if (strchr(host, '%'))
-                                return address_error(error,
+                                return address_error(ret_reason,
                                                      "'%s' is not a numeric IPv6 address (zone "
                                                      "indices such as %%eth0 are not supported)",
                                                      host);
-                        return address_error(error, "'%s' is not a numeric IPv6 address", host);
+                        return address_error(ret_reason, "'%s' is not a numeric IPv6 address", host);
                 }
                 in6->sin6_family = AF_INET6;
                 in6->sin6_port = htons(port);
@@ -144,11 +145,11 @@ static int parse_inet(const char *host, bool bracketed, const char *port_text,
         if (inet_pton(AF_INET, host, &in->sin_addr) != 1) {
                 struct in6_addr probe;
                 if (inet_pton(AF_INET6, host, &probe) == 1)
-                        return address_error(error,
+                        return address_error(ret_reason,
                                              "IPv6 address '%s' must be written in brackets, "
                                              "e.g. [%s]:%s",
                                              host, host, port_text);
-                return address_error(error,
+                return address_error(ret_reason,
                                      "'%s' is not a numeric IPv4/IPv6 address (names are not "
                                      "resolved)",
                                      host);
@@ -161,56 +162,56 @@ static int parse_inet(const char *host, bool bracketed, const char *port_text,
         return 0;
 }
 
-int lbd_address_parse(const char *s, struct lbd_address *ret, char **error) {
+int lbd_address_parse(const char *s, struct lbd_address *ret, char **ret_reason) {
         /* Fill a local copy and hand it over only on success: *ret is left
          * untouched on failure. */
         struct lbd_address a = {};
         int r;
 
         if (!s || *s == '\0')
-                return address_error(error, "address is empty; " EXPECTED_FORMS);
+                return address_error(ret_reason, "address is empty; " EXPECTED_FORMS);
 
         for (const char *p = s; *p; p++)
                 if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-                        return address_error(error, "address contains whitespace; " EXPECTED_FORMS);
+                        return address_error(ret_reason, "address contains whitespace; " EXPECTED_FORMS);
 
         if (strncmp(s, "unix:", 5) == 0) {
-                r = parse_unix(s + 5, &a, error);
+                r = parse_unix(s + 5, &a, ret_reason);
         } else if (s[0] == '[') {
                 const char *close = strchr(s, ']');
                 if (!close)
-                        return address_error(error, "address lacks the closing ']'; " EXPECTED_FORMS);
+                        return address_error(ret_reason, "address lacks the closing ']'; " EXPECTED_FORMS);
                 if (close[1] != ':')
-                        return address_error(error, "address has no port after ']'; " EXPECTED_FORMS);
+                        return address_error(ret_reason, "address has no port after ']'; " EXPECTED_FORMS);
                 size_t n = (size_t)(close - (s + 1));
                 char host[INET6_ADDRSTRLEN + 32];
                 if (n >= sizeof(host))
-                        return address_error(error, "'%.*s' is not a numeric IPv6 address",
+                        return address_error(ret_reason, "'%.*s' is not a numeric IPv6 address",
                                              (int)n, s + 1);
                 memcpy(host, s + 1, n);
                 host[n] = '\0';
-                r = parse_inet(host, true, close + 2, &a, error);
+                r = parse_inet(host, true, close + 2, &a, ret_reason);
         } else {
                 const char *colon = strrchr(s, ':');
                 if (!colon)
-                        return address_error(error, "address has no port; " EXPECTED_FORMS);
+                        return address_error(ret_reason, "address has no port; " EXPECTED_FORMS);
                 if (memchr(s, ':', (size_t)(colon - s))) {
                         /* Without brackets "::1:80" is ambiguous. Say what
                          * was probably meant. */
-                        return address_error(error,
+                        return address_error(ret_reason,
                                              "IPv6 addresses must be written in brackets, "
                                              "e.g. [::1]:80; " EXPECTED_FORMS);
                 }
                 size_t n = (size_t)(colon - s);
                 char host[INET6_ADDRSTRLEN + 32];
                 if (n >= sizeof(host))
-                        return address_error(error,
+                        return address_error(ret_reason,
                                              "'%.*s' is not a numeric IPv4/IPv6 address (names "
                                              "are not resolved)",
                                              (int)n, s);
                 memcpy(host, s, n);
                 host[n] = '\0';
-                r = parse_inet(host, false, colon + 1, &a, error);
+                r = parse_inet(host, false, colon + 1, &a, ret_reason);
         }
         if (r < 0)
                 return r;

@@ -20,14 +20,14 @@ struct lbd_address {
  * (127.0.0.1); names are not resolved, because a load balancer that waits on
  * DNS at startup or reload is a load balancer that does not start. The port is
  * 1..65535; a unix path is absolute and fits sun_path.
- * Returns 0, or -EINVAL with *error set to a malloc()ed sentence saying what is
- * wrong with s (the caller adds where s came from).
+ * Returns 0, or -EINVAL with *ret_reason set to a malloc()ed sentence saying
+ * what is wrong with s (the caller adds where s came from).
  *
  * Details: IPv6 needs brackets ("[::1]:80"); zone indices ("%eth0") are not
  * supported. The port is decimal digits only. Runs of '/' in a unix path are
- * collapsed; abstract sockets ("unix:@x") are not supported. error may be
- * NULL; -ENOMEM (with *error NULL) when the sentence cannot be allocated.
+ * collapsed; abstract sockets ("unix:@x") are not supported. ret_reason
+ * may be NULL; -ENOMEM (with *ret_reason NULL) when the sentence cannot be allocated.
  * *ret is untouched on failure. */
-int lbd_address_parse(const char *s, struct lbd_address *ret, char **error);
+int lbd_address_parse(const char *s, struct lbd_address *ret, char **ret_reason);
 
 bool lbd_address_equal(const struct lbd_address *a, const struct lbd_address *b);

@@ -29,9 +29,11 @@
  * Error messages read "FILE: [GROUP] KEY: what was wrong; expected WHAT";
  * group-level errors leave out KEY; GKeyFile syntax errors read
  * "FILE: line N: GLib's message"; files that cannot be read
- * "FILE: cannot read: reason" (LBD_CONFIG_ERROR_IO).
+ * "FILE: cannot read: reason".
  *
- * Every string in these structs is g_malloc()ed and owned by the config.
+ * Errors follow the daemon's convention (reason.h): a negative errno, -EINVAL
+ * for a configuration that is wrong and the errno of the failed call for a
+ * file that cannot be read, and the message in *ret_reason (may be NULL).
  */
 #pragma once
 
@@ -42,21 +44,23 @@
 
 /* Load main_path (or the embedded default when it does not exist and
  * main_path_required is false), then every *.conf in dropin_dir (may be NULL
- * or missing) in lexical order. On error returns NULL and sets *error with a
- * message naming file, group, key and what was expected.
+ * or missing) in lexical order. 0 with *ret the configuration, or a
+ * negative errno (above) and *ret_reason naming file, group, key and what
+ * was expected.
  *
  * main_path NULL means LBD_CONFIG_DEFAULT_PATH. Only a main file that does
  * not exist is replaced by the default: one that exists but cannot be read
  * is an error, and so is a drop-in that is a dangling symlink. Drop-ins
  * whose names start with '.', directories and files not ending in ".conf"
  * are ignored. */
-struct lbd_config *lbd_config_load(const char *main_path, bool main_path_required,
-                                   const char *dropin_dir, GError **error);
+int lbd_config_load(const char *main_path, bool main_path_required, const char *dropin_dir,
+                    struct lbd_config **ret, char **ret_reason);
 
 /* Parse one configuration held in memory (tests, the embedded default).
- * source_name is what messages call it. */
+ * source_name is what messages call it. NULL when it is wrong (the reason
+ * in *ret_reason): nothing is read, so nothing else can fail. */
 struct lbd_config *lbd_config_load_from_data(const char *data, const char *source_name,
-                                             GError **error);
+                                             char **ret_reason);
 
 /* Merge the state file at path (state.h) over base, as one more drop-in
  * after all of base's sources: the same key-by-key merge and the same
@@ -68,11 +72,11 @@ struct lbd_config *lbd_config_load_from_data(const char *data, const char *sourc
  * alone in its group: the service is no longer there (a service the files
  * no longer have either is not an error). Returns 1 with *ret a new
  * configuration (base's sources followed by path), 0 with *ret NULL when
- * path does not exist, or a negative errno with *error set
- * (LBD_CONFIG_ERROR_IO when path cannot be read, LBD_CONFIG_ERROR_INVALID
- * when it does not parse or the merged result is invalid). */
+ * path does not exist, or a negative errno and *ret_reason (the errno of
+ * what failed when path cannot be read, -EINVAL when it does not parse or
+ * the merged result is invalid). */
 int lbd_config_load_state(const struct lbd_config *base, const char *path,
-                          struct lbd_config **ret, GError **error);
+                          struct lbd_config **ret, char **ret_reason);
 
 /* The configuration as a GKeyFile that the loader reads back to the same
  * values, one canonical text per value (lists ';'-joined, backend and
@@ -98,6 +102,3 @@ bool lbd_service_name_is_valid(const char *name);
 /* The text of the embedded default, for `lbd --dump-default-config`. */
 extern const char lbd_config_builtin_default[];
 
-GQuark lbd_config_error_quark(void);
-#define LBD_CONFIG_ERROR lbd_config_error_quark()
-enum { LBD_CONFIG_ERROR_INVALID = 1, LBD_CONFIG_ERROR_IO = 2 };

@@ -18,8 +18,7 @@
 
 #include "cleanup.h"
 #include "config-keys.h"
-
-G_DEFINE_QUARK(lbd-config-error-quark, lbd_config_error)
+#include "reason.h"
 
 /* A configuration file is a few kilobytes; anything near this is a mistake
  * (a log file passed as --config), not a configuration. */
@@ -53,17 +52,14 @@ static void loader_init(struct loader *l) {
         };
 }
 
-static int key_error(GError **error, const char *file, const char *group, const char *key,
+static int key_error(char **ret_reason, const char *file, const char *group, const char *key,
                      const char *detail) {
-        g_set_error(error, LBD_CONFIG_ERROR, LBD_CONFIG_ERROR_INVALID, "%s: [%s] %s: %s", file,
-                    group, key, detail);
-        return -EINVAL;
+        return lbd_reason(ret_reason, -EINVAL, "%s: [%s] %s: %s", file, group, key, detail);
 }
 
-static int group_error(GError **error, const char *file, const char *group, const char *detail) {
-        g_set_error(error, LBD_CONFIG_ERROR, LBD_CONFIG_ERROR_INVALID, "%s: [%s]: %s", file, group,
-                    detail);
-        return -EINVAL;
+static int group_error(char **ret_reason, const char *file, const char *group,
+                       const char *detail) {
+        return lbd_reason(ret_reason, -EINVAL, "%s: [%s]: %s", file, group, detail);
 }
 
 static bool key_file_parses(const char *data, gsize len) {
@@ -107,7 +103,7 @@ static unsigned line_of_offset(const char *data, gsize offset) {
 }
 
 static int apply_key(struct loader *l, const char *file, const char *group, const char *key,
-                     const char *raw, void *base, const struct key_def *def, GError **error) {
+                     const char *raw, void *base, const struct key_def *def, char **ret_reason) {
         g_autofree char *value = g_strdup(raw);
         config_strip_inline_comment(value);
 
@@ -140,12 +136,12 @@ static int apply_key(struct loader *l, const char *file, const char *group, cons
                         "'%s' contains an invalid escape sequence; expected only \\s \\n \\t "
                         "\\r \\\\%s",
                         value, config_key_is_list(def) ? " \\;" : "");
-                return key_error(error, file, group, key, detail);
+                return key_error(ret_reason, file, group, key, detail);
         }
 
         g_autofree char *detail = NULL;
         if (!config_apply_value(def, text ? text : value, items, base, &detail))
-                return key_error(error, file, group, key, detail);
+                return key_error(ret_reason, file, group, key, detail);
 
         g_hash_table_replace(l->config->origins, lbd_config_origin_key(group, key), g_strdup(file));
         return 0;
@@ -166,16 +162,16 @@ static void forget_origins(GHashTable *origins, const char *group) {
  * only). It must stand alone in its group; removing a service that the
  * configuration no longer has is not an error (the files changed since). */
 static int apply_removed(struct loader *l, GKeyFile *kf, const char *file, const char *group,
-                         const char *name, GError **error) {
+                         const char *name, char **ret_reason) {
         if (!l->state_source)
-                return key_error(error, file, group, "removed",
+                return key_error(ret_reason, file, group, "removed",
                                  "only the state file lbd writes may remove a service; "
                                  "expected the group deleted from the configuration instead");
 
         gsize n = 0;
         g_auto(GStrv) keys = g_key_file_get_keys(kf, group, &n, NULL);
         if (n != 1)
-                return key_error(error, file, group, "removed",
+                return key_error(ret_reason, file, group, "removed",
                                  "a removed service has no other keys; expected removed=true "
                                  "alone in its group");
 
@@ -184,7 +180,7 @@ static int apply_removed(struct loader *l, GKeyFile *kf, const char *file, const
         if (strcmp(value, "true") != 0) {
                 g_autofree char *detail =
                         g_strdup_printf("'%s' is not valid here; expected removed=true", value);
-                return key_error(error, file, group, "removed", detail);
+                return key_error(ret_reason, file, group, "removed", detail);
         }
 
         const struct lbd_service_config *s = lbd_config_find_service(l->config, name);
@@ -196,7 +192,7 @@ static int apply_removed(struct loader *l, GKeyFile *kf, const char *file, const
 }
 
 static int apply_group(struct loader *l, GKeyFile *kf, const char *file, const char *group,
-                       GError **error) {
+                       char **ret_reason) {
         const struct key_def *keys, *other_keys;
         size_t n_keys, n_other_keys;
         const char *other_group;
@@ -212,7 +208,7 @@ static int apply_group(struct loader *l, GKeyFile *kf, const char *file, const c
                 if (*name == ' ')
                         name++;
                 if (*name == '\0')
-                        return group_error(error, file, group,
+                        return group_error(ret_reason, file, group,
                                            "a service group needs a name; expected "
                                            "[service NAME]");
                 if (!lbd_service_name_is_valid(name)) {
@@ -220,11 +216,11 @@ static int apply_group(struct loader *l, GKeyFile *kf, const char *file, const c
                                 "'%s' is not a valid service name; expected 1-64 letters, "
                                 "digits, '_' or '-'",
                                 name);
-                        return group_error(error, file, group, detail);
+                        return group_error(ret_reason, file, group, detail);
                 }
 
                 if (g_key_file_has_key(kf, group, "removed", NULL))
-                        return apply_removed(l, kf, file, group, name, error);
+                        return apply_removed(l, kf, file, group, name, ret_reason);
 
                 struct lbd_service_config *s =
                         (struct lbd_service_config *)lbd_config_find_service(l->config, name);
@@ -250,7 +246,7 @@ static int apply_group(struct loader *l, GKeyFile *kf, const char *file, const c
                                                g_strdup("");
                 g_autofree char *detail = g_strdup_printf(
                         "unknown group%s; expected [daemon] or [service NAME]", hint);
-                return group_error(error, file, group, detail);
+                return group_error(ret_reason, file, group, detail);
         }
 
         gsize n = 0;
@@ -270,7 +266,8 @@ static int apply_group(struct loader *l, GKeyFile *kf, const char *file, const c
                                 const char *candidates[CONFIG_KEYS_MAX];
                                 for (size_t k = 0; k < n_keys; k++)
                                         candidates[k] = keys[k].name;
-                                g_autofree char *hint = config_did_you_mean(key, candidates, n_keys);
+                                g_autofree char *hint =
+                                        config_did_you_mean(key, candidates, n_keys);
                                 g_autoptr(GString) all = g_string_new(NULL);
                                 for (size_t k = 0; k < n_keys; k++)
                                         g_string_append_printf(all, "%s%s", k ? ", " : "",
@@ -278,11 +275,11 @@ static int apply_group(struct loader *l, GKeyFile *kf, const char *file, const c
                                 detail = g_strdup_printf("unknown key%s; expected one of %s",
                                                          hint, all->str);
                         }
-                        return key_error(error, file, group, key, detail);
+                        return key_error(ret_reason, file, group, key, detail);
                 }
 
                 g_autofree char *raw = g_key_file_get_value(kf, group, key, NULL);
-                int r = apply_key(l, file, group, key, raw ? raw : "", base, def, error);
+                int r = apply_key(l, file, group, key, raw ? raw : "", base, def, ret_reason);
                 if (r < 0)
                         return r;
         }
@@ -293,7 +290,7 @@ static int apply_group(struct loader *l, GKeyFile *kf, const char *file, const c
  * g_key_file_get_keys(), so a typo such as "user[0]=" would vanish
  * silently. Find such lines ourselves (data has parsed, so every line is a
  * comment, a group or a key). */
-static int check_localized_keys(const char *data, const char *file, GError **error) {
+static int check_localized_keys(const char *data, const char *file, char **ret_reason) {
         g_auto(GStrv) lines = g_strsplit(data, "\n", -1);
         g_autofree char *group = NULL;
 
@@ -317,53 +314,49 @@ static int check_localized_keys(const char *data, const char *file, GError **err
                 g_autofree char *base = g_strndup(key, (size_t)(bracket - key));
                 g_autofree char *detail = g_strdup_printf(
                         "localized keys (KEY[LOCALE]=) are not supported; expected %s=", base);
-                return key_error(error, file, group ? group : "", key, detail);
+                return key_error(ret_reason, file, group ? group : "", key, detail);
         }
         return 0;
 }
 
 /* Parses one source and applies it over what the loader has so far. */
 static int apply_source(struct loader *l, const char *data, gsize len, const char *file,
-                        GError **error) {
+                        char **ret_reason) {
         g_ptr_array_add(l->config->sources, g_strdup(file));
 
         /* GKeyFile would stop at a NUL or take invalid UTF-8 into values;
          * name the line instead. */
         const char *nul = memchr(data, '\0', len);
         if (nul) {
-                g_set_error(error, LBD_CONFIG_ERROR, LBD_CONFIG_ERROR_INVALID,
-                            "%s: line %u: contains a NUL byte; expected a text file", file,
-                            line_of_offset(data, (gsize)(nul - data)));
-                return -EINVAL;
+                return lbd_reason(ret_reason, -EINVAL,
+                                  "%s: line %u: contains a NUL byte; expected a text file", file,
+                                  line_of_offset(data, (gsize)(nul - data)));
         }
         const char *end;
         if (!g_utf8_validate(data, (gssize)len, &end)) {
-                g_set_error(error, LBD_CONFIG_ERROR, LBD_CONFIG_ERROR_INVALID,
-                            "%s: line %u: invalid UTF-8; expected a UTF-8 text file", file,
-                            line_of_offset(data, (gsize)(end - data)));
-                return -EINVAL;
+                return lbd_reason(ret_reason, -EINVAL,
+                                  "%s: line %u: invalid UTF-8; expected a UTF-8 text file", file,
+                                  line_of_offset(data, (gsize)(end - data)));
         }
 
         g_autoptr(GKeyFile) kf = g_key_file_new();
         g_autoptr(GError) parse_error = NULL;
         if (!g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE, &parse_error)) {
                 unsigned line = find_parse_error_line(data, len);
+                /* GLib's message, with the line it leaves out. */
                 if (line > 0)
-                        g_set_error(error, LBD_CONFIG_ERROR, LBD_CONFIG_ERROR_INVALID,
-                                    "%s: line %u: %s", file, line, parse_error->message);
-                else
-                        g_set_error(error, LBD_CONFIG_ERROR, LBD_CONFIG_ERROR_INVALID, "%s: %s",
-                                    file, parse_error->message);
-                return -EINVAL;
+                        return lbd_reason(ret_reason, -EINVAL, "%s: line %u: %s", file, line,
+                                          parse_error->message);
+                return lbd_reason(ret_reason, -EINVAL, "%s: %s", file, parse_error->message);
         }
 
         g_autofree char *text = g_strndup(data, len);
-        if (check_localized_keys(text, file, error) < 0)
+        if (check_localized_keys(text, file, ret_reason) < 0)
                 return -EINVAL;
 
         g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
         for (char **g = groups; *g; g++) {
-                int r = apply_group(l, kf, file, *g, error);
+                int r = apply_group(l, kf, file, *g, ret_reason);
                 if (r < 0)
                         return r;
         }
@@ -389,14 +382,14 @@ static const char *group_origin(const struct loader *l, const char *group) {
 }
 
 /* Checks that need every source merged. */
-static int finish(struct loader *l, GError **error) {
+static int finish(struct loader *l, char **ret_reason) {
         GPtrArray *services = l->config->services;
 
         for (guint i = 0; i < services->len; i++) {
                 const struct lbd_service_config *s = services->pdata[i];
                 g_autofree char *group = g_strconcat("service ", s->name, NULL);
                 if (s->listen->len == 0)
-                        return key_error(error, group_origin(l, group), group, "listen",
+                        return key_error(ret_reason, group_origin(l, group), group, "listen",
                                          "missing; expected at least one address to listen on, "
                                          "e.g. listen=0.0.0.0:80");
 
@@ -415,7 +408,7 @@ static int finish(struct loader *l, GError **error) {
                                                 "%s is also a listen address of [service %s]; "
                                                 "expected each address in one service only",
                                                 x->text, t->name);
-                                        return key_error(error,
+                                        return key_error(ret_reason,
                                                          lbd_config_origin(l->config, group,
                                                                            "listen"),
                                                          group, "listen", detail);
@@ -428,39 +421,33 @@ static int finish(struct loader *l, GError **error) {
 /* Reads path into *ret. Returns 1, 0 when it does not exist (missing_ok) or
  * is a directory (skip_directories), or -errno with *error set. */
 static int read_file(const char *path, bool missing_ok, bool skip_directories, char **ret,
-                     gsize *ret_len, GError **error) {
+                     gsize *ret_len, char **ret_reason) {
         /* O_NONBLOCK: a FIFO must not hang the daemon; it is refused below. */
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0) {
                 int e = errno;
                 if (e == ENOENT && missing_ok)
                         return 0;
-                g_set_error(error, LBD_CONFIG_ERROR, LBD_CONFIG_ERROR_IO, "%s: cannot read: %s",
-                            path, g_strerror(e));
-                return -e;
+                return lbd_reason(ret_reason, -e, "%s: cannot read: %s", path, g_strerror(e));
         }
 
         struct stat st;
         if (fstat(fd, &st) < 0) {
                 int e = errno;
-                g_set_error(error, LBD_CONFIG_ERROR, LBD_CONFIG_ERROR_IO, "%s: cannot read: %s",
-                            path, g_strerror(e));
-                return -e;
+                return lbd_reason(ret_reason, -e, "%s: cannot read: %s", path, g_strerror(e));
         }
         if (S_ISDIR(st.st_mode)) {
                 if (skip_directories)
                         return 0;
-                g_set_error(error, LBD_CONFIG_ERROR, LBD_CONFIG_ERROR_IO,
-                            "%s: cannot read: is a directory; expected a configuration file",
-                            path);
-                return -EISDIR;
+                return lbd_reason(ret_reason, -EISDIR,
+                                  "%s: cannot read: is a directory; expected a configuration file",
+                                  path);
         }
         /* Regular files, and character devices for --config /dev/null. */
         if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode)) {
-                g_set_error(error, LBD_CONFIG_ERROR, LBD_CONFIG_ERROR_IO,
-                            "%s: cannot read: not a regular file; expected a configuration file",
-                            path);
-                return -EBADF;
+                return lbd_reason(ret_reason, -EBADF,
+                                  "%s: cannot read: not a regular file; expected a configuration "
+                                  "file", path);
         }
 
         g_autoptr(GByteArray) buf = g_byte_array_new();
@@ -471,18 +458,16 @@ static int read_file(const char *path, bool missing_ok, bool skip_directories, c
                         continue;
                 if (n < 0) {
                         int e = errno;
-                        g_set_error(error, LBD_CONFIG_ERROR, LBD_CONFIG_ERROR_IO,
-                                    "%s: cannot read: %s", path, g_strerror(e));
-                        return -e;
+                        return lbd_reason(ret_reason, -e, "%s: cannot read: %s", path,
+                                          g_strerror(e));
                 }
                 if (n == 0)
                         break;
                 if (buf->len + (gsize)n > CONFIG_FILE_SIZE_MAX) {
-                        g_set_error(error, LBD_CONFIG_ERROR, LBD_CONFIG_ERROR_IO,
-                                    "%s: cannot read: larger than %u MiB; expected a "
-                                    "configuration file",
-                                    path, CONFIG_FILE_SIZE_MAX / 1024 / 1024);
-                        return -EFBIG;
+                        return lbd_reason(ret_reason, -EFBIG,
+                                          "%s: cannot read: larger than %u MiB; expected a "
+                                          "configuration file", path,
+                                          CONFIG_FILE_SIZE_MAX / 1024 / 1024);
                 }
                 g_byte_array_append(buf, chunk, (guint)n);
         }
@@ -500,7 +485,7 @@ static int compare_names(gconstpointer a, gconstpointer b) {
 
 /* The drop-ins of dir, sorted by strcmp(): *.conf, not hidden. A missing
  * directory has none. */
-static int list_dropins(const char *dir, GPtrArray **ret, GError **error) {
+static int list_dropins(const char *dir, GPtrArray **ret, char **ret_reason) {
         g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
 
         _cleanup_closedir_ DIR *d = opendir(dir);
@@ -510,9 +495,8 @@ static int list_dropins(const char *dir, GPtrArray **ret, GError **error) {
                         *ret = g_steal_pointer(&names);
                         return 0;
                 }
-                g_set_error(error, LBD_CONFIG_ERROR, LBD_CONFIG_ERROR_IO,
-                            "%s: cannot read the drop-in directory: %s", dir, g_strerror(e));
-                return -e;
+                return lbd_reason(ret_reason, -e, "%s: cannot read the drop-in directory: %s", dir,
+                                  g_strerror(e));
         }
         for (;;) {
                 errno = 0;
@@ -520,10 +504,9 @@ static int list_dropins(const char *dir, GPtrArray **ret, GError **error) {
                 if (!de) {
                         if (errno != 0) {
                                 int e = errno;
-                                g_set_error(error, LBD_CONFIG_ERROR, LBD_CONFIG_ERROR_IO,
-                                            "%s: cannot read the drop-in directory: %s", dir,
-                                            g_strerror(e));
-                                return -e;
+                                return lbd_reason(ret_reason, -e,
+                                                  "%s: cannot read the drop-in directory: %s", dir,
+                                                  g_strerror(e));
                         }
                         break;
                 }
@@ -537,8 +520,8 @@ static int list_dropins(const char *dir, GPtrArray **ret, GError **error) {
         return 0;
 }
 
-struct lbd_config *lbd_config_load(const char *main_path, bool main_path_required,
-                                   const char *dropin_dir, GError **error) {
+int lbd_config_load(const char *main_path, bool main_path_required, const char *dropin_dir,
+                    struct lbd_config **ret, char **ret_reason) {
         _cleanup_(loader_done) struct loader l = {};
         loader_init(&l);
 
@@ -547,21 +530,22 @@ struct lbd_config *lbd_config_load(const char *main_path, bool main_path_require
 
         g_autofree char *data = NULL;
         gsize len = 0;
-        int r = read_file(main_path, !main_path_required, false, &data, &len, error);
+        int r = read_file(main_path, !main_path_required, false, &data, &len, ret_reason);
         if (r < 0)
-                return NULL;
+                return r;
         if (r == 0)
                 r = apply_source(&l, lbd_config_builtin_default, strlen(lbd_config_builtin_default),
-                                 LBD_CONFIG_BUILTIN_NAME, error);
+                                 LBD_CONFIG_BUILTIN_NAME, ret_reason);
         else
-                r = apply_source(&l, data, len, main_path, error);
+                r = apply_source(&l, data, len, main_path, ret_reason);
         if (r < 0)
-                return NULL;
+                return r;
 
         if (dropin_dir) {
                 g_autoptr(GPtrArray) names = NULL;
-                if (list_dropins(dropin_dir, &names, error) < 0)
-                        return NULL;
+                r = list_dropins(dropin_dir, &names, ret_reason);
+                if (r < 0)
+                        return r;
                 for (guint i = 0; i < names->len; i++) {
                         g_autofree char *path = g_build_filename(dropin_dir, names->pdata[i], NULL);
                         g_autofree char *dropin = NULL;
@@ -569,38 +553,41 @@ struct lbd_config *lbd_config_load(const char *main_path, bool main_path_require
                         /* Directories named *.conf are skipped; a
                          * dangling symlink is an error, as it is a
                          * drop-in the administrator meant to be read. */
-                        r = read_file(path, false, true, &dropin, &dropin_len, error);
+                        r = read_file(path, false, true, &dropin, &dropin_len, ret_reason);
                         if (r < 0)
-                                return NULL;
+                                return r;
                         if (r == 0)
                                 continue;
-                        if (apply_source(&l, dropin, dropin_len, path, error) < 0)
-                                return NULL;
+                        r = apply_source(&l, dropin, dropin_len, path, ret_reason);
+                        if (r < 0)
+                                return r;
                 }
         }
 
-        if (finish(&l, error) < 0)
-                return NULL;
-        return g_steal_pointer(&l.config);
+        r = finish(&l, ret_reason);
+        if (r < 0)
+                return r;
+        *ret = g_steal_pointer(&l.config);
+        return 0;
 }
 
 struct lbd_config *lbd_config_load_from_data(const char *data, const char *source_name,
-                                             GError **error) {
+                                             char **ret_reason) {
         _cleanup_(loader_done) struct loader l = {};
         loader_init(&l);
 
-        if (apply_source(&l, data, strlen(data), source_name, error) < 0)
+        if (apply_source(&l, data, strlen(data), source_name, ret_reason) < 0)
                 return NULL;
-        if (finish(&l, error) < 0)
+        if (finish(&l, ret_reason) < 0)
                 return NULL;
         return g_steal_pointer(&l.config);
 }
 
 int lbd_config_load_state(const struct lbd_config *base, const char *path,
-                          struct lbd_config **ret, GError **error) {
+                          struct lbd_config **ret, char **ret_reason) {
         g_autofree char *data = NULL;
         gsize len = 0;
-        int r = read_file(path, true, false, &data, &len, error);
+        int r = read_file(path, true, false, &data, &len, ret_reason);
         if (r < 0)
                 return r;
         if (r == 0) {
@@ -613,10 +600,10 @@ int lbd_config_load_state(const struct lbd_config *base, const char *path,
         lbd_config_free(l.config);
         l.config = lbd_config_copy(base);
         l.state_source = true;
-        r = apply_source(&l, data, len, path, error);
+        r = apply_source(&l, data, len, path, ret_reason);
         if (r < 0)
                 return r;
-        r = finish(&l, error);
+        r = finish(&l, ret_reason);
         if (r < 0)
                 return r;
         *ret = g_steal_pointer(&l.config);

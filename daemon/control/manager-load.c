@@ -62,26 +62,26 @@ static int check_config_against_plugins(const struct lbd_config *config,
 int lbd_manager_load_configuration(const struct lbd_options *options, struct lbd_shared *shared,
                                    struct lbd_config **ret_config,
                                    struct lbd_plugin_set **ret_plugins, char **ret_reason) {
-        g_autoptr(GError) error = NULL;
         g_autofree char *reason = NULL;
         const char *path = options->config_file ? options->config_file : LBD_CONFIG_FILE;
-        g_autoptr(lbd_config) config = lbd_config_load(path, options->config_file != NULL,
-                                                       options->config_dir, &error);
-        if (!config) {
-                log_error("%s", error->message);
+        g_autoptr(lbd_config) config = NULL;
+        int r = lbd_config_load(path, options->config_file != NULL, options->config_dir, &config,
+                                &reason);
+        if (r < 0) {
+                log_error("%s", reason);
                 if (ret_reason)
-                        *ret_reason = g_strdup(error->message);
-                return -EINVAL;
+                        *ret_reason = g_steal_pointer(&reason);
+                return r;
         }
         /* What was changed over D-Bus goes over the files (state.h); lbd -t
          * reports an unusable state file and moves nothing. */
         struct lbd_config *merged = NULL;
-        int r = lbd_state_load(options->state_dir, g_steal_pointer(&config), options->check_config,
-                               &merged, &error);
+        r = lbd_state_load(options->state_dir, g_steal_pointer(&config), options->check_config,
+                           &merged, &reason);
         if (r < 0) {
-                log_error("%s", error->message);
+                log_error("%s", reason);
                 if (ret_reason)
-                        *ret_reason = g_strdup(error->message);
+                        *ret_reason = g_steal_pointer(&reason);
                 return r;
         }
         config = merged;
@@ -105,11 +105,12 @@ int lbd_manager_load_configuration(const struct lbd_options *options, struct lbd
         g_autofree char *base_reason = NULL;
         if (r < 0 && lbd_state_applied(config) && !options->check_config &&
             check_config_against_plugins(config->base, plugins, &base_reason) >= 0) {
-                r = lbd_state_reject(options->state_dir, &config, reason, &error);
+                g_autofree char *reject_reason = NULL;
+                r = lbd_state_reject(options->state_dir, &config, reason, &reject_reason);
                 if (r < 0) {
-                        log_error("%s", error->message);
+                        log_error("%s", reject_reason);
                         g_free(reason);
-                        reason = g_strdup(error->message);
+                        reason = g_steal_pointer(&reject_reason);
                 }
         }
         if (r < 0) {

@@ -18,6 +18,7 @@
 #include "health-check.h"
 #include "links.h"
 #include "log.h"
+#include "reason.h"
 #include "scoreboard.h"
 #include "state.h"
 
@@ -133,21 +134,20 @@ int lbd_manager_update(struct lbd_manager *m, struct lbd_config *config, char **
  * again, so that a restart does not bring back what the caller was told
  * failed. */
 static void restore_state(struct lbd_manager *m) {
-        g_autoptr(GError) e = NULL;
-        if (lbd_state_save(m->options.state_dir, m->config, &e) < 0)
-                log_error("cannot restore the state file after a failed change: %s",
-                          e->message);
+        g_autofree char *why = NULL;
+        if (lbd_state_save(m->options.state_dir, m->config, &why) < 0)
+                log_error("cannot restore the state file after a failed change: %s", why);
 }
 
 /* Persist next (what is about to be made effective) under the state
  * directory, atomically (docs/state.md). */
 static int save_state(struct lbd_manager *m, const struct lbd_config *next, char **ret_reason) {
-        g_autoptr(GError) e = NULL;
-        int r = lbd_state_save(m->options.state_dir, next, &e);
-        if (r < 0 && ret_reason)
-                *ret_reason = g_strdup_printf("cannot save the change, so it was not made: %s",
-                                              e->message);
-        return r;
+        g_autofree char *why = NULL;
+        int r = lbd_state_save(m->options.state_dir, next, &why);
+        if (r < 0)
+                return lbd_reason(ret_reason, r, "cannot save the change, so it was not made: %s",
+                                  why);
+        return 0;
 }
 
 static const char *errno_reason(int r) {

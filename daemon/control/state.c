@@ -14,6 +14,7 @@
 
 #include "config-files.h"
 #include "log.h"
+#include "reason.h"
 #include "cleanup.h"
 
 static const char state_file_comment[] =
@@ -22,28 +23,22 @@ static const char state_file_comment[] =
         " key. lbd rewrites this file on every change: edit it only while lbd is\n"
         " stopped. Delete it and reload to go back to the configuration files.";
 
-static void close_fdp(int *fd) {
-        if (*fd >= 0)
-                close(*fd);
-}
-
-static int set_errno_error(GError **error, int e, const char *format, ...) G_GNUC_PRINTF(3, 4);
-static int set_errno_error(GError **error, int e, const char *format, ...) {
+/* "WHAT: strerror(e)" as the reason; returns -e. */
+static int errno_reason(char **ret_reason, int e, const char *format, ...) G_GNUC_PRINTF(3, 4);
+static int errno_reason(char **ret_reason, int e, const char *format, ...) {
         va_list ap;
         va_start(ap, format);
         g_autofree char *what = g_strdup_vprintf(format, ap);
         va_end(ap);
-        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s: %s", what,
-                    g_strerror(e));
-        return -e;
+        return lbd_reason(ret_reason, -e, "%s: %s", what, g_strerror(e));
 }
 
-static int fsync_directory(const char *dir, GError **error) {
-        _cleanup_(close_fdp) int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+static int fsync_directory(const char *dir, char **ret_reason) {
+        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
-                return set_errno_error(error, errno, "%s: cannot open the state directory", dir);
+                return errno_reason(ret_reason, errno, "%s: cannot open the state directory", dir);
         if (fsync(fd) < 0)
-                return set_errno_error(error, errno, "%s: cannot sync the state directory", dir);
+                return errno_reason(ret_reason, errno, "%s: cannot sync the state directory", dir);
         return 0;
 }
 
@@ -61,7 +56,7 @@ static int rename_noreplace(const char *from, const char *to) {
         return rename(from, to) < 0 ? -errno : 0;
 }
 
-int lbd_state_move_aside(const char *state_dir, char **ret_path, GError **error) {
+int lbd_state_move_aside(const char *state_dir, char **ret_path, char **ret_reason) {
         g_autofree char *path = g_build_filename(state_dir, LBD_STATE_FILE_NAME, NULL);
         g_autoptr(GDateTime) now = g_date_time_new_now_local();
         g_autofree char *stamp = g_date_time_format(now, "%Y%m%d-%H%M%S");
@@ -75,9 +70,9 @@ int lbd_state_move_aside(const char *state_dir, char **ret_path, GError **error)
                 if (r == -EEXIST && n < 1000)
                         continue;
                 if (r < 0)
-                        return set_errno_error(error, -r, "%s: cannot rename it to %s", path,
+                        return errno_reason(ret_reason, -r, "%s: cannot rename it to %s", path,
                                                target);
-                r = fsync_directory(state_dir, error);
+                r = fsync_directory(state_dir, ret_reason);
                 if (r < 0)
                         return r;
                 *ret_path = g_steal_pointer(&target);
@@ -88,10 +83,10 @@ int lbd_state_move_aside(const char *state_dir, char **ret_path, GError **error)
 /* ---- loading ------------------------------------------------------------------ */
 
 int lbd_state_load(const char *state_dir, struct lbd_config *files, bool check_only,
-                   struct lbd_config **ret, GError **error) {
+                   struct lbd_config **ret, char **ret_reason) {
         g_autoptr(lbd_config) base = files;
         g_autofree char *path = g_build_filename(state_dir, LBD_STATE_FILE_NAME, NULL);
-        g_autoptr(GError) state_error = NULL;
+        g_autofree char *state_error = NULL;
         struct lbd_config *merged = NULL;
 
         int r = lbd_config_load_state(base, path, &merged, &state_error);
@@ -105,16 +100,15 @@ int lbd_state_load(const char *state_dir, struct lbd_config *files, bool check_o
 
         /* The messages of config.h start with the file's name. */
         if (check_only) {
-                g_set_error(error, LBD_CONFIG_ERROR, state_error->code,
-                            "%s; the state file is unusable: lbd would move it aside and start "
-                            "from the configuration without it",
-                            state_error->message);
-                return r;
+                return lbd_reason(ret_reason, r,
+                                  "%s; the state file is unusable: lbd would move it aside and "
+                                  "start from the configuration without it",
+                                  state_error);
         }
 
         struct lbd_config *c = lbd_config_copy(base);
         c->base = g_steal_pointer(&base);
-        r = lbd_state_reject(state_dir, &c, state_error->message, error);
+        r = lbd_state_reject(state_dir, &c, state_error, ret_reason);
         if (r < 0) {
                 lbd_config_free(c);
                 return r;
@@ -128,16 +122,15 @@ bool lbd_state_applied(const struct lbd_config *config) {
 }
 
 int lbd_state_reject(const char *state_dir, struct lbd_config **config, const char *reason,
-                     GError **error) {
+                     char **ret_reason) {
         g_autofree char *aside = NULL;
-        g_autoptr(GError) move_error = NULL;
-        if (lbd_state_move_aside(state_dir, &aside, &move_error) < 0) {
-                g_set_error(error, LBD_CONFIG_ERROR, LBD_CONFIG_ERROR_IO,
-                            "%s; the state file is unusable and cannot be moved aside (%s): "
-                            "lbd does not start, so that nothing overwrites it",
-                            reason, move_error->message);
-                return -EIO;
-        }
+        g_autofree char *move_error = NULL;
+        int r = lbd_state_move_aside(state_dir, &aside, &move_error);
+        if (r < 0)
+                return lbd_reason(ret_reason, r,
+                                  "%s; the state file is unusable and cannot be moved aside (%s): "
+                                  "lbd does not start, so that nothing overwrites it",
+                                  reason, move_error);
         log_error("%s; the state file is unusable: moved it to %s; lbd starts from the "
                   "configuration without the changes it held",
                   reason, aside);
@@ -174,7 +167,7 @@ static int close_now(int *fd) {
         return close(f);
 }
 
-int lbd_state_save(const char *state_dir, const struct lbd_config *config, GError **error) {
+int lbd_state_save(const char *state_dir, const struct lbd_config *config, char **ret_reason) {
         g_autoptr(GKeyFile) kf = lbd_config_to_keyfile(config, config->base);
         g_key_file_set_comment(kf, NULL, NULL, state_file_comment, NULL);
         gsize len = 0;
@@ -184,33 +177,33 @@ int lbd_state_save(const char *state_dir, const struct lbd_config *config, GErro
         g_autofree char *tmp = g_build_filename(state_dir, LBD_STATE_TEMP_NAME, NULL);
 
         if (g_mkdir_with_parents(state_dir, 0700) < 0)
-                return set_errno_error(error, errno, "%s: cannot create the state directory",
+                return errno_reason(ret_reason, errno, "%s: cannot create the state directory",
                                        state_dir);
 
         /* A stale temporary file is what a crash before the rename leaves:
          * never read, replaced here. O_EXCL|O_NOFOLLOW: write a new file of
          * our own, not through whatever sits at that name. */
         if (unlink(tmp) < 0 && errno != ENOENT)
-                return set_errno_error(error, errno, "%s: cannot remove the stale file", tmp);
-        _cleanup_(close_fdp) int fd =
+                return errno_reason(ret_reason, errno, "%s: cannot remove the stale file", tmp);
+        _cleanup_close_ int fd =
                 open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0)
-                return set_errno_error(error, errno, "%s: cannot create", tmp);
+                return errno_reason(ret_reason, errno, "%s: cannot create", tmp);
 
         int r = write_all(fd, data, len);
         if (r < 0)
-                set_errno_error(error, -r, "%s: cannot write", tmp);
+                errno_reason(ret_reason, -r, "%s: cannot write", tmp);
         else if (fsync(fd) < 0)
-                r = set_errno_error(error, errno, "%s: cannot sync", tmp);
+                r = errno_reason(ret_reason, errno, "%s: cannot sync", tmp);
         /* close() reports what a file system defers (NFS, quota). */
         else if (close_now(&fd) < 0)
-                r = set_errno_error(error, errno, "%s: cannot write", tmp);
+                r = errno_reason(ret_reason, errno, "%s: cannot write", tmp);
         else if (rename(tmp, path) < 0)
-                r = set_errno_error(error, errno, "%s: cannot rename it to %s", tmp, path);
+                r = errno_reason(ret_reason, errno, "%s: cannot rename it to %s", tmp, path);
         if (r < 0) {
                 (void)unlink(tmp);
                 return r;
         }
         /* The rename is durable once the directory is. */
-        return fsync_directory(state_dir, error);
+        return fsync_directory(state_dir, ret_reason);
 }

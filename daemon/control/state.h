@@ -3,7 +3,7 @@
  * Persisted run-time state (docs/state.md): what the administrator changes
  * over D-Bus lives in STATE_DIR/state.conf, a configuration file in the
  * format of lbd.conf that lbd writes and merges last, after the main file
- * and the drop-ins (config.h: lbd_config_load_state()). It holds only the
+ * and the drop-ins (config-files.h: lbd_config_load_state()). It holds only the
  * difference between the configuration in effect and the configuration
  * files, so keys the administrator never touched over D-Bus keep following
  * the files.
@@ -38,11 +38,11 @@
  * unusable and has been moved aside (logged at error level, naming the file,
  * the reason and where it went): *ret is then the files alone. With
  * check_only (lbd -t) nothing is moved: an unusable state file is an error.
- * Returns a negative errno with *error set when check_only found the state
+ * Returns a negative errno and *ret_reason when check_only found the state
  * file unusable, or when it could not be moved aside (lbd must not start
  * then: its next save would overwrite what the file holds). */
 int lbd_state_load(const char *state_dir, struct lbd_config *files, bool check_only,
-                   struct lbd_config **ret, GError **error);
+                   struct lbd_config **ret, char **ret_reason);
 
 /* Whether config (from lbd_state_load()) has a state file merged in. */
 bool lbd_state_applied(const struct lbd_config *config);
@@ -50,21 +50,21 @@ bool lbd_state_applied(const struct lbd_config *config);
 /* The state file turned out unusable after lbd_state_load() merged it
  * (reason, e.g. it names a plugin that is not loaded, starts with the file's
  * name): move it aside and log as lbd_state_load() does, and replace
- * *config with the files alone (*config->base). A negative errno with *error
- * set when it cannot be moved aside (*config unchanged). */
+ * *config with the files alone (*config->base). A negative errno and
+ * *ret_reason when it cannot be moved aside (*config unchanged). */
 int lbd_state_reject(const char *state_dir, struct lbd_config **config, const char *reason,
-                     GError **error);
+                     char **ret_reason);
 
 /* Persist config, the configuration now in effect: its difference from
  * config->base (the whole configuration when base is NULL) goes to
  * STATE_DIR/state.conf atomically, as described above; STATE_DIR is created
  * (0700) if missing. Returns 0 once the new file is durable, or a negative
- * errno with *error set (G_FILE_ERROR, naming the file): the previous
+ * errno and *ret_reason (naming the file): the previous
  * state.conf is then untouched. Blocks for an fsync or two. */
-int lbd_state_save(const char *state_dir, const struct lbd_config *config, GError **error);
+int lbd_state_save(const char *state_dir, const struct lbd_config *config, char **ret_reason);
 
 /* Rename STATE_DIR/state.conf to state.conf.corrupt-YYYYMMDD-HHMMSS (local
  * time; "-2", "-3", ... appended if that name exists) and fsync the
  * directory. Returns 0 with *ret_path the new path, or a negative errno
- * with *error set. */
-int lbd_state_move_aside(const char *state_dir, char **ret_path, GError **error);
+ * and *ret_reason. */
+int lbd_state_move_aside(const char *state_dir, char **ret_path, char **ret_reason);

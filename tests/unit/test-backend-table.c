@@ -36,10 +36,10 @@ static struct lbd_config *parse_ok(const char *backends) {
         g_autofree char *text = g_strdup_printf("[service web]\nlisten=127.0.0.1:18080\n"
                                                 "backends=%s\n",
                                                 backends);
-        g_autoptr(GError) error = NULL;
+        g_autofree char *error = NULL;
         struct lbd_config *c = lbd_config_load_from_data(text, "test.conf", &error);
         if (!c)
-                print_error("unexpected error: %s\nfor:\n%s\n", error->message, text);
+                print_error("unexpected error: %s\nfor:\n%s\n", error, text);
         assert_non_null(c);
         return c;
 }
@@ -211,7 +211,7 @@ static void test_sync_add_update_remove(void **state) {
         /* A service removed: its pool goes once nobody holds it. */
         g_autoptr(lbd_config) c = parse_ok("127.0.0.1:8001");
         lbd_table_pool_hold(t, c);
-        g_autoptr(GError) error = NULL;
+        g_autofree char *error = NULL;
         g_autoptr(lbd_config) other = lbd_config_load_from_data(
                 "[service api]\nlisten=127.0.0.1:18081\nbackends=127.0.0.1:9001\n", "o.conf",
                 &error);

@@ -17,16 +17,28 @@
 
 #include "config-files.h"
 
+/* lbd_config_load() as the file cases want it: the configuration or NULL,
+ * and what it returned in load_result (-EINVAL: wrong; another errno: a
+ * file could not be read). */
+static int load_result;
+static struct lbd_config *load(const char *main_path, bool required, const char *dropins,
+                               char **error) {
+        struct lbd_config *c = NULL;
+        load_result = lbd_config_load(main_path, required, dropins, &c, error);
+        assert_true(load_result == 0 ? c != NULL : c == NULL);
+        return c;
+}
+
 #define SRC "test.conf"
 
 /* ---- helpers -------------------------------------------------------------- */
 
 /* Parses text that must be valid; a failure shows GLib's message. */
 static struct lbd_config *parse_ok(const char *text) {
-        g_autoptr(GError) error = NULL;
+        g_autofree char *error = NULL;
         struct lbd_config *c = lbd_config_load_from_data(text, SRC, &error);
         if (!c)
-                print_error("unexpected error: %s\nfor:\n%s\n", error->message, text);
+                print_error("unexpected error: %s\nfor:\n%s\n", error, text);
         assert_non_null(c);
         assert_null(error);
         return c;
@@ -37,21 +49,20 @@ static struct lbd_config *parse_ok(const char *text) {
  * printed when a part is missing. */
 static void check_error(const char *text, ...) G_GNUC_NULL_TERMINATED;
 static void check_error(const char *text, ...) {
-        g_autoptr(GError) error = NULL;
+        g_autofree char *error = NULL;
         g_autoptr(lbd_config) c = lbd_config_load_from_data(text, SRC, &error);
         if (c)
                 print_error("expected an error for:\n%s\n", text);
         assert_null(c);
         assert_non_null(error);
-        assert_true(g_error_matches(error, LBD_CONFIG_ERROR, LBD_CONFIG_ERROR_INVALID));
 
         va_list ap;
         va_start(ap, text);
         for (const char *part; (part = va_arg(ap, const char *));) {
-                if (!strstr(error->message, part))
-                        print_error("message '%s'\nlacks '%s'\nfor:\n%s\n", error->message, part,
+                if (!strstr(error, part))
+                        print_error("message '%s'\nlacks '%s'\nfor:\n%s\n", error, part,
                                     text);
-                assert_non_null(strstr(error->message, part));
+                assert_non_null(strstr(error, part));
         }
         va_end(ap);
 }
@@ -609,12 +620,12 @@ static void test_unknown_keys(void **state) {
                     "expected one of listen, mode, policy", NULL);
         /* Nothing close: no guess. */
         {
-                g_autoptr(GError) error = NULL;
+                g_autofree char *error = NULL;
                 g_autoptr(lbd_config) c =
                         lbd_config_load_from_data("[daemon]\nfrobnicate=1\n", SRC, &error);
                 assert_null(c);
-                assert_non_null(strstr(error->message, SRC ": [daemon] frobnicate: unknown key"));
-                assert_null(strstr(error->message, "did you mean"));
+                assert_non_null(strstr(error, SRC ": [daemon] frobnicate: unknown key"));
+                assert_null(strstr(error, "did you mean"));
         }
         /* A key of the other group says where it belongs. */
         check_error("[daemon]\nlisten=127.0.0.1:80\n", SRC ": [daemon] listen: ",
@@ -632,11 +643,11 @@ static void test_unknown_groups(void **state) {
         check_error("[Service web]\nlisten=127.0.0.1:1\n", "(did you mean [service web]?)", NULL);
         check_error("[services web]\n", "(did you mean [service web]?)", NULL);
         {
-                g_autoptr(GError) error = NULL;
+                g_autofree char *error = NULL;
                 g_autoptr(lbd_config) c = lbd_config_load_from_data("[upstream]\n", SRC, &error);
                 assert_null(c);
-                assert_non_null(strstr(error->message, SRC ": [upstream]: unknown group"));
-                assert_null(strstr(error->message, "did you mean"));
+                assert_non_null(strstr(error, SRC ": [upstream]: unknown group"));
+                assert_null(strstr(error, "did you mean"));
         }
         check_error("[service]\nlisten=127.0.0.1:1\n", SRC ": [service]: ",
                     "a service group needs a name", NULL);
@@ -948,8 +959,8 @@ static void test_syntax_errors(void **state) {
 
 static void test_missing_main_uses_default(void **state) {
         struct dirs *d = *state;
-        g_autoptr(GError) error = NULL;
-        g_autoptr(lbd_config) c = lbd_config_load(d->main, false, d->dropins, &error);
+        g_autofree char *error = NULL;
+        g_autoptr(lbd_config) c = load(d->main, false, d->dropins, &error);
         assert_non_null(c);
         assert_int_equal(c->sources->len, 1);
         assert_string_equal(c->sources->pdata[0], LBD_CONFIG_BUILTIN_NAME);
@@ -959,21 +970,21 @@ static void test_missing_main_uses_default(void **state) {
 
         /* No drop-in directory at all is the same. */
         g_autofree char *nowhere = g_build_filename(d->root, "no-such-dir", NULL);
-        g_autoptr(lbd_config) c2 = lbd_config_load(d->main, false, nowhere, &error);
+        g_autoptr(lbd_config) c2 = load(d->main, false, nowhere, &error);
         assert_non_null(c2);
-        g_autoptr(lbd_config) c3 = lbd_config_load(d->main, false, NULL, &error);
+        g_autoptr(lbd_config) c3 = load(d->main, false, NULL, &error);
         assert_non_null(c3);
         assert_int_equal(c3->sources->len, 1);
 }
 
 static void test_required_main_missing(void **state) {
         struct dirs *d = *state;
-        g_autoptr(GError) error = NULL;
-        g_autoptr(lbd_config) c = lbd_config_load(d->main, true, d->dropins, &error);
+        g_autofree char *error = NULL;
+        g_autoptr(lbd_config) c = load(d->main, true, d->dropins, &error);
         assert_null(c);
-        assert_true(g_error_matches(error, LBD_CONFIG_ERROR, LBD_CONFIG_ERROR_IO));
-        assert_non_null(strstr(error->message, d->main));
-        assert_non_null(strstr(error->message, "No such file or directory"));
+        assert_true(load_result < 0 && load_result != -EINVAL); /* cannot read */
+        assert_non_null(strstr(error, d->main));
+        assert_non_null(strstr(error, "No such file or directory"));
 }
 
 static void test_main_not_a_file(void **state) {
@@ -981,26 +992,26 @@ static void test_main_not_a_file(void **state) {
         {
                 /* A directory is not "missing": it is an error even when the
                  * main file is optional. */
-                g_autoptr(GError) error = NULL;
-                g_autoptr(lbd_config) c = lbd_config_load(d->dropins, false, NULL, &error);
+                g_autofree char *error = NULL;
+                g_autoptr(lbd_config) c = load(d->dropins, false, NULL, &error);
                 assert_null(c);
-                assert_true(g_error_matches(error, LBD_CONFIG_ERROR, LBD_CONFIG_ERROR_IO));
-                assert_non_null(strstr(error->message, d->dropins));
-                assert_non_null(strstr(error->message, "is a directory"));
+                assert_true(load_result < 0 && load_result != -EINVAL); /* cannot read */
+                assert_non_null(strstr(error, d->dropins));
+                assert_non_null(strstr(error, "is a directory"));
         }
         {
                 /* A FIFO would block a read: refused, without hanging. */
                 g_autofree char *fifo = g_build_filename(d->root, "fifo.conf", NULL);
                 assert_int_equal(mkfifo(fifo, 0600), 0);
-                g_autoptr(GError) error = NULL;
-                g_autoptr(lbd_config) c = lbd_config_load(fifo, true, NULL, &error);
+                g_autofree char *error = NULL;
+                g_autoptr(lbd_config) c = load(fifo, true, NULL, &error);
                 assert_null(c);
-                assert_non_null(strstr(error->message, "not a regular file"));
+                assert_non_null(strstr(error, "not a regular file"));
         }
         {
                 /* /dev/null is the conventional empty configuration. */
-                g_autoptr(GError) error = NULL;
-                g_autoptr(lbd_config) c = lbd_config_load("/dev/null", true, NULL, &error);
+                g_autofree char *error = NULL;
+                g_autoptr(lbd_config) c = load("/dev/null", true, NULL, &error);
                 assert_non_null(c);
                 assert_int_equal(c->services->len, 0);
                 assert_string_equal(c->sources->pdata[0], "/dev/null");
@@ -1014,33 +1025,33 @@ static void test_main_unreadable(void **state) {
         struct dirs *d = *state;
         write_file(d->root, "lbd.conf", "[daemon]\n");
         g_autofree char *below_file = g_build_filename(d->main, "lbd.conf", NULL);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(lbd_config) c = lbd_config_load(below_file, false, NULL, &error);
+        g_autofree char *error = NULL;
+        g_autoptr(lbd_config) c = load(below_file, false, NULL, &error);
         assert_null(c);
-        assert_true(g_error_matches(error, LBD_CONFIG_ERROR, LBD_CONFIG_ERROR_IO));
+        assert_true(load_result < 0 && load_result != -EINVAL); /* cannot read */
         g_autofree char *expected = g_strdup_printf("%s: cannot read: Not a directory", below_file);
-        assert_non_null(strstr(error->message, expected));
+        assert_non_null(strstr(error, expected));
 }
 
 static void test_file_errors_name_the_file(void **state) {
         struct dirs *d = *state;
         write_file(d->root, "lbd.conf", "[daemon]\nworkers=banana\n");
-        g_autoptr(GError) error = NULL;
-        g_autoptr(lbd_config) c = lbd_config_load(d->main, true, d->dropins, &error);
+        g_autofree char *error = NULL;
+        g_autoptr(lbd_config) c = load(d->main, true, d->dropins, &error);
         assert_null(c);
         g_autofree char *expected = g_strdup_printf("%s: [daemon] workers: ", d->main);
-        assert_non_null(strstr(error->message, expected));
+        assert_non_null(strstr(error, expected));
 }
 
 static void test_file_with_nul(void **state) {
         struct dirs *d = *state;
         static const char data[] = "[daemon]\nthreads=4\nuser=a\0b\n";
-        g_autoptr(GError) error = NULL;
-        assert_true(g_file_set_contents(d->main, data, sizeof(data) - 1, &error));
-        g_autoptr(lbd_config) c = lbd_config_load(d->main, true, NULL, &error);
+        assert_true(g_file_set_contents(d->main, data, sizeof(data) - 1, NULL));
+        g_autofree char *error = NULL;
+        g_autoptr(lbd_config) c = load(d->main, true, NULL, &error);
         assert_null(c);
         g_autofree char *expected = g_strdup_printf("%s: line 3: contains a NUL byte", d->main);
-        assert_non_null(strstr(error->message, expected));
+        assert_non_null(strstr(error, expected));
 }
 
 static void test_file_too_large(void **state) {
@@ -1050,10 +1061,10 @@ static void test_file_too_large(void **state) {
         assert_non_null(f);
         assert_int_equal(ftruncate(fileno(f), 17 * 1024 * 1024), 0);
         fclose(f);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(lbd_config) c = lbd_config_load(d->main, true, NULL, &error);
+        g_autofree char *error = NULL;
+        g_autoptr(lbd_config) c = load(d->main, true, NULL, &error);
         assert_null(c);
-        assert_non_null(strstr(error->message, "larger than 16 MiB"));
+        assert_non_null(strstr(error, "larger than 16 MiB"));
 }
 
 static void test_dropin_merge(void **state) {
@@ -1076,10 +1087,10 @@ static void test_dropin_merge(void **state) {
         g_autofree char *subdir = g_build_filename(d->dropins, "sub.conf", NULL);
         assert_int_equal(mkdir(subdir, 0755), 0);
 
-        g_autoptr(GError) error = NULL;
-        g_autoptr(lbd_config) c = lbd_config_load(d->main, true, d->dropins, &error);
+        g_autofree char *error = NULL;
+        g_autoptr(lbd_config) c = load(d->main, true, d->dropins, &error);
         if (!c)
-                print_error("%s\n", error->message);
+                print_error("%s\n", error);
         assert_non_null(c);
 
         g_autofree char *p10 = g_build_filename(d->dropins, "10-workers.conf", NULL);
@@ -1126,8 +1137,8 @@ static void test_dropin_over_default(void **state) {
         struct dirs *d = *state;
         write_file(d->dropins, "50-more.conf",
                    "[daemon]\nworkers=2\n[service default]\npolicy=ip_hash\n");
-        g_autoptr(GError) error = NULL;
-        g_autoptr(lbd_config) c = lbd_config_load(d->main, false, d->dropins, &error);
+        g_autofree char *error = NULL;
+        g_autoptr(lbd_config) c = load(d->main, false, d->dropins, &error);
         assert_non_null(c);
         assert_int_equal(c->sources->len, 2);
         assert_string_equal(c->sources->pdata[0], LBD_CONFIG_BUILTIN_NAME);
@@ -1148,19 +1159,19 @@ static void test_dropin_new_service_needs_listen(void **state) {
          * merging. */
         write_file(d->dropins, "30-other.conf", "[daemon]\nthreads=3\n");
 
-        g_autoptr(GError) error = NULL;
-        g_autoptr(lbd_config) c = lbd_config_load(d->main, true, d->dropins, &error);
+        g_autofree char *error = NULL;
+        g_autoptr(lbd_config) c = load(d->main, true, d->dropins, &error);
         assert_null(c);
         g_autofree char *p = g_build_filename(d->dropins, "20-api.conf", NULL);
         g_autofree char *expected = g_strdup_printf("%s: [service api] listen: missing", p);
-        if (!strstr(error->message, expected))
-                print_error("%s\n", error->message);
-        assert_non_null(strstr(error->message, expected));
+        if (!strstr(error, expected))
+                print_error("%s\n", error);
+        assert_non_null(strstr(error, expected));
 
         /* Supplied by a later drop-in: fine. */
         write_file(d->dropins, "40-api-listen.conf", "[service api]\nlisten=127.0.0.1:9001\n");
-        g_clear_error(&error);
-        g_autoptr(lbd_config) c2 = lbd_config_load(d->main, true, d->dropins, &error);
+        g_clear_pointer(&error, g_free);
+        g_autoptr(lbd_config) c2 = load(d->main, true, d->dropins, &error);
         assert_non_null(c2);
         assert_string_equal(listen_at(lbd_config_find_service(c2, "api"), 0)->text,
                             "127.0.0.1:9001");
@@ -1172,29 +1183,29 @@ static void test_dropin_errors_name_the_dropin(void **state) {
         write_file(d->dropins, "90-bad.conf", "[daemon]\nworkers=-7\n");
         g_autofree char *p = g_build_filename(d->dropins, "90-bad.conf", NULL);
 
-        g_autoptr(GError) error = NULL;
-        g_autoptr(lbd_config) c = lbd_config_load(d->main, true, d->dropins, &error);
+        g_autofree char *error = NULL;
+        g_autoptr(lbd_config) c = load(d->main, true, d->dropins, &error);
         assert_null(c);
         g_autofree char *expected = g_strdup_printf("%s: [daemon] workers: '-7' is negative", p);
-        assert_non_null(strstr(error->message, expected));
+        assert_non_null(strstr(error, expected));
 
         /* Syntax errors too, with the line. */
         write_file(d->dropins, "90-bad.conf", "[daemon]\n\nnonsense\n");
-        g_clear_error(&error);
-        g_autoptr(lbd_config) c2 = lbd_config_load(d->main, true, d->dropins, &error);
+        g_clear_pointer(&error, g_free);
+        g_autoptr(lbd_config) c2 = load(d->main, true, d->dropins, &error);
         assert_null(c2);
         g_autofree char *expected2 = g_strdup_printf("%s: line 3: ", p);
-        assert_non_null(strstr(error->message, expected2));
+        assert_non_null(strstr(error, expected2));
 
         /* Unknown keys too. */
         write_file(d->dropins, "90-bad.conf", "[service web]\nlisen=127.0.0.1:1\n");
-        g_clear_error(&error);
-        g_autoptr(lbd_config) c3 = lbd_config_load(d->main, true, d->dropins, &error);
+        g_clear_pointer(&error, g_free);
+        g_autoptr(lbd_config) c3 = load(d->main, true, d->dropins, &error);
         assert_null(c3);
         g_autofree char *expected3 = g_strdup_printf("%s: [service web] lisen: unknown key "
                                                      "(did you mean listen?)",
                                                      p);
-        assert_non_null(strstr(error->message, expected3));
+        assert_non_null(strstr(error, expected3));
 }
 
 /* A listen address shared across files names the file of the later one. */
@@ -1203,34 +1214,34 @@ static void test_dropin_listen_conflict(void **state) {
         write_file(d->root, "lbd.conf", "[service a]\nlisten=127.0.0.1:80\n");
         write_file(d->dropins, "10-b.conf", "[service b]\nlisten=127.0.0.1:80\n");
         g_autofree char *p = g_build_filename(d->dropins, "10-b.conf", NULL);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(lbd_config) c = lbd_config_load(d->main, true, d->dropins, &error);
+        g_autofree char *error = NULL;
+        g_autoptr(lbd_config) c = load(d->main, true, d->dropins, &error);
         assert_null(c);
         g_autofree char *expected = g_strdup_printf("%s: [service b] listen: 127.0.0.1:80 is "
                                                     "also a listen address of [service a]",
                                                     p);
-        assert_non_null(strstr(error->message, expected));
+        assert_non_null(strstr(error, expected));
 }
 
 static void test_dropin_dangling_symlink(void **state) {
         struct dirs *d = *state;
         g_autofree char *link = g_build_filename(d->dropins, "50-gone.conf", NULL);
         assert_int_equal(symlink("/nonexistent/lbd-test.conf", link), 0);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(lbd_config) c = lbd_config_load(d->main, false, d->dropins, &error);
+        g_autofree char *error = NULL;
+        g_autoptr(lbd_config) c = load(d->main, false, d->dropins, &error);
         assert_null(c);
-        assert_true(g_error_matches(error, LBD_CONFIG_ERROR, LBD_CONFIG_ERROR_IO));
-        assert_non_null(strstr(error->message, link));
+        assert_true(load_result < 0 && load_result != -EINVAL); /* cannot read */
+        assert_non_null(strstr(error, link));
 }
 
 static void test_dropin_dir_not_a_dir(void **state) {
         struct dirs *d = *state;
         write_file(d->root, "lbd.conf", "[daemon]\n");
-        g_autoptr(GError) error = NULL;
-        g_autoptr(lbd_config) c = lbd_config_load(d->main, true, d->main, &error);
+        g_autofree char *error = NULL;
+        g_autoptr(lbd_config) c = load(d->main, true, d->main, &error);
         assert_null(c);
-        assert_true(g_error_matches(error, LBD_CONFIG_ERROR, LBD_CONFIG_ERROR_IO));
-        assert_non_null(strstr(error->message, "cannot read the drop-in directory"));
+        assert_true(load_result < 0 && load_result != -EINVAL); /* cannot read */
+        assert_non_null(strstr(error, "cannot read the drop-in directory"));
 }
 
 int main(void) {

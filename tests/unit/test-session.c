@@ -111,10 +111,10 @@ static struct fx *fx_new(const char *mode, const char *extra, bool no_backend) {
                                                 "backends=unix:%s\n%s",
                                                 f->listen_path, mode, f->backend_path,
                                                 extra ? extra : "");
-        g_autoptr(GError) error = NULL;
+        g_autofree char *error = NULL;
         f->config = lbd_config_load_from_data(text, "test.conf", &error);
         if (!f->config)
-                print_error("config: %s\n", error->message);
+                print_error("config: %s\n", error);
         assert_non_null(f->config);
         f->table = lbd_table_new();
         assert_non_null(f->table);
