@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzz target for daemon/http.c.
+ * Fuzz target for daemon/proxy/http.c.
  *
  * Besides "does not crash" (ASan/UBSan do that part), it checks what the
  * parser promises and a unit test can only sample:

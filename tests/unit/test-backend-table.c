@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The shared backend table (daemon/backend-table.h): sync (add, update,
+/* The shared backend table (daemon/proxy/backend-table.h): sync (add, update,
  * remove = drain, slot reuse with a new generation), what a pick may use
  * (disabled, drain, health, max_conns, backup tier, tried), passive health
  * (max_fails in fail_timeout, expiry, max_fails=0), slow start, the

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The HTTP/1.1 parser (daemon/http.c): every rule with its exact error,
+/* The HTTP/1.1 parser (daemon/proxy/http.c): every rule with its exact error,
  * limits at the boundary and one past it, body framing, keep-alive, and the
  * chunked scanner over every split of its input.
  *

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The state file (daemon/state.h) and what it is built on in config.c:
+/* The state file (daemon/control/state.h) and what it is built on in config.c:
  * lbd_config_to_keyfile() round trips, lbd_config_load_state() with
  * [service NAME] removed=true, the atomic save (a stale temporary file from a
  * crash before the rename), loading a missing, corrupt or invalid state file
