@@ -14,18 +14,7 @@
 
 #include "cleanup.h"     /* the daemon's: _cleanup_, _cleanup_free_ */
 #include "lbd-bus-api.h" /* the names: LBD_BUS_* */
-
-#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Exit codes, documented in lbclient(1) and --help. */
-enum {
-        EXIT_OK = 0,
-        EXIT_FAILED = 1,      /* the operation failed (or the daemon cannot do it) */
-        EXIT_USAGE = 2,       /* bad command line */
-        EXIT_DENIED = 3,      /* access denied by polkit */
-        EXIT_NOT_FOUND = 4,   /* no such service, backend, link */
-        EXIT_NOT_RUNNING = 5, /* lbd is not running, or no system bus */
-};
+#include "util.h"
 
 enum output_mode { OUTPUT_TABLE, OUTPUT_TERSE, OUTPUT_JSON };
 
@@ -40,24 +29,6 @@ struct lbc {
         int argc;              /* the words after the command */
         char **argv;
 };
-
-/* --- util ------------------------------------------------------------------ */
-void strv_free(char **v);
-static inline void strv_freep(char ***p) { strv_free(*p); }
-size_t strv_length(char *const *v);
-char *strv_join(char *const *v, const char *sep);
-int strv_push(char ***v, const char *s);
-_Noreturn void oom(void);
-char *xstrdup(const char *s);
-char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int parse_uint(const char *key, const char *s, uint32_t min, uint32_t max, uint32_t *ret);
-int parse_bool(const char *key, const char *s, bool *ret);
-/* Which of words[] does s abbreviate? Exact match wins; ambiguity is a usage
- * error that lists the candidates. Returns the index, or -1 (message printed). */
-int match_word(const char *what, const char *s, const char *const *words, size_t n);
 
 /* --- bus (bus.c) ----------------------------------------------------------- */
 int bus_connect(struct lbc *c);

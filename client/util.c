@@ -2,10 +2,13 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "lbclient.h"
+#include "cleanup.h"
+#include "util.h"
 
 _Noreturn void oom(void) {
         fputs("lbclient: out of memory\n", stderr);

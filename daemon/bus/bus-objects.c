@@ -48,6 +48,15 @@ int lbd_bus_service_path(const char *service, char **ret) {
         return sd_bus_path_encode(LBD_BUS_SERVICE_PREFIX, service, ret);
 }
 
+int lbd_bus_backend_path(const char *service, const char *address, char **ret) {
+        _cleanup_free_ char *sp = NULL;
+        int r = lbd_bus_service_path(service, &sp);
+        if (r < 0)
+                return r;
+        g_autofree char *prefix = g_strconcat(sp, "/backend", NULL);
+        return sd_bus_path_encode(prefix, address, ret);
+}
+
 struct lbd_backend_config *lbd_bus_find_backend(const struct lbd_service_config *s,
                                                 const char *address) {
         for (guint i = 0; i < s->backends->len; i++) {

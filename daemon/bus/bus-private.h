@@ -25,6 +25,10 @@
 /* ---- paths and objects (bus-objects.c) --------------------------------- */
 
 int lbd_bus_service_path(const char *service, char **ret);
+/* A backend's object path: .../service/SERVICE/backend/ADDRESS, both
+ * elements escaped with sd_bus_path_encode(), so that a backend's path is
+ * the same across restarts and says which backend it is. */
+int lbd_bus_backend_path(const char *service, const char *address, char **ret);
 
 /* The objects under LBD_BUS_SERVICE_PREFIX: published by lbd_bus_start().
  * Also sets up the bookkeeping that lbd_bus_objects_changed() and the

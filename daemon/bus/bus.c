@@ -283,15 +283,6 @@ static void configuration_changed(struct lbd_manager *m) {
         lbd_bus_objects_changed(m);
 }
 
-int lbd_bus_backend_path(const char *service, const char *address, char **ret) {
-        _cleanup_free_ char *sp = NULL;
-        int r = lbd_bus_service_path(service, &sp);
-        if (r < 0)
-                return r;
-        g_autofree char *prefix = g_strconcat(sp, "/backend", NULL);
-        return sd_bus_path_encode(prefix, address, ret);
-}
-
 static void backend_state_changed(struct lbd_manager *m, const char *service,
                                   const char *address, const char *state, const char *reason) {
         if (!m->bus || !m->root_slot)

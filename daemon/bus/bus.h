@@ -25,8 +25,3 @@
  * Returns 0 or a negative errno, after logging what failed. */
 int lbd_bus_start(struct lbd_manager *m);
 void lbd_bus_stop(struct lbd_manager *m);
-
-/* A backend's object path: .../service/SERVICE/backend/ADDRESS, both
- * elements escaped with sd_bus_path_encode(), so that a backend's path is
- * the same across restarts and says which backend it is. */
-int lbd_bus_backend_path(const char *service, const char *address, char **ret);

@@ -14,15 +14,6 @@
 
 #include "net-private.h"
 
-void net_plugin_log(const struct net_plugin *p, int priority, const char *format, ...) {
-        va_list ap;
-        va_start(ap, format);
-        g_autofree char *line = g_strdup_vprintf(format, ap);
-        va_end(ap);
-        if (p->host && p->host->log)
-                p->host->log(p->host, priority, "%s", line);
-}
-
 int net_plugin_init(const struct net_kind *kind, const struct lbd_host *host, void **data) {
         /* No side effects before start(): a plugin may be loaded only to
          * be listed. */
@@ -31,48 +22,6 @@ int net_plugin_init(const struct net_kind *kind, const struct lbd_host *host, vo
         p->host = host;
         *data = p;
         return 0;
-}
-
-/* ---- finding profiles ---------------------------------------------------- */
-
-static bool is_type(NMConnection *c, const char *type) {
-        const char *t = nm_connection_get_connection_type(c);
-        return t && g_str_equal(t, type);
-}
-
-NMRemoteConnection *net_find_controller(NMClient *client, const char *type, const char *ifname) {
-        const GPtrArray *all = nm_client_get_connections(client);
-        for (guint i = 0; all && i < all->len; i++) {
-                NMConnection *c = all->pdata[i];
-                const char *name = nm_connection_get_interface_name(c);
-                if (is_type(c, type) && name && g_str_equal(name, ifname))
-                        return all->pdata[i];
-        }
-        return NULL;
-}
-
-GPtrArray *net_find_ports(NMClient *client, const char *type, NMRemoteConnection *controller) {
-        GPtrArray *ports = g_ptr_array_new();
-        const char *ifname = nm_connection_get_interface_name(NM_CONNECTION(controller));
-        const char *uuid = nm_connection_get_uuid(NM_CONNECTION(controller));
-        const GPtrArray *all = nm_client_get_connections(client);
-        for (guint i = 0; all && i < all->len; i++) {
-                NMConnection *c = all->pdata[i];
-                g_autofree char *of = net_port_controller(c);
-                g_autofree char *port_type = net_port_type(c);
-                if (of && port_type && g_str_equal(port_type, type) &&
-                    ((ifname && g_str_equal(of, ifname)) || (uuid && g_str_equal(of, uuid))))
-                        g_ptr_array_add(ports, all->pdata[i]);
-        }
-        return ports;
-}
-
-NMActiveConnection *net_find_active(NMClient *client, NMRemoteConnection *connection) {
-        const GPtrArray *all = nm_client_get_active_connections(client);
-        for (guint i = 0; all && i < all->len; i++)
-                if (nm_active_connection_get_connection(all->pdata[i]) == connection)
-                        return all->pdata[i];
-        return NULL;
 }
 
 /* ---- listing ------------------------------------------------------------- */
@@ -145,7 +94,8 @@ void net_plugin_list(void *data, void (*each)(const struct lbd_link_info *, void
                 NMRemoteConnection *rc = all->pdata[i];
                 NMConnection *c = NM_CONNECTION(rc);
                 const char *ifname = nm_connection_get_interface_name(c);
-                if (!is_type(c, p->kind->name) || !ifname || g_hash_table_contains(seen, ifname))
+                if (!net_is_type(c, p->kind->name) || !ifname ||
+                    g_hash_table_contains(seen, ifname))
                         continue;
                 g_hash_table_add(seen, (char *)ifname);
                 g_autoptr(GPtrArray) ports = net_find_ports(p->client, p->kind->name, rc);

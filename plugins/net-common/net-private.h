@@ -18,10 +18,13 @@ struct net_plugin {
         GList *ops;          /* struct net_op *, under way */
 };
 
+/* net-log.c */
 void net_plugin_log(const struct net_plugin *p, int priority, const char *format, ...)
         __attribute__((format(printf, 3, 4)));
 
-/* NetworkManager's objects, by what lbd calls them. */
+/* NetworkManager's objects, by what lbd calls them, found in libnm's cache
+ * (nm-find.c). */
+bool net_is_type(NMConnection *c, const char *type);
 NMRemoteConnection *net_find_controller(NMClient *client, const char *type, const char *ifname);
 /* The port profiles of controller (by interface name or UUID). */
 GPtrArray *net_find_ports(NMClient *client, const char *type, NMRemoteConnection *controller);
