@@ -115,22 +115,63 @@ enum lbd_wait_events {
         /* fd[i] leaves this session (an idle upstream connection going to
          * the worker's pool, where another session may take it): stop
          * watching it for this session (edge-triggered models:
-         * EPOLL_CTL_DEL, since a registration outlives the session) and call
-         * session_run() again at once, before waiting. Never combined with
-         * READ or WRITE. */
+         * EPOLL_CTL_DEL, since a registration outlives the session; or
+         * keep it and report it through idle_event(), see
+         * LBD_WORKER_WATCHES_IDLE) and call session_run() again at once,
+         * before waiting. Never combined with READ or WRITE. */
         LBD_WAIT_DETACH = 1u << 2,
+};
+
+/* What a model saw of one of a session's fds, for session_ready(). */
+enum lbd_ready_events {
+        LBD_READY_READ = LBD_WAIT_READ,
+        LBD_READY_WRITE = LBD_WAIT_WRITE,
+        /* The peer closed or the socket failed (EPOLLRDHUP, EPOLLHUP,
+         * EPOLLERR; POLLHUP, POLLERR): reading goes on to the end. */
+        LBD_READY_HUP = 1u << 3,
+};
+
+/* lbd_wait.fd_new */
+enum lbd_fd_news {
+        LBD_FD_SAME = 0,
+        LBD_FD_NEW = 1, /* a new file under this number: register it */
+        /* An idle upstream connection that the model kept watching
+         * (LBD_WORKER_WATCHES_IDLE) now belongs to this session: it is
+         * registered already; its events go to this session from now on. */
+        LBD_FD_FROM_IDLE = 2,
+};
+
+/* What a worker model declares with set_features() before its first
+ * accept(). */
+enum lbd_worker_features {
+        /* The model calls session_ready() with every readiness it sees for
+         * a session's fds before it calls session_run(). A session then
+         * takes a short read for "nothing more for now" (nginx's ready flag)
+         * and does not try a read or a write that readiness says would
+         * fail: an edge-triggered model must register EPOLLRDHUP, so that
+         * a FIN that came with the last bytes is seen. Without it a session
+         * tries every read until EAGAIN. */
+        LBD_WORKER_REPORTS_READINESS = 1u << 0,
+        /* On LBD_WAIT_DETACH the model keeps watching the fd (no
+         * EPOLL_CTL_DEL) and reports what it sees of it through
+         * idle_event() until a session takes it back (LBD_FD_FROM_IDLE). The
+         * engine then does not check an idle connection for a close before
+         * reusing it: the event did. Only for a model that runs all
+         * sessions of the worker on one thread. */
+        LBD_WORKER_WATCHES_IDLE = 1u << 1,
 };
 
 /* What a session waits for after session_run(). All its fds are
  * non-blocking. Readiness is edge-style: the session has already tried the
- * I/O it reports here and got EAGAIN, so a model may register each fd once
- * with edge-triggered epoll (fd_new says when an fd is new since the last
+ * I/O it reports here and got EAGAIN (or, with LBD_WORKER_REPORTS_READINESS,
+ * knows it would), so a model may register each fd once with
+ * edge-triggered epoll (fd_new says when an fd is new since the last
  * return: an fd number may be reused after the session closed it) or
  * poll() exactly the events asked for. */
 struct lbd_wait {
         int fd[2];            /* client, upstream; -1 when not open */
         uint32_t events[2];   /* enum lbd_wait_events, for poll()-based models */
-        uint8_t fd_new[2];    /* register this fd again (edge-triggered models) */
+        uint8_t fd_new[2];    /* enum lbd_fd_news (edge-triggered models) */
         uint64_t deadline_ms; /* CLOCK_MONOTONIC milliseconds; 0: none. When it
                                * passes, call session_run() anyway. */
 };
@@ -173,7 +214,22 @@ struct lbd_worker_host {
          * other workers take the new ones (an even spread, which accept
          * wake-ups alone do not give). Cheap: reads the scoreboard. */
         bool (*fair_share)(struct lbd_worker *w);
-        void *reserved[8];
+
+        /* In ABI 1's reserved slots (NULL in a host without them). */
+
+        /* Declare enum lbd_worker_features; once, before the first accept(). */
+        void (*set_features)(struct lbd_worker *w, uint32_t features);
+        /* With LBD_WORKER_REPORTS_READINESS: what the model saw of the
+         * session's fd `which` (0 client, 1 upstream: as in struct
+         * lbd_wait), enum lbd_ready_events. Cheap (sets flags). */
+        void (*session_ready)(struct lbd_session *s, unsigned which, uint32_t events);
+        /* With LBD_WORKER_WATCHES_IDLE: what the model saw of an idle
+         * upstream fd (one a session detached and no session took back).
+         * The engine closes it if the backend closed it or sent something;
+         * the model then sees no more of it (closing ends the epoll
+         * registration). An fd that is no longer idle is ignored. */
+        void (*idle_event)(struct lbd_worker *w, int fd, uint32_t events);
+        void *reserved[5];
 };
 
 struct lbd_worker_ops {

@@ -4,7 +4,8 @@
  * worker plugins see as opaque) and the sessions, one per client connection.
  *
  * A session is a resumable state machine: lbd_session_run() does all the
- * I/O it can without blocking, then says what it waits for. Written once,
+ * I/O it can without blocking (or, with the readiness the model reports,
+ * all that can succeed), then says what it waits for. Written once,
  * driven by every worker model (event: epoll, thread: a pool, sync: one at
  * a time) through struct lbd_worker_host. The engine calls nothing of the
  * worker (worker.c) that drives it: what it needs of the worker is in
@@ -35,6 +36,7 @@ struct lbd_worker {
         struct lbd_table *table;
         int *listener_pool;
         uint64_t max_requests; /* 0: never recycle; else this worker's count incl. jitter */
+        uint32_t features;     /* enum lbd_worker_features the model declared */
 };
 
 struct lbd_session;
@@ -43,6 +45,10 @@ struct lbd_session;
 struct lbd_session *lbd_session_accept(struct lbd_worker *w, size_t listener);
 int lbd_session_run(struct lbd_session *s, struct lbd_wait *wait);
 void lbd_session_free(struct lbd_session *s);
+/* What the model saw of fd `which` of s (struct lbd_worker_host). */
+void lbd_session_ready(struct lbd_session *s, unsigned which, uint32_t events);
+/* What the model saw of an idle upstream fd (LBD_WORKER_WATCHES_IDLE). */
+void lbd_engine_idle_event(struct lbd_worker *w, int fd, uint32_t events);
 
 /* Whether w goes on: RUNNING, or STOPPING once asked to (TERM) or once it
  * served max_requests (then also marked stopping in its slot, out of the

@@ -26,6 +26,11 @@
 #include "log.h"
 #include "session-private.h"
 
+/* Whether the worker model reports readiness (session_recv()). */
+static bool reported(const struct lbd_session *s) {
+        return s->worker->features & LBD_WORKER_REPORTS_READINESS;
+}
+
 void session_close_fd(int *fd) {
         if (*fd >= 0) {
                 close(*fd);
@@ -173,9 +178,12 @@ int session_connect_to(struct lbd_session *s, long i) {
         /* EAGAIN on a unix socket is no connect under way: the backend's
          * listen queue is full, and the socket is not connected (nginx
          * treats it as a failed connect too). */
-        if (connect(fd, (const struct sockaddr *)&a->sa, a->len) == 0 || errno == EINPROGRESS) {
+        int r = connect(fd, (const struct sockaddr *)&a->sa, a->len);
+        if (r == 0 || errno == EINPROGRESS) {
                 s->ufd = fd;
-                s->ufd_new = true;
+                s->ufd_new = LBD_FD_NEW;
+                /* Under way: the model reports writable once it is done. */
+                s->ready[1] = r < 0 ? 0 : LBD_READY_WRITE;
                 s->deadline_ms = lbd_now_ms() + 1000ull * s->service->proxy_connect_timeout;
                 return 0;
         }
@@ -202,12 +210,16 @@ int session_start_connect(struct lbd_session *s) {
 }
 
 int session_connect_result(struct lbd_session *s) {
+        if (reported(s) && !(s->ready[1] & LBD_READY_WRITE))
+                return EINPROGRESS; /* no event yet */
         int err = 0;
         socklen_t len = sizeof err;
         if (getsockopt(s->ufd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
                 err = errno;
         if (err == EALREADY)
                 err = EINPROGRESS;
+        if (err == 0 && reported(s))
+                return 0; /* it was reported writable: the handshake is over */
         if (err == 0) {
                 /* Connected, unless SO_ERROR is still clear because the
                  * handshake is under way: a writable socket tells. */
@@ -217,6 +229,72 @@ int session_connect_result(struct lbd_session *s) {
                 return EINPROGRESS;
         }
         return err;
+}
+
+/* ---- I/O --------------------------------------------------------------- */
+
+static int side_fd(const struct lbd_session *s, unsigned side) { return side ? s->ufd : s->cfd; }
+
+static bool is_again_errno(void) { return errno == EAGAIN || errno == EWOULDBLOCK; }
+
+void session_ready_assume(struct lbd_session *s) {
+        if (!reported(s))
+                s->ready[0] = s->ready[1] = LBD_READY_READ | LBD_READY_WRITE;
+}
+
+bool session_read_idle(const struct lbd_session *s, unsigned side) {
+        return !(s->ready[side] & LBD_READY_READ);
+}
+
+/* A short transfer: the socket's queue (or room) was used up. Edges come
+ * only when the model reports them; and not for reading when the peer's
+ * close came already (nothing more would wake us up for it). */
+static void transferred(struct lbd_session *s, unsigned side, uint8_t what, ssize_t n,
+                        size_t len) {
+        if (n < 0 ? is_again_errno()
+                  : (size_t)n < len && reported(s) &&
+                            !(what == LBD_READY_READ && (s->ready[side] & LBD_READY_HUP)))
+                s->ready[side] &= (uint8_t)~what;
+}
+
+ssize_t session_recv(struct lbd_session *s, unsigned side, void *buf, size_t len) {
+        if (!(s->ready[side] & LBD_READY_READ)) {
+                errno = EAGAIN;
+                return -1;
+        }
+        ssize_t n = recv(side_fd(s, side), buf, len, MSG_DONTWAIT);
+        transferred(s, side, LBD_READY_READ, n, len);
+        return n;
+}
+
+ssize_t session_send(struct lbd_session *s, unsigned side, const void *buf, size_t len) {
+        if (!(s->ready[side] & LBD_READY_WRITE)) {
+                errno = EAGAIN;
+                return -1;
+        }
+        ssize_t n = send(side_fd(s, side), buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        transferred(s, side, LBD_READY_WRITE, n, len);
+        return n;
+}
+
+ssize_t session_sendmsg(struct lbd_session *s, unsigned side, const struct msghdr *mh,
+                        size_t len) {
+        if (!(s->ready[side] & LBD_READY_WRITE)) {
+                errno = EAGAIN;
+                return -1;
+        }
+        ssize_t n = sendmsg(side_fd(s, side), mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        transferred(s, side, LBD_READY_WRITE, n, len);
+        return n;
+}
+
+void lbd_session_ready(struct lbd_session *s, unsigned which, uint32_t events) {
+        if (which > 1)
+                return;
+        uint8_t r = (uint8_t)(events & (LBD_READY_READ | LBD_READY_WRITE | LBD_READY_HUP));
+        if (r & LBD_READY_HUP)
+                r |= LBD_READY_READ | LBD_READY_WRITE; /* the I/O says what happened */
+        s->ready[which] |= r;
 }
 
 /* ---- waiting ---------------------------------------------------------- */

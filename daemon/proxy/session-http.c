@@ -144,15 +144,6 @@ struct http_txn {
         bool body_lost;
         uint32_t body_origin; /* cbuf offset of the body's first byte */
         uint64_t up_gen;      /* generation of s->backend's slot (pool key) */
-        /* ufd was found empty (recv or the pool's peek: EAGAIN) during the
-         * current http_session_run(). Anything arriving on it after that
-         * point raises a new readiness event (edge-triggered: the fd is
-         * registered, or its registration after we return reports it; poll
-         * models: we ask READ on it), so another recv in the same run is a
-         * syscall that cannot find data. Cleared at each run's start and
-         * whenever ufd changes. Never set by a short read: data and a FIN
-         * may arrive together, with no edge after. */
-        bool up_empty;
 
         struct lbd_http_parser p;
         struct lbd_http_header headers[HTTP_MAX_HEADERS];
@@ -193,7 +184,6 @@ static struct http_txn *txn_get(void) {
         t->ostart = t->oend = 0;
         t->head_deadline = 0;
         t->resp_sent_any = false;
-        t->up_empty = false;
         return t;
 }
 
@@ -539,7 +529,7 @@ static int read_client(struct lbd_session *s) {
         struct http_txn *t = s->txn;
         int got = 0;
         while (t->cend < t->ccap) {
-                ssize_t n = recv(s->cfd, t->cbuf + t->cend, t->ccap - t->cend, MSG_DONTWAIT);
+                ssize_t n = session_recv(s, 0, t->cbuf + t->cend, t->ccap - t->cend);
                 if (n > 0) {
                         t->cend += (uint32_t)n;
                         got = 1;
@@ -688,7 +678,6 @@ static int phase_connect(struct lbd_session *s) {
                                  session_backend_text(s));
                         session_backend_failed(s, "connect timed out");
                 } else if (err == 0) {
-                        t->up_empty = false; /* never read yet */
                         goto connected;
                 } else {
                         log_full(LOG_WARNING, s->service->name,
@@ -705,12 +694,16 @@ static int phase_connect(struct lbd_session *s) {
                 if (i >= 0) {
                         s->tries++;
                         t->up_gen = lbd_table_slot_generation(s->worker->table, (uint32_t)i);
-                        int fd = upstream_pool_take((uint32_t)i, t->up_gen, lbd_now_ms());
+                        bool watched = s->worker->features & LBD_WORKER_WATCHES_IDLE;
+                        int fd = upstream_pool_take((uint32_t)i, t->up_gen, lbd_now_ms(),
+                                                    watched);
                         if (fd >= 0) {
                                 s->ufd = fd;
-                                s->ufd_new = true;
+                                s->ufd_new = watched ? LBD_FD_FROM_IDLE : LBD_FD_NEW;
+                                /* Nothing to read: the pool's peek, or the
+                                 * model's watch, found it empty. */
+                                s->ready[1] = LBD_READY_WRITE;
                                 t->reused = true;
-                                t->up_empty = true; /* pool_take peeked: EAGAIN */
                                 goto connected;
                         }
                         if (session_connect_to(s, i) == 0) {
@@ -755,7 +748,6 @@ static bool can_resend(const struct http_txn *t) {
 static void rewind_request(struct lbd_session *s) {
         struct http_txn *t = s->txn;
         session_close_fd(&s->ufd);
-        t->up_empty = false;
         t->up_broken = false;
         t->up_eof = t->up_reset = false;
         t->ostart = 0;
@@ -815,7 +807,7 @@ static bool forward_interim(struct lbd_session *s) {
                    (m->status != 100 ||
                     ((t->req_flags & LBD_HTTP_F_EXPECT_CONTINUE) && !t->continued));
         if (fwd) {
-                ssize_t n = send(s->cfd, t->ubuf, m->head_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+                ssize_t n = session_send(s, 0, t->ubuf, m->head_len);
                 if (n != (ssize_t)m->head_len) {
                         local_response(s, 502, "cannot forward a 1xx");
                         return false;
@@ -912,7 +904,7 @@ static bool read_upstream(struct lbd_session *s) {
         if (t->resp_head && t->ustart == t->uend)
                 t->ustart = t->uend = t->ubody = 0;
         while (t->uend < t->ucap) {
-                ssize_t n = recv(s->ufd, t->ubuf + t->uend, t->ucap - t->uend, MSG_DONTWAIT);
+                ssize_t n = session_recv(s, 1, t->ubuf + t->uend, t->ucap - t->uend);
                 if (n > 0) {
                         t->uend += (uint32_t)n;
                         if (!t->resp_byte)
@@ -927,10 +919,8 @@ static bool read_upstream(struct lbd_session *s) {
                                 break; /* send it on first */
                         continue;
                 }
-                if (n < 0 && is_again()) {
-                        t->up_empty = true;
+                if (n < 0 && is_again())
                         break;
-                }
                 t->up_eof = true;
                 t->up_reset = n < 0;
                 break;
@@ -981,8 +971,7 @@ static int send_request_head(struct lbd_session *s) {
                 return STEP_IDLE;
         int progress = STEP_IDLE;
         if (t->ostart < t->oend) {
-                ssize_t n = send(s->ufd, t->obuf + t->ostart, t->oend - t->ostart,
-                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+                ssize_t n = session_send(s, 1, t->obuf + t->ostart, t->oend - t->ostart);
                 if (n < 0 && !is_again()) {
                         upstream_failed(s, 502, "cannot send to the backend");
                         return STEP_PHASE;
@@ -1043,8 +1032,7 @@ static int send_request_body(struct lbd_session *s) {
                 return STEP_IDLE;
         int progress = STEP_IDLE;
         if (t->cstart < t->cbody) {
-                ssize_t n = send(s->ufd, t->cbuf + t->cstart, t->cbody - t->cstart,
-                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+                ssize_t n = session_send(s, 1, t->cbuf + t->cstart, t->cbody - t->cstart);
                 if (n < 0 && !is_again()) {
                         if (!t->resp_head) {
                                 upstream_failed(s, 502, "cannot send to the backend");
@@ -1089,7 +1077,7 @@ static int read_response(struct lbd_session *s) {
                 return STEP_IDLE;
         int progress = STEP_IDLE;
         bool want = !t->resp_head || (t->ubody == t->uend && !lbd_http_body_done(&t->sbody));
-        if (want && !t->up_empty && !t->up_eof && read_upstream(s))
+        if (want && !session_read_idle(s, 1) && !t->up_eof && read_upstream(s))
                 progress = STEP_MOVED;
         if (!t->resp_head && t->uend > 0) {
                 /* Also after the backend's close: a whole response may have
@@ -1129,10 +1117,11 @@ static int send_response_head(struct lbd_session *s, bool *full) {
         };
         struct msghdr mh = { .msg_iov = iov,
                              .msg_iovlen = !t->tunnel && t->ustart < t->ubody ? 2 : 1 };
-        ssize_t n = sendmsg(s->cfd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        size_t len = hlen + (mh.msg_iovlen == 2 ? iov[1].iov_len : 0);
+        ssize_t n = session_sendmsg(s, 0, &mh, len);
         if (n < 0 && !is_again())
                 return STEP_CLOSE;
-        if (n < (ssize_t)(hlen + (mh.msg_iovlen == 2 ? iov[1].iov_len : 0)))
+        if (n < (ssize_t)len)
                 *full = true; /* no second try in this pass */
         if (n <= 0)
                 return STEP_IDLE;
@@ -1160,8 +1149,7 @@ static int send_response(struct lbd_session *s) {
         if (t->ostart != t->oend || t->tunnel)
                 return progress;
         if (t->ustart < t->ubody && !full) {
-                ssize_t n = send(s->cfd, t->ubuf + t->ustart, t->ubody - t->ustart,
-                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+                ssize_t n = session_send(s, 0, t->ubuf + t->ustart, t->ubody - t->ustart);
                 if (n < 0 && !is_again())
                         return STEP_CLOSE;
                 if (n > 0) {
@@ -1316,8 +1304,7 @@ static void fill_wait(struct lbd_session *s, struct lbd_wait *wait) {
 static int phase_local(struct lbd_session *s) {
         struct http_txn *t = s->txn;
         while (t->ostart < t->oend) {
-                ssize_t n = send(s->cfd, t->obuf + t->ostart, t->oend - t->ostart,
-                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+                ssize_t n = session_send(s, 0, t->obuf + t->ostart, t->oend - t->ostart);
                 if (n > 0) {
                         t->ostart += (uint32_t)n;
                         continue;
@@ -1338,7 +1325,7 @@ static int phase_local(struct lbd_session *s) {
 static int phase_linger(struct lbd_session *s) {
         char sink[4096];
         for (;;) {
-                ssize_t n = recv(s->cfd, sink, sizeof sink, MSG_DONTWAIT);
+                ssize_t n = session_recv(s, 0, sink, sizeof sink);
                 if (n > 0)
                         continue;
                 if (n < 0 && is_again())
@@ -1384,8 +1371,6 @@ static int (*const phases[])(struct lbd_session *s) = {
 static int http_run(struct lbd_session *s, struct lbd_wait *wait) {
         if (s->detach_fd >= 0)
                 pool_detached(s);
-        if (s->txn)
-                s->txn->up_empty = false; /* a new run: events may have come */
         for (;;) {
                 int r = phases[s->phase](s);
                 if (r == SESSION_RUN_AGAIN)

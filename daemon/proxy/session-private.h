@@ -11,6 +11,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 
 #include "engine.h"
 
@@ -72,8 +74,11 @@ struct lbd_session {
         /* http: an upstream fd to hand to the pool once the worker model
          * stopped watching it for this session (LBD_WAIT_DETACH). */
         int detach_fd;
-        bool ufd_new;
-        bool cfd_new;
+        uint8_t cfd_new, ufd_new; /* enum lbd_fd_news, for the next wait */
+        /* What may be tried on cfd (0) and ufd (1) without a system call
+         * that can only fail with EAGAIN: enum lbd_ready_events (nginx's
+         * ready flags). See session_recv(). */
+        uint8_t ready[2];
         uint8_t phase;          /* the mode's own state */
         uint8_t peer_family;    /* AF_INET, AF_INET6, AF_UNIX */
         uint8_t peer_addr[16];  /* the client's address, for X-Forwarded-For */
@@ -122,5 +127,21 @@ int session_connect_to(struct lbd_session *s, long i);
 /* The result of a non-blocking connect of s->ufd: 0 connected, EINPROGRESS
  * not yet, else the error. */
 int session_connect_result(struct lbd_session *s);
+/* ---- I/O: the session's only way to its fds' bytes ---------------------
+ *
+ * side 0 is the client (cfd), 1 the upstream (ufd). A call that readiness
+ * says would fail fails with EAGAIN without a system call. A short read or
+ * write ends readiness when the model reports it (the next edge brings it
+ * back), unless the peer's close was reported with it (read on to the
+ * end); else only EAGAIN ends it, until the next run. */
+ssize_t session_recv(struct lbd_session *s, unsigned side, void *buf, size_t len);
+ssize_t session_send(struct lbd_session *s, unsigned side, const void *buf, size_t len);
+/* sendmsg() of len bytes in total. */
+ssize_t session_sendmsg(struct lbd_session *s, unsigned side, const struct msghdr *mh,
+                        size_t len);
+/* Whether readiness says a read of side would find nothing now. */
+bool session_read_idle(const struct lbd_session *s, unsigned side);
+/* At each run's start: without reported readiness, anything may have come. */
+void session_ready_assume(struct lbd_session *s);
 /* The fds, their news and the deadline; no events yet. */
 void session_fill_wait_fds(struct lbd_session *s, struct lbd_wait *wait);

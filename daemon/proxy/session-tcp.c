@@ -36,15 +36,16 @@ static struct tcp_stats *tcp_stats(struct lbd_session *s) {
 
 /* ---- the relay ---------------------------------------------------------- */
 
-/* Move bytes from `from` to `to` through d, adding what was written to
- * *total (if not NULL). Returns true if anything moved, and -1 in *error on
- * a fatal error. */
-static bool pump(struct direction *d, int from, int to, uint64_t *total, int *error) {
+/* Move bytes from side `from` to the other side through d, adding what was
+ * written to *total (if not NULL). Returns true if anything moved, and -1
+ * in *error on a fatal error. */
+static bool pump(struct lbd_session *s, struct direction *d, unsigned from, uint64_t *total,
+                 int *error) {
+        unsigned to = !from;
         bool progress = false;
         for (;;) {
                 if (d->start < d->end) {
-                        ssize_t n = send(to, d->buf + d->start, d->end - d->start,
-                                         MSG_NOSIGNAL | MSG_DONTWAIT);
+                        ssize_t n = session_send(s, to, d->buf + d->start, d->end - d->start);
                         if (n < 0) {
                                 if (errno == EAGAIN || errno == EINTR)
                                         return progress;
@@ -61,11 +62,15 @@ static bool pump(struct direction *d, int from, int to, uint64_t *total, int *er
                 d->start = d->end = 0;
                 if (d->eof) {
                         if (!d->shut) {
-                                (void)shutdown(to, SHUT_WR);
+                                (void)shutdown(to ? s->ufd : s->cfd, SHUT_WR);
                                 d->shut = true;
                                 progress = true;
                         }
                         session_direction_release(d);
+                        return progress;
+                }
+                if (session_read_idle(s, from)) {
+                        session_direction_release(d); /* idle: no buffer */
                         return progress;
                 }
                 if (!d->buf) {
@@ -75,7 +80,7 @@ static bool pump(struct direction *d, int from, int to, uint64_t *total, int *er
                                 return progress;
                         }
                 }
-                ssize_t n = recv(from, d->buf, RELAY_BUFFER_SIZE, MSG_DONTWAIT);
+                ssize_t n = session_recv(s, from, d->buf, RELAY_BUFFER_SIZE);
                 if (n < 0) {
                         if (errno == EAGAIN || errno == EINTR) {
                                 /* Idle: give the buffer back. */
@@ -100,10 +105,10 @@ static int relay(struct lbd_session *s, struct tcp_stats *stats) {
         int error = 0;
         bool progress, any = false;
         do {
-                progress = pump(&s->up, s->cfd, s->ufd, stats ? &stats->received : NULL, &error);
+                progress = pump(s, &s->up, 0, stats ? &stats->received : NULL, &error);
                 if (error)
                         break;
-                progress |= pump(&s->down, s->ufd, s->cfd, stats ? &stats->sent : NULL, &error);
+                progress |= pump(s, &s->down, 1, stats ? &stats->sent : NULL, &error);
                 any |= progress;
         } while (progress && !error);
         if (any) /* the idle timeout counts from the last byte moved */

@@ -9,8 +9,9 @@
  * connecting with retries) is session-common.c.
  *
  * Every fd is non-blocking, and lbd_session_run() tries each I/O until
- * EAGAIN or until there is no room, so the models may use edge-triggered
- * readiness (see struct lbd_wait).
+ * EAGAIN or until there is no room, or, when the model reports readiness,
+ * until readiness ends (session_recv()), so the models may use
+ * edge-triggered readiness (see struct lbd_wait).
  */
 #include <assert.h>
 #include <errno.h>
@@ -23,12 +24,20 @@
 
 #include "engine.h"
 #include "session-private.h"
+#include "upstream-pool.h"
 
 /* The mode of each service mode (config.h's enum). */
 static const struct session_mode *const service_modes[] = {
         [LBD_SERVICE_MODE_TCP] = &session_mode_tcp,
         [LBD_SERVICE_MODE_HTTP] = &session_mode_http,
 };
+
+void lbd_engine_idle_event(struct lbd_worker *w, int fd, uint32_t events) {
+        assert(w);
+        upstream_pool_event(fd, events & LBD_READY_HUP ? UPSTREAM_POOL_CLOSED
+                                : events & LBD_READY_READ ? UPSTREAM_POOL_READABLE
+                                                          : UPSTREAM_POOL_NOTHING);
+}
 
 enum lbd_worker_state lbd_engine_worker_state(struct lbd_worker *w) {
         assert(w);
@@ -80,7 +89,8 @@ struct lbd_session *lbd_session_accept(struct lbd_worker *w, size_t listener) {
         s->service = l->service;
         s->mode = mode;
         s->cfd = fd;
-        s->cfd_new = true;
+        s->cfd_new = LBD_FD_NEW;
+        s->ready[0] = LBD_READY_READ | LBD_READY_WRITE; /* a request may be here */
         s->ufd = -1;
         s->detach_fd = -1;
         s->pool = w->listener_pool[listener];
@@ -98,6 +108,7 @@ struct lbd_session *lbd_session_accept(struct lbd_worker *w, size_t listener) {
 int lbd_session_run(struct lbd_session *s, struct lbd_wait *wait) {
         assert(s);
         assert(wait);
+        session_ready_assume(s);
         for (;;) {
                 int r = s->mode->run(s, wait);
                 if (r != SESSION_RUN_AGAIN)

@@ -26,6 +26,10 @@ struct pool {
         uint32_t cap, used, high;
         int32_t free_list;     /* -1: none */
         int32_t newest, oldest;
+        /* fd -> entry + 1 (0: not here), for upstream_pool_event(); nfds
+         * of them (the fd limit), allocated with the entries. */
+        int32_t *by_fd;
+        uint32_t nfds;
 };
 
 static _Thread_local struct pool *pool;
@@ -49,7 +53,14 @@ static struct pool *pool_get(void) {
         }
         /* malloc, not calloc: only the entries used are touched. */
         p->entries = malloc(cap * sizeof(struct entry));
-        if (!p->entries) {
+        p->nfds = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+                                  rl.rlim_cur < (1u << 24)
+                          ? (uint32_t)rl.rlim_cur
+                          : (1u << 24);
+        p->by_fd = calloc(p->nfds, sizeof(int32_t)); /* untouched pages cost nothing */
+        if (!p->entries || !p->by_fd) {
+                free(p->entries);
+                free(p->by_fd);
                 free(p);
                 return NULL;
         }
@@ -63,6 +74,8 @@ static uint32_t bucket_of(uint32_t slot) { return (slot * 2654435761u) & (BUCKET
 
 static void unlink_entry(struct pool *p, int32_t i) {
         struct entry *e = &p->entries[i];
+        if ((uint32_t)e->fd < p->nfds)
+                p->by_fd[e->fd] = 0;
         if (e->prev >= 0)
                 p->entries[e->prev].next = e->next;
         else
@@ -91,7 +104,27 @@ static void expire(struct pool *p, uint64_t now) {
         }
 }
 
-int upstream_pool_take(uint32_t slot, uint64_t generation, uint64_t now) {
+static bool peek_empty(int fd) {
+        char c;
+        ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+void upstream_pool_event(int fd, enum upstream_pool_news news) {
+        struct pool *p = pool;
+        if (!p || fd < 0 || (uint32_t)fd >= p->nfds || !p->by_fd[fd] ||
+            news == UPSTREAM_POOL_NOTHING)
+                return;
+        /* Readable alone may be an edge of bytes that the session read
+         * already (they came while it read): look. */
+        if (news == UPSTREAM_POOL_READABLE && peek_empty(fd))
+                return;
+        int32_t i = p->by_fd[fd] - 1;
+        close(fd);
+        unlink_entry(p, i);
+}
+
+int upstream_pool_take(uint32_t slot, uint64_t generation, uint64_t now, bool watched) {
         struct pool *p = pool;
         if (!p || p->used == 0)
                 return -1;
@@ -107,12 +140,8 @@ int upstream_pool_take(uint32_t slot, uint64_t generation, uint64_t now) {
                 int fd = e->fd;
                 bool same = e->generation == generation;
                 unlink_entry(p, i);
-                if (same) {
-                        char c;
-                        ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-                        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-                                return fd;
-                }
+                if (same && (watched || peek_empty(fd)))
+                        return fd;
                 close(fd); /* closed (0), reset, talking out of turn, or another backend's */
                 i = next;
         }
@@ -151,6 +180,8 @@ void upstream_pool_put(uint32_t slot, uint64_t generation, int fd, uint64_t now)
                 .newer = -1,
                 .older = p->newest,
         };
+        if ((uint32_t)fd < p->nfds)
+                p->by_fd[fd] = i + 1;
         if (head >= 0)
                 p->entries[head].prev = i;
         p->bucket[b] = i + 1;

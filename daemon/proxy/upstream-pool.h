@@ -18,6 +18,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define UPSTREAM_POOL_MAX 2048u
@@ -27,9 +28,20 @@
  * threads; 1 otherwise). Call once, before any thread uses a pool. */
 void upstream_pool_set_threads(unsigned threads);
 
-/* An idle connection to (slot, generation), checked for EOF or stray
- * bytes (a backend that closed it while it sat here); -1 if none. */
-int upstream_pool_take(uint32_t slot, uint64_t generation, uint64_t now_ms);
+/* An idle connection to (slot, generation); -1 if none. Unless watched (the
+ * worker model reports the idle connections' events: upstream_pool_event()),
+ * it is checked for EOF or stray bytes first (a backend that closed it
+ * while it sat here), with a system call. */
+int upstream_pool_take(uint32_t slot, uint64_t generation, uint64_t now_ms, bool watched);
+enum upstream_pool_news {
+        UPSTREAM_POOL_NOTHING,  /* (only writable): nothing to do */
+        UPSTREAM_POOL_READABLE, /* may be the backend's close or bytes, or a stale edge */
+        UPSTREAM_POOL_CLOSED,   /* the backend closed it, or it failed */
+};
+/* What the worker model saw of fd while it is idle here: closed when the
+ * backend closed it or sent something out of turn; an fd not in the pool
+ * is ignored (an event that came after the fd left it). */
+void upstream_pool_event(int fd, enum upstream_pool_news news);
 /* Keep fd (idle, at a message boundary) for (slot, generation); closes it
  * when it cannot be kept. */
 void upstream_pool_put(uint32_t slot, uint64_t generation, int fd, uint64_t now_ms);

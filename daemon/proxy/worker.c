@@ -153,6 +153,10 @@ static void worker_init(struct lbd_worker *w, const struct lbd_worker_params *p)
                                           : 1);
 }
 
+static void host_set_features(struct lbd_worker *w, uint32_t features) {
+        w->features = features & (LBD_WORKER_REPORTS_READINESS | LBD_WORKER_WATCHES_IDLE);
+}
+
 _Noreturn void lbd_worker_main(const struct lbd_worker_params *p) {
         become_worker(p);
         struct lbd_worker w;
@@ -170,6 +174,9 @@ _Noreturn void lbd_worker_main(const struct lbd_worker_params *p) {
                 .threads = host_threads,
                 .now_ms = lbd_now_ms,
                 .fair_share = host_fair_share,
+                .set_features = host_set_features,
+                .session_ready = lbd_session_ready,
+                .idle_event = lbd_engine_idle_event,
         };
         const struct lbd_plugin *model = p->model;
         log_debug("worker %d (slot %u) serving with the %s model", (int)getpid(), p->slot_index,

@@ -8,6 +8,17 @@
  * Listeners are registered with EPOLLEXCLUSIVE so one connection wakes one
  * worker, not all of them. Timeouts are checked once a second by walking
  * the open connections (a connection's timeouts are whole seconds).
+ *
+ * Each fd is registered once, with its number and a generation in the
+ * event's data: a table indexed by fd says whose it is (a session's client
+ * or upstream side, or an idle upstream connection in the engine's pool,
+ * which stays registered when a session gives it back and when another
+ * takes it: no epoll_ctl per request). The generation changes with every
+ * new file under a number, so an event of a closed file that is still in
+ * the batch is dropped. What is seen goes to the session before it runs
+ * (LBD_WORKER_REPORTS_READINESS), so it reads and writes only what can
+ * succeed; what is seen of an idle connection goes to the engine
+ * (LBD_WORKER_WATCHES_IDLE).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -33,6 +44,13 @@
  * entries carry a pointer, whose low bit is clear. */
 #define LISTENER_TAG 1u
 
+/* Whose an fd is. */
+struct fd_owner {
+        struct conn *conn; /* NULL: idle in the engine's pool, or closed */
+        uint32_t generation;
+        uint8_t which;     /* 0 client, 1 upstream (struct lbd_wait) */
+};
+
 struct conn {
         struct lbd_session *session;
         struct conn *prev, *next;
@@ -51,7 +69,52 @@ struct loop {
         unsigned max_conns;
         struct conn *conns; /* open connections, for the timeout walk */
         struct conn *dead;  /* finished in this batch, freed after it */
+        struct fd_owner *owners; /* indexed by fd, n_owners of them */
+        size_t n_owners;
 };
+
+static uint64_t fd_data(int fd, uint32_t generation) {
+        return ((uint64_t)generation << 32) | ((uint64_t)(uint32_t)fd << 1);
+}
+
+static struct fd_owner *owner_of(struct loop *l, int fd) {
+        if ((size_t)fd < l->n_owners)
+                return &l->owners[fd];
+        size_t n = l->n_owners ? l->n_owners : 1024;
+        while (n <= (size_t)fd)
+                n *= 2;
+        struct fd_owner *o = realloc(l->owners, n * sizeof(*o));
+        if (!o)
+                return NULL;
+        memset(o + l->n_owners, 0, (n - l->n_owners) * sizeof(*o));
+        l->owners = o;
+        l->n_owners = n;
+        return &o[fd];
+}
+
+/* The session's fd `which` is new (a new file: register it) or came back
+ * from the pool (registered: only its owner changes). */
+static void watch_fd(struct loop *l, struct conn *c, int fd, unsigned which, uint8_t news) {
+        struct fd_owner *o = owner_of(l, fd);
+        if (!o)
+                return; /* cannot watch it: let the timeout end the session */
+        o->conn = c;
+        o->which = (uint8_t)which;
+        if (news == LBD_FD_FROM_IDLE)
+                return;
+        o->generation++;
+        struct epoll_event ev = {
+                .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+                .data.u64 = fd_data(fd, o->generation),
+        };
+        if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 && errno == EEXIST)
+                (void)epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev);
+}
+
+static uint32_t ready_events(uint32_t ev) {
+        return (ev & EPOLLIN ? LBD_READY_READ : 0) | (ev & EPOLLOUT ? LBD_READY_WRITE : 0) |
+               (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR) ? LBD_READY_HUP : 0);
+}
 
 static void unlink_conn(struct loop *l, struct conn *c) {
         if (c->prev)
@@ -74,9 +137,14 @@ static void drive(struct loop *l, struct conn *c) {
 again:
         r = l->host->session_run(c->session, &wait);
         if (r != 0 && ((wait.events[0] | wait.events[1]) & LBD_WAIT_DETACH)) {
-                for (int i = 0; i < 2; i++)
-                        if ((wait.events[i] & LBD_WAIT_DETACH) && wait.fd[i] >= 0)
-                                (void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, wait.fd[i], NULL);
+                /* Idle now: still watched, for the engine's pool. */
+                for (int i = 0; i < 2; i++) {
+                        if (!(wait.events[i] & LBD_WAIT_DETACH) || wait.fd[i] < 0)
+                                continue;
+                        struct fd_owner *o = owner_of(l, wait.fd[i]);
+                        if (o)
+                                o->conn = NULL;
+                }
                 goto again;
         }
         if (r == 0) {
@@ -89,17 +157,28 @@ again:
                 return;
         }
         c->deadline_ms = wait.deadline_ms;
-        for (int i = 0; i < 2; i++) {
-                if (!wait.fd_new[i] || wait.fd[i] < 0)
-                        continue;
-                struct epoll_event ev = {
-                        .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-                        .data.ptr = c,
-                };
-                if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, wait.fd[i], &ev) < 0 && errno != EEXIST)
-                        /* Cannot watch it: let the timeout end the session. */
-                        continue;
+        for (unsigned i = 0; i < 2; i++)
+                if (wait.fd_new[i] && wait.fd[i] >= 0)
+                        watch_fd(l, c, wait.fd[i], i, wait.fd_new[i]);
+}
+
+/* An event of a connection's fd: to its session, or to the engine's pool. */
+static void fd_event(struct loop *l, const struct epoll_event *e) {
+        int fd = (int)((uint32_t)e->data.u64 >> 1);
+        if ((size_t)fd >= l->n_owners)
+                return;
+        struct fd_owner *o = &l->owners[fd];
+        if (o->generation != (uint32_t)(e->data.u64 >> 32))
+                return; /* of a file closed since */
+        uint32_t ready = ready_events(e->events);
+        if (!o->conn) {
+                l->host->idle_event(l->worker, fd, ready);
+                return;
         }
+        if (o->conn->dead)
+                return;
+        l->host->session_ready(o->conn->session, o->which, ready);
+        drive(l, o->conn);
 }
 
 static void free_dead(struct loop *l) {
@@ -169,6 +248,12 @@ static int event_run(void *data, const struct lbd_worker_host *host, struct lbd_
                 .worker = worker,
                 .max_conns = host->max_connections(worker),
         };
+        /* The host must have what this model relies on (ABI 1's reserved
+         * slots): the readiness and idle reports. */
+        if (host->struct_size < sizeof(*host) || !host->set_features || !host->session_ready ||
+            !host->idle_event)
+                return -EPROTO;
+        host->set_features(worker, LBD_WORKER_REPORTS_READINESS | LBD_WORKER_WATCHES_IDLE);
         l.n_listeners = host->listeners(worker, &l.listeners);
         l.epfd = epoll_create1(EPOLL_CLOEXEC);
         if (l.epfd < 0)
@@ -214,7 +299,7 @@ static int event_run(void *data, const struct lbd_worker_host *host, struct lbd_
                         if (tag & LISTENER_TAG)
                                 accept_some(&l, (size_t)(tag >> 1));
                         else
-                                drive(&l, events[i].data.ptr);
+                                fd_event(&l, &events[i]);
                 }
                 free_dead(&l);
                 uint64_t now = host->now_ms();
@@ -231,6 +316,7 @@ static int event_run(void *data, const struct lbd_worker_host *host, struct lbd_
                 free(c);
         }
         free_dead(&l);
+        free(l.owners);
         close(l.epfd);
         return r < 0 ? r : 0;
 }

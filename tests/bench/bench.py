@@ -66,6 +66,7 @@ import storm  # noqa: E402
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
+PERF = shutil.which("perf") or "/usr/bin/perf"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 BODY = "hello from backend {name}\\n"   # nginx string syntax: \n in the config
@@ -587,6 +588,8 @@ def main():
     ap.add_argument("--storm", type=int, default=10000,
                     help="connections of the connection storm (lbd event and nginx, 2 "
                          "workers each); 0 skips it (default 10000)")
+    ap.add_argument("--no-syscalls", action="store_true",
+                    help="skip counting system calls per request (perf stat)")
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: 1 s per run, 1 round, 500 idle connections")
     args = ap.parse_args()
@@ -779,10 +782,20 @@ def _bench(args, conn_counts, build_dir, failures, started):
                 sp.stop()
                 started.remove(sp)
 
+    calls = None
+    if not args.no_syscalls:
+        workers_of = {
+            "lbd-event": lambda: ev.worker_pids(), "lbd-tcp": lambda: ev.worker_pids(),
+            "nginx": lambda: [p for p in proc_tree(ng.pid) if p != ng.pid],
+            "haproxy": lambda: [ha.pid], "haproxy-tcp": lambda: [ha.pid],
+        }
+        live = {k: f for k, f in workers_of.items()
+                if owner.get(k) and by_key.get(k) in systems}
+        calls = syscall_test(by_key, live, failures)
     pool = pool_size_test(args, start, started, failures) if args.pool_backends > 0 else None
     storms = storm_test(args, start, started, failures, backend_addrs) if args.storm else None
 
-    report(args, conn_counts, systems, results, idle, spread, pool, storms)
+    report(args, conn_counts, systems, results, idle, spread, pool, storms, calls)
     print(f"\n(run took {time.monotonic() - t_start:.0f} s)")
     if failures:
         print("\nCould not run:")
@@ -790,6 +803,61 @@ def _bench(args, conn_counts, build_dir, failures, started):
             print(f"  - {f}")
         return 1
     return 0
+
+
+SYSCALLS = ("read", "recvfrom", "readv", "write", "sendto", "sendmsg", "writev",
+            "epoll_wait", "epoll_ctl", "accept4", "connect", "close", "getsockopt",
+            "setsockopt", "splice", "io_uring_enter")
+
+
+def syscall_count(system, pids, conns=20, duration=3):
+    """System calls of the proxy's processes per request, counted by the
+    kernel's tracepoints (perf stat) while `wrk -t1 -cN` runs: the total, and
+    the calls named in SYSCALLS. Returns (total per request, {name: per
+    request}, wrk's result)."""
+    events = ["raw_syscalls:sys_enter"] + [f"syscalls:sys_enter_{n}" for n in SYSCALLS]
+    argv = [PERF, "stat", "-x", ",", "-e", ",".join(events),
+            "-p", ",".join(str(p) for p in pids)]
+    perf = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, text=True, start_new_session=True,
+                            preexec_fn=lbdtest._set_pdeathsig)
+    try:
+        time.sleep(0.3)  # perf attached
+        wrk = subprocess.run([WRK, "-t1", f"-c{conns}", f"-d{duration}s",
+                              f"http://127.0.0.1:{system.port}/"], capture_output=True,
+                             text=True, timeout=duration + 60, stdin=subprocess.DEVNULL)
+    finally:
+        perf.send_signal(signal.SIGINT)
+        _, err = perf.communicate(timeout=30)
+    r = parse_wrk(wrk.stdout)
+    n = max(r["requests"], 1)
+    counts = {}
+    for line in err.splitlines():
+        f = line.split(",")
+        if len(f) >= 3 and f[0].strip().isdigit():
+            counts[f[2].strip()] = int(f[0])
+    total = counts.get("raw_syscalls:sys_enter")
+    if total is None:
+        raise RuntimeError("perf counted nothing:\n" + err)
+    each = {name: counts.get(f"syscalls:sys_enter_{name}", 0) / n for name in SYSCALLS}
+    return total / n, each, r
+
+
+def syscall_test(by_key, proxies, failures):
+    """Per keep-alive request (and per tcp exchange): lbd event, nginx and
+    HAProxy, access logs off. proxies: key -> callable returning the pids
+    whose calls count (the worker processes)."""
+    out = {}
+    for key in ("lbd-event", "nginx", "haproxy", "lbd-tcp", "haproxy-tcp"):
+        s = by_key.get(key)
+        if not s or key not in proxies:
+            continue
+        try:
+            out[key] = syscall_count(s, proxies[key]())
+        except (RuntimeError, ValueError, OSError, subprocess.TimeoutExpired) as e:
+            failures.append(f"system calls of {s.label}: {e}")
+            print(f"bench: {failures[-1]}", file=sys.stderr)
+    return out
 
 
 def pool_size_test(args, start, started, failures):
@@ -875,7 +943,12 @@ def storm_test(args, start, started, failures, backend_addrs):
     return out
 
 
-def report(args, conn_counts, systems, results, idle, spread, pool=None, storms=None):
+def by_key_label(systems, key):
+    return next((s.label for s in systems if s.key == key), key)
+
+
+def report(args, conn_counts, systems, results, idle, spread, pool=None, storms=None,
+           calls=None):
     S = {}
     for (key, c), runs in results.items():
         S[(key, c)] = summarize(runs)
@@ -962,6 +1035,16 @@ def report(args, conn_counts, systems, results, idle, spread, pool=None, storms=
                   f"   {big}: {med(big, 'rps') or 0:7.0f} req/s {fmt_us(med(big, 'cpu_us'))} us/req"
                   f"   req/s {fr(r)}, CPU/req {fr(ratio(med(big, 'cpu_us'), med(2, 'cpu_us')))}")
 
+    if calls:
+        print("\nSystem calls per request (perf stat on the proxy's workers, wrk -t1 -c20 -d3s, "
+              "access logs off;\n tcp: per request of the keep-alive client relayed over one "
+              "connection):")
+        shown = [n for n in SYSCALLS if any(c[1][n] >= 0.05 for c in calls.values())]
+        print(f"  {'system':<16} {'total':>6}  " + " ".join(f"{n:>10}" for n in shown))
+        for key, (total, each, _) in calls.items():
+            print(f"  {by_key_label(systems, key):<16} {total:6.2f}  "
+                  + " ".join(f"{each[n]:10.2f}" for n in shown))
+
     storm_ratio = None
     if storms:
         print(f"\nConnection storm: {args.storm} clients connect at once, one request each, "
@@ -984,7 +1067,7 @@ def report(args, conn_counts, systems, results, idle, spread, pool=None, storms=
         print(f"  all answered, lbd/nginx: {fr(storm_ratio)}")
 
     # Targets (issues 3, 4, 11). Measured value shown next to each; no assertions.
-    print("\nTargets (issues 3, 4 and 11):")
+    print("\nTargets (issues 3, 4, 11 and 13):")
     checks = []
 
     def check(name, value, limit, ok, fmt=fr):
@@ -1025,6 +1108,9 @@ def report(args, conn_counts, systems, results, idle, spread, pool=None, storms=
                   lambda v: v >= 0.9)
     else:
         checks.append((f"pool of {args.pool_backends} backends", "not run", "-"))
+    if calls and "lbd-event" in calls:
+        check("event: system calls per request", calls["lbd-event"][0], "<= 4.5",
+              lambda v: v <= 4.5, fmt=lambda v: f"{v:.2f}")
     if storms:
         check(f"storm of {args.storm}: all answered vs nginx", storm_ratio, "<= 1.50x",
               lambda v: v <= 1.5)
