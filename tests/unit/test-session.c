@@ -10,6 +10,12 @@
  * Each case says what a user would see: the bytes the client gets, what
  * the backend got, how many connections it accepted, and the backend's
  * counters in the shared table.
+ *
+ * Every case runs under three models: one that reports nothing (the
+ * session reads until EAGAIN), one that reports readiness from an
+ * edge-triggered epoll as the event model does (a short read is "nothing
+ * more"; an edge comes once), and one that also keeps idle upstream
+ * connections watched and reports their events to the engine's pool.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -35,6 +43,9 @@
 #define BUF 65536
 /* What a case may take, at most; a case that hangs fails instead. */
 #define CASE_MS 3000u
+
+/* The model under test (enum lbd_worker_features), set per group. */
+static uint32_t model_features;
 
 /* The backend, as a test plays it: accepts, reads a request head (and
  * any body that came with it), answers `response` once, then closes if
@@ -74,6 +85,11 @@ struct fx {
         size_t got_len;
         bool client_eof;
         struct backend be;
+        /* A reporting model's epoll (edge-triggered) and whose each fd is:
+         * 0 client, 1 upstream, 2 idle in the pool. */
+        int epfd;
+        int idle_fd;
+        uint8_t role[1024];
 };
 
 /* ---- setting up --------------------------------------------------------- */
@@ -147,6 +163,9 @@ static struct fx *fx_new(const char *mode, const char *extra, bool no_backend) {
                 .table = f->table,
                 .listener_pool = &f->pool,
         };
+        f->w.features = model_features;
+        f->epfd = model_features ? epoll_create1(EPOLL_CLOEXEC) : -1;
+        f->idle_fd = -1;
         f->be.fd = -1;
         f->be.listen_fd = no_backend ? -1 : unix_listener(f->backend_path);
         f->client = -1;
@@ -155,6 +174,10 @@ static struct fx *fx_new(const char *mode, const char *extra, bool no_backend) {
 
 static void fx_free(struct fx *f) {
         lbd_session_free(f->s);
+        /* The pool is the thread's, kept across cases: what a watching
+         * model would report once this backend is gone empties it. */
+        if (f->idle_fd >= 0)
+                lbd_engine_idle_event(&f->w, f->idle_fd, LBD_READY_HUP);
         if (f->client >= 0)
                 close(f->client);
         if (f->be.fd >= 0)
@@ -162,6 +185,8 @@ static void fx_free(struct fx *f) {
         if (f->be.listen_fd >= 0)
                 close(f->be.listen_fd);
         close(f->listener.fd);
+        if (f->epfd >= 0)
+                close(f->epfd);
         unlink(f->listen_path);
         unlink(f->backend_path);
         rmdir(f->dir);
@@ -243,10 +268,50 @@ static void client_step(struct fx *f) {
         }
 }
 
+/* A reporting model: register a new fd once, edge-triggered (the event
+ * model's registration); one from the pool is registered already. */
+static void model_watch(struct fx *f) {
+        for (int i = 0; i < 2; i++) {
+                int fd = f->wait.fd[i];
+                if (fd < 0 || !f->wait.fd_new[i])
+                        continue;
+                assert_true(fd < (int)sizeof f->role);
+                f->role[fd] = (uint8_t)i;
+                if (f->wait.fd_new[i] == LBD_FD_FROM_IDLE) {
+                        assert_int_equal(fd, f->idle_fd); /* the one it kept watching */
+                        f->idle_fd = -1;
+                        continue;
+                }
+                struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+                                          .data.fd = fd };
+                assert_int_equal(epoll_ctl(f->epfd, EPOLL_CTL_ADD, fd, &ev), 0);
+        }
+}
+
+/* A reporting model: what epoll saw goes to the session or the pool. */
+static void model_report(struct fx *f) {
+        struct epoll_event evs[8];
+        int n = epoll_wait(f->epfd, evs, 8, 0);
+        for (int i = 0; i < n; i++) {
+                uint32_t e = evs[i].events;
+                uint32_t ready = (e & EPOLLIN ? LBD_READY_READ : 0) |
+                                 (e & EPOLLOUT ? LBD_READY_WRITE : 0) |
+                                 (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR) ? LBD_READY_HUP : 0);
+                int fd = evs[i].data.fd;
+                if (fd == f->idle_fd) {
+                        lbd_engine_idle_event(&f->w, fd, ready);
+                        if (fcntl(fd, F_GETFD) < 0)
+                                f->idle_fd = -1; /* the pool closed it */
+                } else if (f->s && !f->session_done) {
+                        lbd_session_ready(f->s, f->role[fd], ready);
+                }
+        }
+}
+
 /* The fake worker host: run the session, then wait (poll) for what it
  * asked, or for the client or the backend, a few milliseconds at most. */
 static void session_step(struct fx *f) {
-        struct pollfd p[5];
+        struct pollfd p[6];
         nfds_t n = 0;
         if (f->s && !f->session_done) {
                 int r = lbd_session_run(f->s, &f->wait);
@@ -254,7 +319,17 @@ static void session_step(struct fx *f) {
                         f->session_done = true;
                 } else {
                         assert_int_equal(r, 1);
-                        for (int i = 0; i < 2; i++) {
+                        if (f->epfd >= 0 && (f->wait.events[1] & LBD_WAIT_DETACH)) {
+                                if (model_features & LBD_WORKER_WATCHES_IDLE)
+                                        f->idle_fd = f->wait.fd[1]; /* still watched */
+                                else
+                                        (void)epoll_ctl(f->epfd, EPOLL_CTL_DEL, f->wait.fd[1],
+                                                        NULL);
+                                return;
+                        }
+                        if (f->epfd >= 0)
+                                model_watch(f);
+                        for (int i = 0; i < 2 && f->epfd < 0; i++) {
                                 if (f->wait.events[i] & LBD_WAIT_DETACH)
                                         return; /* forgotten; run again at once */
                                 short ev = 0;
@@ -274,7 +349,11 @@ static void session_step(struct fx *f) {
                 p[n++] = (struct pollfd){ .fd = f->be.fd, .events = POLLIN };
         if (f->be.listen_fd >= 0)
                 p[n++] = (struct pollfd){ .fd = f->be.listen_fd, .events = POLLIN };
+        if (f->epfd >= 0)
+                p[n++] = (struct pollfd){ .fd = f->epfd, .events = POLLIN };
         (void)poll(p, n, 5);
+        if (f->epfd >= 0)
+                model_report(f);
 }
 
 typedef bool (*until_fn)(const struct fx *f);
@@ -512,6 +591,81 @@ static void test_http_upgrade_tunnel(void **state) {
         fx_free(f);
 }
 
+/* The client sends its request and its FIN at once: with an
+ * edge-triggered model the one edge says both, so a short read must not
+ * end readiness (no edge would come for the FIN). The session answers,
+ * sees the close and ends. */
+static void test_http_request_with_fin(void **state) {
+        struct fx *f = fx_new("http", NULL, false);
+        f->be.response = OK_HELLO;
+        fx_connect(f);
+        client_send(f, GET);
+        shutdown(f->client, SHUT_WR);
+        run_until(f, session_over);
+        assert_contains(f->got, "HTTP/1.1 200 OK\r\n");
+        assert_string_equal(strstr(f->got, "\r\n\r\n") + 4, "hello");
+        assert_int_equal(f->be.answers, 1);
+        fx_free(f);
+}
+
+static bool idle_gone(const struct fx *f) { return f->idle_fd < 0; }
+
+/* The backend closes an idle pooled connection: the next request goes
+ * over a new one, no failure, no retry. A watching model reports the close
+ * and the engine closes the fd there and then; else the pool's check
+ * finds it at reuse. */
+static void test_http_idle_closed_by_backend(void **state) {
+        struct fx *f = fx_new("http", NULL, false);
+        f->be.response = OK_HELLO;
+        fx_connect(f);
+        client_send(f, GET);
+        run_until(f, idle_keep_alive);
+        int pooled = f->idle_fd;
+        close(f->be.fd); /* the backend's keep-alive timeout */
+        f->be.fd = -1;
+        if (model_features & LBD_WORKER_WATCHES_IDLE) {
+                assert_true(pooled >= 0);
+                run_until(f, idle_gone);
+        }
+        f->got_len = 0;
+        f->got[0] = '\0';
+        client_send(f, GET);
+        run_until(f, idle_keep_alive);
+        assert_string_equal(strstr(f->got, "\r\n\r\n") + 4, "hello");
+        assert_int_equal(f->be.accepted, 2);
+        finish(f);
+        struct lbd_backend_stats st = stats(f);
+        assert_int_equal(st.requests, 2);
+        assert_int_equal(st.failures, 0);
+        fx_free(f);
+}
+
+/* Events of an idle connection that say nothing (writable; or readable
+ * with nothing to read: an edge of bytes the session read already) leave
+ * it in the pool: the next request reuses it. */
+static void test_http_idle_stale_event_keeps_it(void **state) {
+        if (!(model_features & LBD_WORKER_WATCHES_IDLE))
+                skip();
+        struct fx *f = fx_new("http", NULL, false);
+        f->be.response = OK_HELLO;
+        fx_connect(f);
+        client_send(f, GET);
+        run_until(f, idle_keep_alive);
+        int pooled = f->idle_fd;
+        assert_true(pooled >= 0);
+        lbd_engine_idle_event(&f->w, pooled, LBD_READY_WRITE);
+        lbd_engine_idle_event(&f->w, pooled, LBD_READY_READ);
+        assert_true(fcntl(pooled, F_GETFD) >= 0);
+        f->got_len = 0;
+        f->got[0] = '\0';
+        client_send(f, GET);
+        run_until(f, idle_keep_alive);
+        assert_string_equal(strstr(f->got, "\r\n\r\n") + 4, "hello");
+        assert_int_equal(f->be.accepted, 1);
+        finish(f);
+        fx_free(f);
+}
+
 /* ---- tcp ------------------------------------------------------------------ */
 
 static bool backend_has_hello(const struct fx *f) { return strstr(f->be.got, "hello") != NULL; }
@@ -546,9 +700,25 @@ static void test_tcp_no_backend(void **state) {
         fx_free(f);
 }
 
+static int model_reports_nothing(void **state) {
+        model_features = 0;
+        return 0;
+}
+static int model_reports_readiness(void **state) {
+        model_features = LBD_WORKER_REPORTS_READINESS;
+        return 0;
+}
+static int model_watches_idle(void **state) {
+        model_features = LBD_WORKER_REPORTS_READINESS | LBD_WORKER_WATCHES_IDLE;
+        return 0;
+}
+
 int main(void) {
         upstream_pool_set_threads(1);
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_http_request_with_fin),
+                cmocka_unit_test(test_http_idle_closed_by_backend),
+                cmocka_unit_test(test_http_idle_stale_event_keeps_it),
                 cmocka_unit_test(test_http_keep_alive),
                 cmocka_unit_test(test_http_backend_closes_after_response),
                 cmocka_unit_test(test_http_close_delimited),
@@ -561,5 +731,11 @@ int main(void) {
                 cmocka_unit_test(test_tcp_relay),
                 cmocka_unit_test(test_tcp_no_backend),
         };
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        int failed = cmocka_run_group_tests_name("a model that reports nothing", tests,
+                                                 model_reports_nothing, NULL);
+        failed += cmocka_run_group_tests_name("an edge-triggered model reporting readiness",
+                                              tests, model_reports_readiness, NULL);
+        failed += cmocka_run_group_tests_name("a model that also watches idle connections",
+                                              tests, model_watches_idle, NULL);
+        return failed;
 }
