@@ -96,6 +96,8 @@ struct lbd_config *lbd_config_new(void) {
                 .timeout = 30,
                 .graceful_timeout = 30,
                 .keepalive = 5,
+                .access_log_buffer = 64u * 1024u,
+                .access_log_flush = 1,
                 .max_requests = 0,
                 .max_requests_jitter = 0,
                 .user = g_strdup("lbd"),

@@ -86,6 +86,12 @@ struct lbd_daemon_config {
          * empty), e.g. www-data to reach a Gunicorn socket made -m 007. */
         char **extra_groups;
         char *access_log;      /* path, "journal" or "off"; default journal */
+        /* A file access log is written in blocks (nginx's buffer= and
+         * flush=): bytes, 0..LBD_ACCESS_LOG_BUFFER_MAX (0: a write per
+         * line), default 64 KiB; and seconds a line may wait, 1..60,
+         * default 1. */
+        unsigned access_log_buffer;
+        unsigned access_log_flush;
         char *error_log;       /* path or "journal"; default journal */
         char *statsd_host;     /* canonical host:port or NULL ("off", unset) */
 };
@@ -139,6 +145,7 @@ const char *lbd_service_mode_to_string(enum lbd_service_mode mode);
 /* Limits of the values the configuration accepts, shared with the D-Bus
  * methods that set the same values. */
 #define LBD_WORKERS_MAX 1024u
+#define LBD_ACCESS_LOG_BUFFER_MAX (1024u * 1024u)
 #define LBD_THREADS_MAX 1024u
 #define LBD_WORKER_CONNECTIONS_MAX 1000000u
 #define LBD_BACKEND_WEIGHT_MAX 1000u       /* weight is 1..this */

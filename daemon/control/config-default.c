@@ -30,6 +30,8 @@ const char lbd_config_builtin_default[] =
         "group=                    # ...and this group; empty: the user's own\n"
         "extra-groups=             # supplementary groups, e.g. www-data (a -m 007 socket)\n"
         "access-log=journal        # journal | off | /absolute/path\n"
+        "access-log-buffer=65536   # a file log: bytes per write; 0 = a write per line\n"
+        "access-log-flush=1        # a file log: seconds a line may wait, 1-60\n"
         "error-log=journal         # journal | /absolute/path\n"
         "# statsd-host=127.0.0.1:8125\n"
         "\n"

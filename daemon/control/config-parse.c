@@ -577,6 +577,9 @@ static const struct key_def daemon_keys[] = {
         { "group", KEY_GROUP, D(group), 0, 0, NULL },
         { "extra-groups", KEY_GROUPS, D(extra_groups), 0, 0, NULL },
         { "access-log", KEY_ACCESS_LOG, D(access_log), 0, 0, NULL },
+        { "access-log-buffer", KEY_UINT, D(access_log_buffer), 0, LBD_ACCESS_LOG_BUFFER_MAX,
+          "bytes" },
+        { "access-log-flush", KEY_UINT, D(access_log_flush), 1, 60, "seconds" },
         { "error-log", KEY_ERROR_LOG, D(error_log), 0, 0, NULL },
         { "statsd-host", KEY_STATSD_HOST, D(statsd_host), 0, 0, NULL },
 };

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "http.h"
 #include "log.h"
 
@@ -177,6 +180,28 @@ static bool access_chown;
 static uid_t access_uid;
 static gid_t access_gid;
 
+/* A file log's block (nginx's buffer=/flush=): lines gather in the
+ * worker's memory and go out in one write() when the next would not fit,
+ * when the oldest has waited flush_ms (looked at with each line and with
+ * each heartbeat), and when the worker ends. Whole lines only, so that
+ * O_APPEND keeps the workers' blocks from cutting each other's lines. One
+ * block per process, under a lock for the thread model; the master never
+ * writes access lines. */
+static size_t block_cap;   /* 0: a write() per line */
+static uint64_t flush_ms = 1000;
+static pthread_mutex_t block_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *block;
+static size_t block_used;
+static uint64_t block_since_ms;
+
+static void block_write_locked(void) {
+        if (block_used) {
+                /* A short write (disk full) loses the rest, as nginx does. */
+                (void)!write(access_fd, block, block_used);
+                block_used = 0;
+        }
+}
+
 /* Open path onto access_fd (a new fd number the first time). */
 static int access_open(const char *path, bool chown_to, uid_t uid, gid_t gid) {
         int fd = log_file_open(path, chown_to, uid, gid);
@@ -213,6 +238,8 @@ int lbd_logs_open(const struct lbd_daemon_config *config, bool chown_to, uid_t u
         if (r < 0)
                 return log_error_errno(r, "cannot open the access log %s: %m", target);
         strcpy(access_path, target);
+        block_cap = config->access_log_buffer;
+        flush_ms = 1000ull * (config->access_log_flush ? config->access_log_flush : 1);
         access_chown = chown_to;
         access_uid = uid;
         access_gid = gid;
@@ -305,10 +332,48 @@ void lbd_access_log_write(const struct lbd_access_entry *e) {
                 return;
         }
         int saved_errno = errno;
-        /* One write: O_APPEND places the whole line at the end. A short
-         * write (disk full) loses the rest of the line, as nginx does. */
-        (void)!write(access_fd, line, len);
+        if (block_cap < LBD_ACCESS_LOG_LINE_MAX) {
+                /* One write: O_APPEND places the whole line at the end. A
+                 * short write (disk full) loses the rest, as nginx does. */
+                (void)!write(access_fd, line, len);
+                errno = saved_errno;
+                return;
+        }
+        uint64_t now = lbd_now_ms();
+        pthread_mutex_lock(&block_lock);
+        if (!block)
+                block = malloc(block_cap);
+        if (!block) {
+                (void)!write(access_fd, line, len);
+        } else {
+                if (block_used + len > block_cap)
+                        block_write_locked();
+                if (!block_used)
+                        block_since_ms = now;
+                memcpy(block + block_used, line, len);
+                block_used += len;
+                if (now - block_since_ms >= flush_ms)
+                        block_write_locked();
+        }
+        pthread_mutex_unlock(&block_lock);
         errno = saved_errno;
+}
+
+void lbd_access_log_tick(uint64_t now_ms) {
+        if (!block_used) /* a racy peek: a line missed now is seen next time */
+                return;
+        pthread_mutex_lock(&block_lock);
+        if (block_used && now_ms - block_since_ms >= flush_ms)
+                block_write_locked();
+        pthread_mutex_unlock(&block_lock);
+}
+
+void lbd_access_log_flush(void) {
+        pthread_mutex_lock(&block_lock);
+        block_write_locked();
+        free(block);
+        block = NULL;
+        pthread_mutex_unlock(&block_lock);
 }
 
 /* ---- what the http mode keeps ----------------------------------------- */

@@ -50,6 +50,11 @@
  * finishes on the old file, every later one goes to the new file), so the
  * hot path reads no flag and takes no lock.
  *
+ * A file is written in blocks of access-log-buffer bytes (64 KiB), a
+ * line waiting access-log-flush seconds (1) at most (nginx's buffer= and
+ * flush=): one write() per block instead of one per line. A worker that is
+ * killed loses the lines of its last block.
+ *
  * "journal": sd_journal_send() with MESSAGE= the line and fields
  * LBD_SERVICE, LBD_CLIENT, LBD_REQUEST, LBD_STATUS, LBD_BYTES_SENT,
  * LBD_UPSTREAM, LBD_UPSTREAM_TIME, LBD_REQUEST_TIME.
@@ -113,8 +118,14 @@ void lbd_logs_reopen_signal_safe(void);
 
 /* Is anything logged? (A cheap test before gathering an entry.) */
 bool lbd_access_log_enabled(void);
-/* Log one entry (worker). One write() to a file. */
+/* Log one entry (worker). To a file: into the block, or one write() when
+ * access-log-buffer is smaller than a line. */
 void lbd_access_log_write(const struct lbd_access_entry *e);
+/* Worker, at least once a second (its heartbeat): write the block if its
+ * oldest line waited access-log-flush. Cheap when there is nothing. */
+void lbd_access_log_tick(uint64_t now_ms);
+/* Worker, when it ends: write what is left. */
+void lbd_access_log_flush(void);
 
 /* What the http mode keeps per request to log it (in its txn). */
 struct lbd_access_http {

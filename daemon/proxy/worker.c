@@ -37,7 +37,9 @@ static size_t host_listeners(struct lbd_worker *w, const int **fds) {
 }
 
 static void host_heartbeat(struct lbd_worker *w) {
-        atomic_store_explicit(&w->slot->heartbeat_ms, lbd_now_ms(), memory_order_relaxed);
+        uint64_t now = lbd_now_ms();
+        atomic_store_explicit(&w->slot->heartbeat_ms, now, memory_order_relaxed);
+        lbd_access_log_tick(now); /* a block's lines wait a second at most */
 }
 
 static unsigned host_max_connections(struct lbd_worker *w) {
@@ -182,6 +184,7 @@ _Noreturn void lbd_worker_main(const struct lbd_worker_params *p) {
         log_debug("worker %d (slot %u) serving with the %s model", (int)getpid(), p->slot_index,
                   model->desc->name);
         int r = model->desc->ops.worker->run(model->data, &host, &w);
+        lbd_access_log_flush();
         free(w.listen_fds);
         free(w.listener_pool);
         if (r < 0) {

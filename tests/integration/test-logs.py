@@ -251,16 +251,20 @@ class LogsBase:
                 self.assertEqual(st.st_uid, uid, path)
                 self.assertEqual(st.st_mode & 0o777, 0o640, path)
         # The worker reopens from its signal handler: lines after that go
-        # to the new file (retry until the signal has arrived).
+        # to the new file (retry until the signal has arrived). A line waits
+        # in the worker's block up to access-log-flush (1 s): look for any
+        # of the lines sent so far.
         deadline = time.monotonic() + 10
-        while True:
-            m3 = self.marker()
-            self.assertEqual(lbdtest.http_request(self.addr("web"), m3)[0], 200)
+        sent = []
+        found = None
+        while found is None:
+            sent.append(self.marker())
+            self.assertEqual(lbdtest.http_request(self.addr("web"), sent[-1])[0], 200)
             time.sleep(0.05)
-            if any(m3 in x for x in read_lines(self.access)):
-                break
+            lines = read_lines(self.access)
+            found = next((m for m in sent if any(m in x for x in lines)), None)
             self.assertLess(time.monotonic(), deadline, "no line in the reopened access log")
-        new_lines = self.lines_with(self.access, m3)
+        new_lines = self.lines_with(self.access, found)
         self.assertIsNotNone(HTTP_LINE.match(new_lines[0]))
         # Once reopened, nothing more goes to the moved file.
         m4 = self.marker()
