@@ -183,8 +183,9 @@ events {{ worker_connections {worker_connections}; }}
 """
 
 
-def nginx_http_common(tmp):
-    return f"""    access_log off;
+def nginx_http_common(tmp, access_log=False):
+    log = f"access_log {tmp.join('access.log')} combined" if access_log else "access_log off"
+    return f"""    {log};
     keepalive_timeout {KEEPALIVE_S}s;
     keepalive_requests 1000000;
     client_body_temp_path {tmp.join('client_body')};
@@ -238,12 +239,14 @@ def nginx_pool_backend(name, addresses):
     return server
 
 
-def nginx_proxy(port, backends, worker_connections, workers=1, name="nginx proxy"):
+def nginx_proxy(port, backends, worker_connections, workers=1, name="nginx proxy",
+                access_log=False):
+    """access_log: nginx's default access log (combined, to a file, unbuffered)."""
     servers = "".join(f"        server {b};\n" for b in backends)
 
     def config(tmp):
         return nginx_common(tmp, worker_connections, workers) + f"""http {{
-{nginx_http_common(tmp)}
+{nginx_http_common(tmp, access_log)}
     upstream backends {{
 {servers}        keepalive {UPSTREAM_POOL};
         keepalive_requests 1000000;
@@ -312,7 +315,8 @@ backend be_tcp
 class LbdInstance:
     """A PrivateSystemBus and an lbd on it with the given services."""
 
-    def __init__(self, name, model, workers, services, backends, threads, policy=None):
+    def __init__(self, name, model, workers, services, backends, threads, policy=None,
+                 access_log=False):
         self.name = name
         self.model = model
         self.workers = workers
@@ -320,6 +324,7 @@ class LbdInstance:
         self.backends = backends
         self.threads = threads
         self.policy = policy
+        self.access_log = access_log  # a file in its temporary directory (buffered)
         self.bus = self.lbd = self.tmp = None
 
     def __repr__(self):
@@ -335,7 +340,8 @@ class LbdInstance:
         lines = ["[daemon]", f"workers={self.workers}", f"worker-model={self.model}",
                  "worker-connections=10000", f"threads={self.threads}",
                  f"keepalive={KEEPALIVE_S}", "graceful-timeout=2", "user=lbd",
-                 "access-log=off", ""]
+                 "access-log=" + (self.tmp.join("access.log") if self.access_log else "off"),
+                 ""]
         for name, mode, port in self.services:
             lines += [f"[service {name}]", f"listen=127.0.0.1:{port}", f"mode={mode}",
                       "backends=" + ";".join(self.backends)]
@@ -576,7 +582,8 @@ def main():
                          "that 500 wrk connections are all served)")
     ap.add_argument("--systems", default=None,
                     help="only these systems (comma-separated keys: direct, lbd-event, "
-                         "lbd-thread, lbd-sync, nginx, haproxy, lbd-tcp, haproxy-tcp)")
+                         "lbd-thread, lbd-sync, nginx, haproxy, lbd-log, nginx-log, lbd-tcp, "
+                         "haproxy-tcp)")
     ap.add_argument("--build-dir", default=None,
                     help="lbd build directory (default: $LBD_BUILD_ROOT or the checkout's "
                          "build/); its daemon/lbd and plugins/ are used")
@@ -651,7 +658,7 @@ def _bench(args, conn_counts, build_dir, failures, started):
     bports = distinct_free_ports(2)
     backend_addrs = [f"127.0.0.1:{p}" for p in bports]
     ports = dict(zip(["lbd-event", "lbd-tcp", "lbd-thread", "lbd-sync", "nginx", "haproxy",
-                      "haproxy-tcp", "spread"], distinct_free_ports(8)))
+                      "haproxy-tcp", "spread", "lbd-log", "nginx-log"], distinct_free_ports(10)))
     print(f"lbd bench: {os.cpu_count()} CPUs, kernel {os.uname().release}; "
           f"wrk, backends and proxies share them")
     versions = (tool_version([NGINX, "-v"], r"nginx/(\S+)"),
@@ -687,6 +694,12 @@ def _bench(args, conn_counts, build_dir, failures, started):
                            backend_addrs, args.threads))
     ng = start(nginx_proxy(ports["nginx"], backend_addrs, 16000))
     ha = start(haproxy(ports["haproxy"], ports["haproxy-tcp"], backend_addrs, 8000))
+    # The same with each one's access log to a file: lbd's (buffered by
+    # default), nginx's default (unbuffered combined).
+    lg = start(LbdInstance("event-log", "event", 1, [("http", "http", ports["lbd-log"])],
+                           backend_addrs, args.threads, access_log=True))
+    nl = start(nginx_proxy(ports["nginx-log"], backend_addrs, 16000, name="nginx log",
+                           access_log=True))
 
     def pid_of(obj):
         return (lambda: obj.pid) if obj else None
@@ -698,11 +711,13 @@ def _bench(args, conn_counts, build_dir, failures, started):
         System("lbd-sync", "lbd sync", ports["lbd-sync"], pid_of(sy), "http"),
         System("nginx", "nginx", ports["nginx"], pid_of(ng), "http"),
         System("haproxy", "haproxy", ports["haproxy"], pid_of(ha), "http"),
+        System("lbd-log", "lbd event, log", ports["lbd-log"], pid_of(lg), "http"),
+        System("nginx-log", "nginx, log", ports["nginx-log"], pid_of(nl), "http"),
         System("lbd-tcp", "lbd tcp (event)", ports["lbd-tcp"], pid_of(ev), "tcp"),
         System("haproxy-tcp", "haproxy tcp", ports["haproxy-tcp"], pid_of(ha), "tcp"),
     ]
     owner = {"lbd-event": ev, "lbd-thread": th, "lbd-sync": sy, "nginx": ng, "haproxy": ha,
-             "lbd-tcp": ev, "haproxy-tcp": ha}
+             "lbd-tcp": ev, "haproxy-tcp": ha, "lbd-log": lg, "nginx-log": nl}
     systems = [s for s in systems if s.key == "direct" or owner[s.key]]
     if args.systems:
         keep = set(args.systems.split(","))
@@ -994,6 +1009,14 @@ def report(args, conn_counts, systems, results, idle, spread, pool=None, storms=
                 if (lk, c) in S and (pk, c) in S:
                     print(f"  c={c:<4} {lk:<10} / {pk:<11} req/s {fr(ratio(get(lk, c, 'rps'), get(pk, c, 'rps'))):>7}"
                           f"   CPU/req {fr(ratio(get(lk, c, 'cpu_us'), get(pk, c, 'cpu_us'))):>7}")
+        if ("lbd-log", c) in S and ("nginx-log", c) in S:
+            print(f"  c={c:<4} {'lbd-log':<10} / {'nginx-log':<11} req/s "
+                  f"{fr(ratio(get('lbd-log', c, 'rps'), get('nginx-log', c, 'rps'))):>7}"
+                  f"   CPU/req {fr(ratio(get('lbd-log', c, 'cpu_us'), get('nginx-log', c, 'cpu_us'))):>7}")
+        if ("lbd-log", c) in S and ("lbd-event", c) in S:
+            print(f"  c={c:<4} {'lbd-log':<10} / {'lbd-event':<11} "
+                  f"CPU/req {fr(ratio(get('lbd-log', c, 'cpu_us'), get('lbd-event', c, 'cpu_us'))):>7}"
+                  "   (what the access log adds)")
         if ("lbd-tcp", c) in S and ("haproxy-tcp", c) in S:
             print(f"  c={c:<4} {'lbd-tcp':<10} / {'haproxy-tcp':<11} req/s "
                   f"{fr(ratio(get('lbd-tcp', c, 'rps'), get('haproxy-tcp', c, 'rps'))):>7}"
@@ -1086,6 +1109,11 @@ def report(args, conn_counts, systems, results, idle, spread, pool=None, storms=
                   ">= 1.00x", lambda v: v >= 1.0)
         check(f"event c={c}: p99 vs nginx", ratio(ev_p99, get("nginx", c, "p99")),
               "<= 1.00x", lambda v: v <= 1.0)
+        check(f"event c={c}, logs on: CPU/req vs nginx",
+              ratio(get("lbd-log", c, "cpu_us"), get("nginx-log", c, "cpu_us")),
+              "<= 0.90x", lambda v: v <= 0.9)
+        check(f"event c={c}: CPU/req the access log adds",
+              ratio(get("lbd-log", c, "cpu_us"), ev_cpu), "<= 1.05x", lambda v: v <= 1.05)
         check(f"tcp c={c}: CPU/req vs HAProxy tcp",
               ratio(get("lbd-tcp", c, "cpu_us"), get("haproxy-tcp", c, "cpu_us")),
               "<= 1.00x", lambda v: v <= 1.0)
