@@ -695,12 +695,8 @@ static int phase_connect(struct lbd_session *s) {
                         s->tries++;
                         t->up_gen = lbd_table_slot_generation(s->worker->table, (uint32_t)i);
                         bool watched = s->worker->features & LBD_WORKER_WATCHES_IDLE;
-                        /* Peeked even when watched: a close may still wait
-                         * in the model's queue (a storm showed 502s without
-                         * it; the retry of a dead pooled connection does not
-                         * cover that yet). */
                         int fd = upstream_pool_take((uint32_t)i, t->up_gen, lbd_now_ms(),
-                                                    false);
+                                                    watched);
                         if (fd >= 0) {
                                 s->ufd = fd;
                                 s->ufd_new = watched ? LBD_FD_FROM_IDLE : LBD_FD_NEW;
