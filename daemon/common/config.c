@@ -103,7 +103,7 @@ struct lbd_config *lbd_config_new(void) {
                 .user = g_strdup("lbd"),
                 .group = NULL,
                 .extra_groups = g_new0(char *, 1),
-                .access_log = g_strdup("journal"),
+                .access_log = g_strdup("access.log"),
                 .error_log = g_strdup("journal"),
                 .statsd_host = NULL,
         };

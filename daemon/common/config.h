@@ -85,14 +85,16 @@ struct lbd_daemon_config {
         /* Supplementary groups of the workers (NULL-terminated, may be
          * empty), e.g. www-data to reach a Gunicorn socket made -m 007. */
         char **extra_groups;
-        char *access_log;      /* path, "journal" or "off"; default journal */
+        /* An absolute path, a file name (in the logs directory), "journal"
+         * or "off"; default access.log. */
+        char *access_log;
         /* A file access log is written in blocks (nginx's buffer= and
          * flush=): bytes, 0..LBD_ACCESS_LOG_BUFFER_MAX (0: a write per
          * line), default 64 KiB; and seconds a line may wait, 1..60,
          * default 1. */
         unsigned access_log_buffer;
         unsigned access_log_flush;
-        char *error_log;       /* path or "journal"; default journal */
+        char *error_log;       /* as access_log, without "off"; default journal */
         char *statsd_host;     /* canonical host:port or NULL ("off", unset) */
 };
 

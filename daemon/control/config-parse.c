@@ -234,6 +234,20 @@ static bool file_path_is_valid(const char *path) {
         return true;
 }
 
+/* A log file named without a directory (it goes to --logs-dir): NAME.log,
+ * no '/', no control characters. The suffix keeps a misspelt keyword
+ * ("Journal", "of") from becoming a file. */
+static bool file_name_is_valid(const char *name) {
+        size_t n = strlen(name);
+        if (n <= 4 || n >= NAME_MAX || strchr(name, '/') || name[0] == '.' ||
+            strcmp(name + n - 4, ".log") != 0)
+                return false;
+        for (const char *p = name; *p; p++)
+                if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                        return false;
+        return true;
+}
+
 /* ---- values --------------------------------------------------------------- */
 
 /* Each parser returns true and fills *ret, or false with *detail saying
@@ -721,14 +735,16 @@ bool config_apply_value(const struct key_def *def, const char *value, char **ite
         case KEY_ERROR_LOG: {
                 bool access = def->type == KEY_ACCESS_LOG;
                 if (strcmp(value, "journal") == 0 || (access && strcmp(value, "off") == 0) ||
-                    file_path_is_valid(value)) {
+                    file_path_is_valid(value) || file_name_is_valid(value)) {
                         replace_string(field, value);
                         return true;
                 }
                 *detail = g_strdup_printf("'%s' is not a log target; expected %s",
                                           value,
-                                          access ? "journal, off or an absolute file path" :
-                                                   "journal or an absolute file path");
+                                          access ? "journal, off, an absolute file path or "
+                                                   "NAME.log (in the logs directory)"
+                                                 : "journal, an absolute file path or "
+                                                   "NAME.log (in the logs directory)");
                 return false;
         }
 

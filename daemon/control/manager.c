@@ -357,6 +357,7 @@ int lbd_manager_start(struct lbd_manager *m) {
         struct lbd_arbiter_params p = {
                 .event = m->event,
                 .table = m->table,
+                .logs_dir = m->options.logs_dir,
                 .hooks = {
                         .userdata = m,
                         .reload = on_reload,

@@ -27,6 +27,9 @@ int lbd_options_parse(int argc, char **argv, struct lbd_options *ret) {
                   "Directory of *.conf drop-ins (default " LBD_CONFIG_DROPIN_DIR ")", "DIR" },
                 { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &o.state_dir,
                   "Where changes made over D-Bus are kept (default " LBD_STATE_DIR ")", "DIR" },
+                { "logs-dir", 0, 0, G_OPTION_ARG_FILENAME, &o.logs_dir,
+                  "Where access-log= and error-log= files named without a directory go "
+                  "(default " LBD_LOGS_DIR ")", "DIR" },
                 { "plugin-dir", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &plugin_dirs,
                   "Plugin directory; repeatable, later ones override earlier ones; replaces "
                   "the defaults " LBD_PKG_PLUGIN_DIR " and " LBD_DROPIN_PLUGIN_DIR, "DIR" },
@@ -81,6 +84,8 @@ int lbd_options_parse(int argc, char **argv, struct lbd_options *ret) {
                 o.config_dir = g_strdup(LBD_CONFIG_DROPIN_DIR);
         if (!o.state_dir)
                 o.state_dir = g_strdup(LBD_STATE_DIR);
+        if (!o.logs_dir)
+                o.logs_dir = g_strdup(LBD_LOGS_DIR);
 
         *ret = o;
         return 0;
@@ -90,6 +95,7 @@ void lbd_options_done(struct lbd_options *o) {
         g_clear_pointer(&o->config_file, g_free);
         g_clear_pointer(&o->config_dir, g_free);
         g_clear_pointer(&o->state_dir, g_free);
+        g_clear_pointer(&o->logs_dir, g_free);
         g_clear_pointer(&o->plugin_dirs, g_strfreev);
         g_clear_pointer(&o->bus_address, g_free);
 }

@@ -9,6 +9,7 @@ struct lbd_options {
         char *config_file;     /* --config; NULL: the default path, optional */
         char *config_dir;      /* --config-dir; drop-ins */
         char *state_dir;       /* --state-dir */
+        char *logs_dir;        /* --logs-dir: where log files named without a path go */
         char **plugin_dirs;    /* --plugin-dir, NULL-terminated, lowest priority first */
         char *bus_address;     /* --bus-address; NULL: DBUS_SYSTEM_BUS_ADDRESS or the system bus */
         int log_level;         /* --log-level, syslog priority */

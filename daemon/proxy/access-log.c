@@ -216,23 +216,38 @@ static int access_open(const char *path, bool chown_to, uid_t uid, gid_t gid) {
         return r;
 }
 
-int lbd_logs_open(const struct lbd_daemon_config *config, bool chown_to, uid_t uid, gid_t gid) {
-        int r = log_set_error_log(config->error_log, chown_to, uid, gid);
+/* A file named without a directory is in logs_dir. */
+static int log_path(const char *logs_dir, const char *target, char out[PATH_MAX]) {
+        int n = target[0] == '/' || strcmp(target, "journal") == 0 || strcmp(target, "off") == 0
+                        ? snprintf(out, PATH_MAX, "%s", target)
+                        : snprintf(out, PATH_MAX, "%s/%s", logs_dir, target);
+        return n < 0 || n >= PATH_MAX ? -ENAMETOOLONG : 0;
+}
+
+int lbd_logs_open(const struct lbd_daemon_config *config, const char *logs_dir, bool chown_to,
+                  uid_t uid, gid_t gid) {
+        char error_path[PATH_MAX], target[PATH_MAX];
+        int r = log_path(logs_dir, config->error_log, error_path);
         if (r < 0)
-                return log_error_errno(r, "cannot open the error log %s: %m", config->error_log);
-        const char *target = config->access_log;
-        if (!target || strcmp(target, "off") == 0 || strcmp(target, "journal") == 0) {
+                return log_error_errno(r, "cannot open the error log %s in %s: %m",
+                                       config->error_log, logs_dir);
+        r = log_set_error_log(error_path, chown_to, uid, gid);
+        if (r < 0)
+                return log_error_errno(r, "cannot open the error log %s: %m", error_path);
+        r = config->access_log ? log_path(logs_dir, config->access_log, target) : 0;
+        if (r < 0)
+                return log_error_errno(r, "cannot open the access log %s in %s: %m",
+                                       config->access_log, logs_dir);
+        if (!config->access_log)
+                strcpy(target, "off");
+        if (strcmp(target, "off") == 0 || strcmp(target, "journal") == 0) {
                 if (access_fd >= 0) {
                         close(access_fd);
                         access_fd = -1;
                 }
                 access_path[0] = '\0';
-                mode = target && strcmp(target, "journal") == 0 ? MODE_JOURNAL : MODE_OFF;
+                mode = strcmp(target, "journal") == 0 ? MODE_JOURNAL : MODE_OFF;
                 return 0;
-        }
-        if (strlen(target) >= sizeof access_path) {
-                log_error_errno(ENAMETOOLONG, "cannot open the access log %s: %m", target);
-                return -ENAMETOOLONG;
         }
         r = access_open(target, chown_to, uid, gid);
         if (r < 0)

@@ -2,7 +2,8 @@
 /*
  * The access log: one line per proxied HTTP request and one per tcp
  * connection, written by the worker that served it. [daemon] access-log=
- * is a path, "journal" or "off".
+ * is an absolute path, a file name in the logs directory (--logs-dir; the
+ * default, access.log), "journal" or "off".
  *
  * HTTP lines are nginx's "combined" format plus three upstream fields:
  *
@@ -107,9 +108,11 @@ void lbd_access_log_time_local(time_t t, char out[LBD_ACCESS_LOG_TIME_SIZE]);
 
 /* Master: set up the logs of config (the access log, and the error log
  * through log.c): open or create the files and chown them to uid:gid when
- * chown_to is true. Called at start and for every new configuration, before
- * the workers that use it are forked. 0, or -errno (logged). */
-int lbd_logs_open(const struct lbd_daemon_config *config, bool chown_to, uid_t uid, gid_t gid);
+ * chown_to is true; a file named without a directory is in logs_dir.
+ * Called at start and for every new configuration, before the workers that
+ * use it are forked. 0, or -errno (logged). */
+int lbd_logs_open(const struct lbd_daemon_config *config, const char *logs_dir, bool chown_to,
+                  uid_t uid, gid_t gid);
 /* Master, on USR1: the same for the files open now. 0 or -errno (logged). */
 int lbd_logs_reopen(void);
 /* Worker, from its USR1 handler: reopen the files by path.

@@ -67,6 +67,7 @@ static const int handled_signals[] = {
 
 struct lbd_arbiter {
         sd_event *event;
+        const char *logs_dir;
         struct lbd_arbiter_hooks hooks;
         int close_fds[LBD_ARBITER_CLOSE_FDS_MAX]; /* the master's, not the workers' */
         size_t n_close_fds;
@@ -143,8 +144,8 @@ static int generation_new(struct lbd_arbiter *a, struct lbd_config *config,
                 r = lbd_listeners_bind(a->listeners, config, &g->listeners);
         /* Last: the log files the workers of g inherit (see access-log.h). */
         if (r >= 0)
-                r = lbd_logs_open(&config->daemon, g->identity.drop, g->identity.uid,
-                                  g->identity.gid);
+                r = lbd_logs_open(&config->daemon, a->logs_dir, g->identity.drop,
+                                  g->identity.uid, g->identity.gid);
         if (r < 0) {
                 generation_free(g);
                 return r;
@@ -737,6 +738,7 @@ int lbd_arbiter_new(const struct lbd_arbiter_params *p, struct lbd_arbiter **ret
         struct lbd_arbiter *a = g_new0(struct lbd_arbiter, 1);
         a->event = p->event;
         a->table = p->table;
+        a->logs_dir = p->logs_dir; /* the manager's options: outlive the arbiter */
         a->hooks = p->hooks;
         memcpy(a->close_fds, p->close_fds, sizeof(a->close_fds));
         a->n_close_fds = p->n_close_fds;

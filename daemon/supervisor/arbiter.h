@@ -62,6 +62,7 @@ struct lbd_arbiter_hooks {
 struct lbd_arbiter_params {
         sd_event *event;         /* the master's loop */
         struct lbd_table *table; /* the shared backend table, mapped before any fork */
+        const char *logs_dir;    /* where log files named without a directory go */
         /* The master's own fds (bus, event loop) that no worker keeps. */
         int close_fds[LBD_ARBITER_CLOSE_FDS_MAX];
         size_t n_close_fds;

@@ -712,11 +712,17 @@ class Lbd:
         return self.tmp.join("conf.d")
 
     @property
+    def logs_dir(self):
+        """--logs-dir: where the default access.log goes (lbd creates it)."""
+        return self.tmp.join("logs")
+
+    @property
     def log_path(self):
         return self.tmp.join("lbd.log") if self.tmp else None
 
     def argv(self):
-        argv = [self.lbd, "--config-dir", self.config_dir, "--state-dir", self.state_dir]
+        argv = [self.lbd, "--config-dir", self.config_dir, "--state-dir", self.state_dir,
+                "--logs-dir", self.logs_dir]
         argv += plugin_args(self.plugin_dirs, self.allow_unowned_plugins)
         if self.log_level:
             argv += ["--log-level", self.log_level]

@@ -321,5 +321,48 @@ class AccessLogOff(unittest.TestCase):
             self.assertEqual(lbd.returncode, 0)
 
 
+class DefaultAccessLog(unittest.TestCase):
+    """Without access-log=: access.log in --logs-dir, written in blocks. With
+    access-log-flush=60 nothing is written while the workers run (the lines
+    wait in their blocks), and a graceful stop writes every line, whole, from
+    both workers."""
+
+    REQUESTS = 200
+
+    def test_default_file_in_blocks(self):
+        with lbdtest.PrivateSystemBus() as bus, lbdtest.GunicornBackends(1) as backend:
+            tmp = lbdtest.TempDir("lbd-logs-default-")
+            self.addCleanup(tmp.cleanup)
+            port = lbdtest.free_port()
+            config = tmp.join("lbd.conf")
+            with open(config, "w") as f:
+                f.write("\n".join([
+                    "[daemon]", "workers=2", "user=nobody", "access-log-flush=60", "",
+                    "[service web]", f"listen=127.0.0.1:{port}", "mode=http",
+                    f"backends={backend.addresses[0]}", ""]))
+            # Our own --logs-dir (the last one counts): the fixture's goes
+            # with it when lbd stops.
+            logs = tmp.join("logs")
+            access = os.path.join(logs, "access.log")
+            lbd = lbdtest.Lbd(bus, config=config, args=["--logs-dir", logs])
+            with lbd:
+                lbdtest.wait_until(lambda: lbdtest.port_is_free(port) is False, 10,
+                                   what="lbd to listen", alive=lbd.process)
+                self.assertTrue(os.path.exists(access), "the master creates access.log")
+                for i in range(self.REQUESTS):
+                    status = lbdtest.http_request(f"127.0.0.1:{port}", f"/block-{i}")[0]
+                    self.assertEqual(status, 200)
+                time.sleep(1.5)
+                self.assertEqual(read_lines(access), [],
+                                 "lines were written before the block was due")
+                self.assertEqual(lbd.stop(), 0)
+            lines = read_lines(access)
+            self.assertEqual(len(lines), self.REQUESTS)
+            for line in lines:
+                self.assertIsNotNone(HTTP_LINE.match(line), line)
+            self.assertEqual(sorted(int(re.search(r"/block-(\d+) ", x).group(1)) for x in lines),
+                             list(range(self.REQUESTS)))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -170,7 +170,9 @@ static void test_builtin_default(void **state) {
         assert_int_equal(c->daemon.max_requests, 0);
         assert_int_equal(c->daemon.max_requests_jitter, 0);
         assert_string_equal(c->daemon.user, "lbd");
-        assert_string_equal(c->daemon.access_log, "journal");
+        assert_string_equal(c->daemon.access_log, "access.log"); /* in --logs-dir */
+        assert_int_equal(c->daemon.access_log_buffer, 65536);
+        assert_int_equal(c->daemon.access_log_flush, 1);
         assert_string_equal(c->daemon.error_log, "journal");
         assert_null(c->daemon.statsd_host);
 
@@ -547,13 +549,15 @@ static void test_proxy_host(void **state) {
 }
 
 static void test_logs(void **state) {
-        static const char *const access_good[] = { "journal", "off", "/var/log/lbd/access.log" };
+        static const char *const access_good[] = { "journal", "off", "/var/log/lbd/access.log",
+                                                    "access.log", "web-access.log" };
         for (size_t i = 0; i < G_N_ELEMENTS(access_good); i++) {
                 g_autofree char *text = daemon_with("access-log", access_good[i]);
                 g_autoptr(lbd_config) c = parse_ok(text);
                 assert_string_equal(c->daemon.access_log, access_good[i]);
         }
-        static const char *const error_good[] = { "journal", "/var/log/lbd/error.log" };
+        static const char *const error_good[] = { "journal", "/var/log/lbd/error.log",
+                                                   "error.log" };
         for (size_t i = 0; i < G_N_ELEMENTS(error_good); i++) {
                 g_autofree char *text = daemon_with("error-log", error_good[i]);
                 g_autoptr(lbd_config) c = parse_ok(text);
@@ -561,17 +565,29 @@ static void test_logs(void **state) {
         }
 
         static const char *const bad[] = { "var/log/a.log", "/", "/var/log/", "syslog",
-                                           "Journal", "" };
+                                           "Journal", "", ".log", ".hidden.log", "a.log/",
+                                           "tab\there.log" };
         for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
                 g_autofree char *a = daemon_with("access-log", bad[i]);
                 check_error(a, SRC ": [daemon] access-log: ", "is not a log target",
-                            "expected journal, off or an absolute file path", NULL);
+                            "expected journal, off, an absolute file path or NAME.log "
+                            "(in the logs directory)", NULL);
                 g_autofree char *e = daemon_with("error-log", bad[i]);
                 check_error(e, SRC ": [daemon] error-log: ", "is not a log target",
-                            "expected journal or an absolute file path", NULL);
+                            "expected journal, an absolute file path or NAME.log "
+                            "(in the logs directory)", NULL);
         }
         /* The error log cannot be turned off. */
         check_error("[daemon]\nerror-log=off\n", SRC ": [daemon] error-log: 'off'", NULL);
+
+        /* The block's bounds. */
+        g_autofree char *buffer0 = daemon_with("access-log-buffer", "0");
+        g_autoptr(lbd_config) c0 = parse_ok(buffer0);
+        assert_int_equal(c0->daemon.access_log_buffer, 0);
+        g_autofree char *big = daemon_with("access-log-buffer", "1048577");
+        check_error(big, SRC ": [daemon] access-log-buffer: ", NULL);
+        g_autofree char *flush0 = daemon_with("access-log-flush", "0");
+        check_error(flush0, SRC ": [daemon] access-log-flush: ", NULL);
 }
 
 static void test_statsd_host(void **state) {
