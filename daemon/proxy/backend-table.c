@@ -124,7 +124,16 @@ struct pool {
         uint32_t holds; /* worker generations using the pool */
 };
 
+/* The master's index from (pool, address) to slot: open addressing with
+ * linear probing, twice the slots (at most half full), deletion by
+ * backward shift (no tombstones), so that finding a backend by name
+ * (GetStatistics, SetWeight, a health result) costs O(1), not a scan of
+ * its pool. An entry is slot + 1; 0 is empty. */
+#define INDEX_SIZE (2u * LBD_TABLE_BACKENDS_MAX)
+_Static_assert((INDEX_SIZE & (INDEX_SIZE - 1)) == 0, "a power of two");
+
 struct lbd_table {
+        uint32_t index[INDEX_SIZE]; /* the master alone */
         uint32_t high;        /* one more than the highest slot ever taken */
         uint32_t n_slots;     /* taken */
         uint64_t generations; /* last slot generation given */
@@ -208,14 +217,50 @@ int lbd_table_pool_find(const struct lbd_table *t, const char *name) {
         return pool_find(t, name);
 }
 
+static uint32_t index_home(uint32_t pool, uint64_t key) {
+        uint64_t h = (key ^ ((uint64_t)pool * UINT64_C(0x9e3779b97f4a7c15))) *
+                     UINT64_C(0xbf58476d1ce4e5b9);
+        return (uint32_t)(h >> 32) & (INDEX_SIZE - 1);
+}
+
+static void index_add(struct lbd_table *t, uint32_t i) {
+        uint32_t h = index_home(t->slots[i].pool, t->slots[i].key);
+        while (t->index[h])
+                h = (h + 1) & (INDEX_SIZE - 1);
+        t->index[h] = i + 1;
+}
+
+static void index_remove(struct lbd_table *t, uint32_t i) {
+        uint32_t h = index_home(t->slots[i].pool, t->slots[i].key);
+        while (t->index[h] != i + 1) {
+                if (!t->index[h])
+                        return; /* not there: cannot happen */
+                h = (h + 1) & (INDEX_SIZE - 1);
+        }
+        /* Backward shift: move up each later entry of the run that may
+         * live at the hole, so that no probe stops early. */
+        uint32_t hole = h;
+        for (uint32_t j = (h + 1) & (INDEX_SIZE - 1); t->index[j]; j = (j + 1) & (INDEX_SIZE - 1)) {
+                uint32_t s = t->index[j] - 1;
+                uint32_t home = index_home(t->slots[s].pool, t->slots[s].key);
+                /* Movable unless its home lies cyclically in (hole, j]. */
+                bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+                if (!stays) {
+                        t->index[hole] = t->index[j];
+                        hole = j;
+                }
+        }
+        t->index[hole] = 0;
+}
+
 static int slot_find(const struct lbd_table *t, int pool, const char *address) {
         if (pool < 0)
                 return -ENOENT;
-        const struct pool *p = &t->pools[pool];
-        uint32_t n = LOAD(p->count);
-        for (uint32_t k = 0; k < n; k++) {
-                uint32_t i = t->members[pool][k];
-                if (strcmp(t->cold[i].address.text, address) == 0)
+        uint32_t h = index_home((uint32_t)pool, fnv1a(address, strlen(address)));
+        for (; t->index[h]; h = (h + 1) & (INDEX_SIZE - 1)) {
+                uint32_t i = t->index[h] - 1;
+                if (t->slots[i].pool == (uint32_t)pool &&
+                    strcmp(t->cold[i].address.text, address) == 0)
                         return (int)i;
         }
         return -ENOENT;
@@ -286,6 +331,7 @@ static void slot_init(struct lbd_table *t, uint32_t i, uint32_t pool,
         s->scratch = 0;
         slot_set_params(t, s, b);
         C(s)->reported = (uint8_t)slot_state(s, lbd_now_ms());
+        index_add(t, i);
 }
 
 /* Mark every member of a pool removed (its service is gone). */
@@ -478,6 +524,7 @@ static void slot_free(struct lbd_table *t, uint32_t i) {
         }
         STORE(s->flags, 0);
         seq_end(p);
+        index_remove(t, i);
         t->n_slots--;
 }
 

@@ -446,6 +446,54 @@ static void test_capacity(void **state) {
         lbd_table_free(t);
 }
 
+/* Finding a backend by name goes through the master's index: every one of
+ * 10,000 is found at its slot; after every other one was removed and
+ * freed (the index deletes by shifting entries back), the rest still are,
+ * the removed ones are not, and new ones reuse the freed slots. The time of
+ * 10,000 lookups is printed (GetStatistics makes one per backend). */
+static void test_index(void **state) {
+        struct lbd_table *t = lbd_table_new();
+        g_autoptr(lbd_config) c = config_with(10000, 80);
+        assert_int_equal(lbd_table_sync(t, c, NULL), 0);
+        const struct lbd_service_config *svc = c->services->pdata[0];
+        uint64_t t0 = mono_ms();
+        for (unsigned i = 0; i < 10000; i++) {
+                const char *a =
+                        g_array_index(svc->backends, struct lbd_backend_config, i).address.text;
+                assert_int_equal(lbd_table_find_slot(t, "web", a), (int)i);
+        }
+        print_message("10,000 lookups by name: %llu ms\n",
+                      (unsigned long long)(mono_ms() - t0));
+        assert_int_equal(lbd_table_find_slot(t, "other", "127.0.0.1:80"), -ENOENT);
+        assert_int_equal(lbd_table_find_slot(t, "web", "127.0.0.1:81"), -ENOENT);
+
+        g_autoptr(lbd_config) half = config_with(10000, 80);
+        struct lbd_service_config *hs = half->services->pdata[0];
+        for (guint i = hs->backends->len; i-- > 0;)
+                if (i % 2)
+                        g_array_remove_index(hs->backends, i);
+        assert_int_equal(lbd_table_sync(t, half, NULL), 0);
+        lbd_table_tick(t, mono_ms(), NULL, NULL); /* the removed ones drained: freed */
+        for (unsigned i = 0; i < 10000; i++) {
+                const char *a =
+                        g_array_index(svc->backends, struct lbd_backend_config, i).address.text;
+                assert_int_equal(lbd_table_find_slot(t, "web", a), i % 2 ? -ENOENT : (int)i);
+        }
+        g_autoptr(lbd_config) others = config_with(15000, 82);
+        struct lbd_service_config *os = others->services->pdata[0];
+        g_array_set_size(os->backends, 5000);
+        g_array_append_vals(os->backends, hs->backends->data, hs->backends->len);
+        assert_int_equal(lbd_table_sync(t, others, NULL), 0);
+        for (guint i = 0; i < os->backends->len; i++) {
+                const char *a =
+                        g_array_index(os->backends, struct lbd_backend_config, i).address.text;
+                int slot = lbd_table_find_slot(t, "web", a);
+                assert_true(slot >= 0);
+                assert_string_equal(lbd_table_address(t, (uint32_t)slot)->text, a);
+        }
+        lbd_table_free(t);
+}
+
 /* ---- several processes --------------------------------------------------------- */
 
 #define CHILDREN 4
@@ -565,6 +613,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_sync_add_update_remove),
                 cmocka_unit_test(test_usable_rules),
+                cmocka_unit_test(test_index),
                 cmocka_unit_test(test_passive_health),
                 cmocka_unit_test(test_passive_single_backend),
                 cmocka_unit_test(test_slow_start),
