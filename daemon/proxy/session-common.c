@@ -6,6 +6,7 @@
  * failed connect, for the 502 that may follow). Calls nothing above it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -42,6 +43,35 @@ void session_direction_release(struct direction *d) {
         free(d->buf);
         d->buf = NULL;
         d->start = d->end = 0;
+}
+
+/* Pipes for splice() per thread at most (each is two fds and, while full,
+ * its pages), so that bulk transfers cannot take the fds the connections
+ * need; past it a direction stays on its buffer. */
+#define SPLICE_PIPES_MAX 256u
+
+static _Thread_local unsigned pipes_open;
+
+void session_direction_splice(struct direction *d) {
+        if (d->spliced || pipes_open >= SPLICE_PIPES_MAX)
+                return;
+        if (pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+                return;
+        (void)fcntl(d->pipe[1], F_SETPIPE_SZ, (int)SPLICE_PIPE_SIZE);
+        d->spliced = true;
+        d->piped = 0;
+        pipes_open++;
+}
+
+void session_direction_close(struct direction *d) {
+        session_direction_release(d);
+        if (d->spliced) {
+                close(d->pipe[0]);
+                close(d->pipe[1]);
+                d->spliced = false;
+                d->piped = 0;
+                pipes_open--;
+        }
 }
 
 /* ---- backend choice ---------------------------------------------------- */
@@ -273,6 +303,30 @@ ssize_t session_send(struct lbd_session *s, unsigned side, const void *buf, size
                 return -1;
         }
         ssize_t n = send(side_fd(s, side), buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        transferred(s, side, LBD_READY_WRITE, n, len);
+        return n;
+}
+
+ssize_t session_splice_in(struct lbd_session *s, unsigned side, int pipe_w, size_t len) {
+        if (!(s->ready[side] & LBD_READY_READ)) {
+                errno = EAGAIN;
+                return -1;
+        }
+        ssize_t n = splice(side_fd(s, side), NULL, pipe_w, NULL, len,
+                           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        /* Short is not "drained" here: the pipe may run out of slots
+         * (one per packet) first. Only EAGAIN ends readiness. */
+        transferred(s, side, LBD_READY_READ, n, n > 0 ? (size_t)n : len);
+        return n;
+}
+
+ssize_t session_splice_out(struct lbd_session *s, unsigned side, int pipe_r, size_t len) {
+        if (!(s->ready[side] & LBD_READY_WRITE)) {
+                errno = EAGAIN;
+                return -1;
+        }
+        ssize_t n = splice(pipe_r, NULL, side_fd(s, side), NULL, len,
+                           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
         transferred(s, side, LBD_READY_WRITE, n, len);
         return n;
 }

@@ -56,7 +56,19 @@ struct direction {
         uint32_t start, end;
         bool eof;      /* read returned 0 */
         bool shut;     /* shutdown(to, SHUT_WR) done after eof and drain */
+        /* Bulk (a read filled the whole buffer): the bytes go through a pipe
+         * with splice() instead, never through user space (HAProxy's
+         * splice-auto). pipe[] is valid only when spliced; piped bytes wait
+         * in it. */
+        bool spliced;
+        int pipe[2];
+        uint32_t piped;
 };
+
+/* Bytes of d read and not yet written. */
+static inline uint32_t direction_pending(const struct direction *d) {
+        return d->end - d->start + d->piped;
+}
 
 struct http_txn;
 
@@ -95,7 +107,14 @@ struct lbd_session {
 };
 
 void session_close_fd(int *fd);
+/* Give the buffer back (an idle direction). */
 void session_direction_release(struct direction *d);
+/* At the session's end: the buffer and the pipe. */
+void session_direction_close(struct direction *d);
+/* Bulk: move d to a pipe of its own for splice(), if one can be had (at
+ * most a few hundred per thread); else it goes on through its buffer. */
+#define SPLICE_PIPE_SIZE (256u * 1024u)
+void session_direction_splice(struct direction *d);
 /* Pick a backend and start a non-blocking connect (s->ufd, s->backend).
  * Returns 0 when a connect is under way, -1 when no backend is left. */
 int session_start_connect(struct lbd_session *s);
@@ -136,6 +155,10 @@ int session_connect_result(struct lbd_session *s);
  * end); else only EAGAIN ends it, until the next run. */
 ssize_t session_recv(struct lbd_session *s, unsigned side, void *buf, size_t len);
 ssize_t session_send(struct lbd_session *s, unsigned side, const void *buf, size_t len);
+/* splice() from side's socket into a pipe, or from a pipe to side's
+ * socket, with the same readiness rules. */
+ssize_t session_splice_in(struct lbd_session *s, unsigned side, int pipe_w, size_t len);
+ssize_t session_splice_out(struct lbd_session *s, unsigned side, int pipe_r, size_t len);
 /* sendmsg() of len bytes in total. */
 ssize_t session_sendmsg(struct lbd_session *s, unsigned side, const struct msghdr *mh,
                         size_t len);

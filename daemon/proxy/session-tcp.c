@@ -36,6 +36,53 @@ static struct tcp_stats *tcp_stats(struct lbd_session *s) {
 
 /* ---- the relay ---------------------------------------------------------- */
 
+static bool again(void) { return errno == EAGAIN || errno == EINTR; }
+
+static bool shut_when_done(struct lbd_session *s, struct direction *d, unsigned to) {
+        if (d->shut)
+                return false;
+        (void)shutdown(to ? s->ufd : s->cfd, SHUT_WR);
+        d->shut = true;
+        return true;
+}
+
+/* pump() for a spliced direction whose buffer is empty: socket to pipe,
+ * pipe to socket, the bytes never in user space. */
+static bool pump_spliced(struct lbd_session *s, struct direction *d, unsigned from,
+                         uint64_t *total, int *error) {
+        unsigned to = !from;
+        bool progress = false;
+        for (;;) {
+                if (d->piped) {
+                        ssize_t n = session_splice_out(s, to, d->pipe[0], d->piped);
+                        if (n < 0) {
+                                if (!again())
+                                        *error = -errno;
+                                return progress;
+                        }
+                        d->piped -= (uint32_t)n;
+                        if (total)
+                                *total += (uint64_t)n;
+                        progress = true;
+                        if (d->piped)
+                                return progress; /* socket buffer full */
+                }
+                if (d->eof)
+                        return shut_when_done(s, d, to) || progress;
+                ssize_t n = session_splice_in(s, from, d->pipe[1], SPLICE_PIPE_SIZE);
+                if (n < 0) {
+                        if (!again())
+                                *error = -errno;
+                        return progress;
+                }
+                progress = true;
+                if (n == 0)
+                        d->eof = true;
+                else
+                        d->piped = (uint32_t)n;
+        }
+}
+
 /* Move bytes from side `from` to the other side through d, adding what was
  * written to *total (if not NULL). Returns true if anything moved, and -1
  * in *error on a fatal error. */
@@ -60,12 +107,12 @@ static bool pump(struct lbd_session *s, struct direction *d, unsigned from, uint
                                 return progress; /* socket buffer full */
                 }
                 d->start = d->end = 0;
+                if (d->spliced) {
+                        session_direction_release(d); /* the pipe from now on */
+                        return pump_spliced(s, d, from, total, error) || progress;
+                }
                 if (d->eof) {
-                        if (!d->shut) {
-                                (void)shutdown(to ? s->ufd : s->cfd, SHUT_WR);
-                                d->shut = true;
-                                progress = true;
-                        }
+                        progress |= shut_when_done(s, d, to);
                         session_direction_release(d);
                         return progress;
                 }
@@ -96,6 +143,8 @@ static bool pump(struct lbd_session *s, struct direction *d, unsigned from, uint
                         continue;
                 }
                 d->end = (uint32_t)n;
+                if ((size_t)n == RELAY_BUFFER_SIZE)
+                        session_direction_splice(d); /* bulk: once this buffer is out */
         }
 }
 
@@ -125,20 +174,20 @@ static int relay(struct lbd_session *s, struct tcp_stats *stats) {
  * waiting. */
 static void fill_relay_wait(struct lbd_session *s, struct lbd_wait *wait) {
         session_fill_wait_fds(s, wait);
-        if (!s->up.eof && s->up.start == s->up.end)
+        if (!s->up.eof && !direction_pending(&s->up))
                 wait->events[0] |= LBD_WAIT_READ;
-        if (s->up.start < s->up.end)
+        if (direction_pending(&s->up))
                 wait->events[1] |= LBD_WAIT_WRITE;
-        if (!s->down.eof && s->down.start == s->down.end)
+        if (!s->down.eof && !direction_pending(&s->down))
                 wait->events[1] |= LBD_WAIT_READ;
-        if (s->down.start < s->down.end)
+        if (direction_pending(&s->down))
                 wait->events[0] |= LBD_WAIT_WRITE;
 }
 
 /* One run of the relay: SESSION_RUN_DONE or SESSION_RUN_WAIT. */
 static int run_relay(struct lbd_session *s, struct tcp_stats *stats, struct lbd_wait *wait) {
-        if (s->deadline_ms && lbd_now_ms() >= s->deadline_ms && s->up.start == s->up.end &&
-            s->down.start == s->down.end)
+        if (s->deadline_ms && lbd_now_ms() >= s->deadline_ms && !direction_pending(&s->up) &&
+            !direction_pending(&s->down))
                 return SESSION_RUN_DONE; /* nothing moved for proxy-read-timeout */
         if (relay(s, stats) == 0)
                 return SESSION_RUN_DONE;
@@ -156,11 +205,9 @@ static void tcp_start(struct lbd_session *s) {
 /* The connect under way: 1 connected (relaying), 0 not yet or another
  * backend is being tried, -1 none is left. */
 static int finish_connect(struct lbd_session *s) {
-        /* Woken for writing: SO_ERROR says how the connect went. */
-        int err = 0;
-        socklen_t len = sizeof err;
-        if (getsockopt(s->ufd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-                err = errno;
+        /* Not SO_ERROR alone: it is 0 while the handshake is under way, and
+         * a run may come for the client's bytes before the connect is done. */
+        int err = session_connect_result(s);
         if (err == 0) {
                 uint64_t now = lbd_now_ms();
                 struct tcp_stats *st = tcp_stats(s);
@@ -175,7 +222,7 @@ static int finish_connect(struct lbd_session *s) {
                 atomic_fetch_add_explicit(&s->worker->slot->requests, 1, memory_order_relaxed);
                 return 1;
         }
-        if (err == EINPROGRESS || err == EALREADY)
+        if (err == EINPROGRESS)
                 return 0; /* not yet */
         log_full_errno(LOG_WARNING, err, s->service->name,
                        "connect to %s failed: %m; trying another backend", session_backend_text(s));

@@ -58,8 +58,8 @@ void lbd_session_free(struct lbd_session *s) {
         session_release_backend(s); /* after the log lines that name it */
         session_close_fd(&s->cfd);
         session_close_fd(&s->ufd);
-        session_direction_release(&s->up);
-        session_direction_release(&s->down);
+        session_direction_close(&s->up);
+        session_direction_close(&s->down);
         atomic_fetch_sub_explicit(&s->worker->slot->connections, 1, memory_order_relaxed);
         free(s);
 }

@@ -7,6 +7,20 @@
 
 #define MAX_LISTENERS 64
 
+bool blocking_reports(const struct lbd_worker_host *host) {
+        return host->struct_size >= sizeof(*host) && host->set_features && host->session_ready;
+}
+
+void blocking_set_features(const struct lbd_worker_host *host, struct lbd_worker *w) {
+        if (blocking_reports(host))
+                host->set_features(w, LBD_WORKER_REPORTS_READINESS);
+}
+
+static uint32_t ready_events(short revents) {
+        return (revents & POLLIN ? LBD_READY_READ : 0) | (revents & POLLOUT ? LBD_READY_WRITE : 0) |
+               (revents & (POLLHUP | POLLERR | POLLRDHUP) ? LBD_READY_HUP : 0);
+}
+
 struct lbd_session *blocking_accept(const struct lbd_worker_host *host, struct lbd_worker *w) {
         const int *fds;
         size_t n = host->listeners(w, &fds);
@@ -36,10 +50,12 @@ void blocking_serve(const struct lbd_worker_host *host, struct lbd_worker *w,
                 if ((wait.events[0] | wait.events[1]) & LBD_WAIT_DETACH)
                         continue; /* poll() holds no registration: run again */
                 struct pollfd p[2];
+                unsigned which[2];
                 nfds_t n = 0;
-                for (int i = 0; i < 2; i++) {
+                for (unsigned i = 0; i < 2; i++) {
                         if (wait.fd[i] < 0 || !wait.events[i])
                                 continue;
+                        which[n] = i;
                         p[n++] = (struct pollfd){
                                 .fd = wait.fd[i],
                                 .events = (short)(((wait.events[i] & LBD_WAIT_READ) ? POLLIN : 0) |
@@ -54,8 +70,11 @@ void blocking_serve(const struct lbd_worker_host *host, struct lbd_worker *w,
                         if (left < (uint64_t)timeout)
                                 timeout = (int)left;
                 }
-                (void)poll(p, n, timeout);
+                int ready = poll(p, n, timeout);
                 host->heartbeat(w);
+                for (nfds_t k = 0; ready > 0 && k < n && blocking_reports(host); k++)
+                        if (p[k].revents)
+                                host->session_ready(s, which[k], ready_events(p[k].revents));
                 if (host->state(w) == LBD_WORKER_STOP_NOW)
                         break;
         }

@@ -7,6 +7,12 @@
 
 #include "lbd-plugin.h"
 
+/* Whether the host takes readiness reports (ABI 1's reserved slots). */
+bool blocking_reports(const struct lbd_worker_host *host);
+/* Before the first accept: report what poll() sees to the sessions, so
+ * that they make no read or write that readiness says would fail. */
+void blocking_set_features(const struct lbd_worker_host *host, struct lbd_worker *w);
+
 /* Wait up to a second for a connection on any listener and accept it.
  * Returns a session, or NULL (nothing came, another thread or worker took
  * it, or the worker is stopping). Heartbeats while it waits. */

@@ -9,6 +9,7 @@
 #include "lbd-plugin.h"
 
 static int sync_run(void *data, const struct lbd_worker_host *host, struct lbd_worker *worker) {
+        blocking_set_features(host, worker);
         while (host->state(worker) == LBD_WORKER_RUNNING) {
                 struct lbd_session *s = blocking_accept(host, worker);
                 if (s)

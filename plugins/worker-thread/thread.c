@@ -30,6 +30,7 @@ static void *serve_thread(void *arg) {
 
 static int thread_run(void *data, const struct lbd_worker_host *host, struct lbd_worker *worker) {
         struct pool p = { .host = host, .worker = worker };
+        blocking_set_features(host, worker); /* before the threads accept */
         unsigned n = host->threads(worker);
         if (n == 0)
                 n = 1;

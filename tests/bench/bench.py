@@ -67,6 +67,7 @@ NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 PERF = shutil.which("perf") or "/usr/bin/perf"
+CURL = shutil.which("curl") or "/usr/bin/curl"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 BODY = "hello from backend {name}\\n"   # nginx string syntax: \n in the config
@@ -268,6 +269,46 @@ def nginx_proxy(port, backends, worker_connections, workers=1, name="nginx proxy
 }}
 """
     return Server(name, nginx_argv, config, "nginx.conf", [port])
+
+
+def nginx_bulk_backend(port, big_dir):
+    """nginx serving big_dir/big (sendfile) and taking uploads to /sink (read
+    and thrown away), for the bulk tcp test."""
+    def config(tmp):
+        return nginx_common(tmp, 64) + f"""http {{
+{nginx_http_common(tmp)}
+    sendfile on;
+    server {{
+        listen 127.0.0.1:{port};
+        root {big_dir};
+        location /sink {{ client_max_body_size 0; return 200 "ok\\n"; }}
+    }}
+}}
+"""
+    return Server("nginx bulk", nginx_argv, config, "nginx.conf", [port])
+
+
+def haproxy_splice(tcp_port, backend, maxconn=64):
+    """HAProxy in mode tcp with option splice-auto (its kernel splicing
+    when a transfer looks bulk), for the bulk test."""
+    def config(tmp):
+        return f"""global
+    nbthread 1
+    maxconn {maxconn}
+
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 90s
+    timeout server 90s
+
+listen bulk
+    bind 127.0.0.1:{tcp_port}
+    option splice-auto
+    server b1 {backend}
+"""
+    return Server("haproxy splice", lambda config, tmp: [HAPROXY, "-db", "-f", config], config,
+                  "haproxy.cfg", [tcp_port])
 
 
 def haproxy(http_port, tcp_port, backends, maxconn):
@@ -595,6 +636,10 @@ def main():
     ap.add_argument("--storm", type=int, default=10000,
                     help="connections of the connection storm (lbd event and nginx, 2 "
                          "workers each); 0 skips it (default 10000)")
+    ap.add_argument("--bulk-mib", type=int, default=1024,
+                    help="size of the bulk tcp transfer (download and upload through lbd "
+                         "tcp and HAProxy tcp with splice-auto), MiB; 0 skips it "
+                         "(default 1024)")
     ap.add_argument("--no-syscalls", action="store_true",
                     help="skip counting system calls per request (perf stat)")
     ap.add_argument("--quick", action="store_true",
@@ -807,10 +852,11 @@ def _bench(args, conn_counts, build_dir, failures, started):
         live = {k: f for k, f in workers_of.items()
                 if owner.get(k) and by_key.get(k) in systems}
         calls = syscall_test(by_key, live, failures)
+    bulk = bulk_test(args, start, started, failures) if args.bulk_mib > 0 else None
     pool = pool_size_test(args, start, started, failures) if args.pool_backends > 0 else None
     storms = storm_test(args, start, started, failures, backend_addrs) if args.storm else None
 
-    report(args, conn_counts, systems, results, idle, spread, pool, storms, calls)
+    report(args, conn_counts, systems, results, idle, spread, pool, storms, calls, bulk)
     print(f"\n(run took {time.monotonic() - t_start:.0f} s)")
     if failures:
         print("\nCould not run:")
@@ -818,6 +864,64 @@ def _bench(args, conn_counts, build_dir, failures, started):
             print(f"  - {f}")
         return 1
     return 0
+
+
+def bulk_transfer(port, direction, big, mib):
+    """One download (GET /big) or upload (POST of big to /sink) through port
+    with curl; its seconds."""
+    url = f"http://127.0.0.1:{port}/" + ("big" if direction == "download" else "sink")
+    argv = [CURL, "-sS", "-o", "/dev/null", "--max-time", "300", url]
+    if direction == "upload":
+        argv[1:1] = ["--data-binary", f"@{big}", "-H", "Expect:"]
+    t0 = time.monotonic()
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=330,
+                       stdin=subprocess.DEVNULL)
+    if r.returncode != 0:
+        raise RuntimeError(f"curl {direction} failed: {r.stderr.strip()}")
+    return time.monotonic() - t0
+
+
+def bulk_test(args, start, started, failures):
+    """A --bulk-mib download and upload through lbd tcp (event, 1 worker) and
+    HAProxy tcp with splice-auto, and straight to the backend: GiB/s and the
+    proxy's CPU seconds per GiB. Returns {(system, direction): [(s, cpu)]}."""
+    mib = args.bulk_mib
+    tmp = lbdtest.TempDir("lbd-bench-bulk-")
+    started.append(tmp)
+    tmp.stop = tmp.cleanup
+    big = tmp.join("big")
+    with open(big, "wb") as f:  # real pages: a sparse file would cost nothing to read
+        block = os.urandom(1 << 20)
+        for _ in range(mib):
+            f.write(block)
+    bport, lport, hport = distinct_free_ports(3)
+    be = start(nginx_bulk_backend(bport, tmp.path))
+    lb = start(LbdInstance("bulk", "event", 1, [("bulk", "tcp", lport)],
+                           [f"127.0.0.1:{bport}"], args.threads))
+    hp = start(haproxy_splice(hport, f"127.0.0.1:{bport}"))
+    out = {}
+    if not be:
+        return out
+    systems = [("direct", bport, None), ("lbd tcp", lport, lb), ("haproxy splice", hport, hp)]
+    for rnd in range(args.rounds):
+        for name, port, proxy in systems:
+            if proxy is None and name != "direct":
+                continue
+            for direction in ("download", "upload"):
+                pids = proc_tree(proxy.pid) if proxy else []
+                c0 = cpu_seconds(pids)
+                try:
+                    secs = bulk_transfer(port, direction, big, mib)
+                except (RuntimeError, subprocess.TimeoutExpired) as e:
+                    failures.append(f"bulk {direction} via {name}: {e}")
+                    continue
+                cpu = cpu_seconds(pids) - c0 if proxy else None
+                out.setdefault((name, direction), []).append((secs, cpu))
+                print(f"  bulk round {rnd + 1}: {name:<15} {direction:<8} "
+                      f"{mib / 1024 / secs:6.2f} GiB/s"
+                      + (f"  proxy CPU {cpu / (mib / 1024):.2f} s/GiB" if cpu is not None
+                         else ""), flush=True)
+    return out
 
 
 SYSCALLS = ("read", "recvfrom", "readv", "write", "sendto", "sendmsg", "writev",
@@ -963,7 +1067,7 @@ def by_key_label(systems, key):
 
 
 def report(args, conn_counts, systems, results, idle, spread, pool=None, storms=None,
-           calls=None):
+           calls=None, bulk=None):
     S = {}
     for (key, c), runs in results.items():
         S[(key, c)] = summarize(runs)
@@ -1068,6 +1172,29 @@ def report(args, conn_counts, systems, results, idle, spread, pool=None, storms=
             print(f"  {by_key_label(systems, key):<16} {total:6.2f}  "
                   + " ".join(f"{each[n]:10.2f}" for n in shown))
 
+    bulk_ratio = {}
+    if bulk:
+        gib = args.bulk_mib / 1024
+        print(f"\nBulk tcp: {args.bulk_mib} MiB through one connection with curl "
+              f"(median of {args.rounds}):")
+        print(f"  {'system':<16} {'download GiB/s':>14} {'CPU s/GiB':>10} "
+              f"{'upload GiB/s':>13} {'CPU s/GiB':>10}")
+        med = {}
+        for name in ("direct", "lbd tcp", "haproxy splice"):
+            cells = []
+            for direction in ("download", "upload"):
+                runs = bulk.get((name, direction), [])
+                secs = median([r[0] for r in runs]) if runs else None
+                cpu = median([r[1] for r in runs]) if runs and runs[0][1] is not None else None
+                med[(name, direction)] = (secs, cpu)
+                cells.append(f"{gib / secs:14.2f}" if secs else f"{'-':>14}")
+                cells.append(f"{cpu / gib:10.2f}" if cpu is not None else f"{'-':>10}")
+            print(f"  {name:<16} {cells[0]} {cells[1]} {cells[2]:>13} {cells[3]}")
+        for direction in ("download", "upload"):
+            a, b = med.get(("lbd tcp", direction)), med.get(("haproxy splice", direction))
+            if a and b and a[0] and b[0]:
+                bulk_ratio[direction] = b[0] / a[0]  # throughput lbd / HAProxy
+
     storm_ratio = None
     if storms:
         print(f"\nConnection storm: {args.storm} clients connect at once, one request each, "
@@ -1136,6 +1263,9 @@ def report(args, conn_counts, systems, results, idle, spread, pool=None, storms=
                   lambda v: v >= 0.9)
     else:
         checks.append((f"pool of {args.pool_backends} backends", "not run", "-"))
+    for direction, r in bulk_ratio.items():
+        check(f"bulk tcp {direction}: throughput vs HAProxy splice", r, ">= 1.00x",
+              lambda v: v >= 1.0)
     if calls and "lbd-event" in calls:
         check("event: system calls per request", calls["lbd-event"][0], "<= 4.5",
               lambda v: v <= 4.5, fmt=lambda v: f"{v:.2f}")

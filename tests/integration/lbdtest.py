@@ -305,6 +305,17 @@ def port_accepts(port, host="127.0.0.1"):
         return False
 
 
+def refusing_port(host="127.0.0.1"):
+    """(socket, port): a port bound and not listening, so that a connect to it
+    is refused for as long as the socket is kept open, and free_port() cannot
+    hand it to anything else meanwhile (a "dead backend" that free_port()
+    alone gave could become one of lbd's own listeners). Close the socket
+    when done."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((host, 0))
+    return s, s.getsockname()[1]
+
+
 def free_port(host="127.0.0.1"):
     """A port nothing listens on right now (the kernel's choice)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

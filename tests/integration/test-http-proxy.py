@@ -145,11 +145,16 @@ class HttpProxyBase:
         cls.addClassCleanup(cls.upgrade_backend.close)
         cls.tmp = lbdtest.TempDir("lbd-http-")
         cls.addClassCleanup(cls.tmp.cleanup)
+        # The dead backends first, held: no port picked after can be theirs.
+        dead = []
+        for _ in range(2):
+            sock, port = lbdtest.refusing_port()
+            cls.addClassCleanup(sock.close)
+            dead.append(port)
         ports = set()
         while len(ports) < 5:
             ports.add(lbdtest.free_port())
         cls.ports = dict(zip(["tcpb", "unixb", "down", "slow", "upgrade"], sorted(ports)))
-        dead = [lbdtest.free_port(), lbdtest.free_port()]
         services = {
             "tcpb": [f"backends={cls.tcp_backend.addresses[0]}"],
             "unixb": [f"backends={cls.unix_backend.addresses[0]}"],

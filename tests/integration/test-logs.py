@@ -73,11 +73,14 @@ class LogsBase:
         cls.logdir = cls.tmp.join("logs", "lbd")  # created by lbd
         cls.access = os.path.join(cls.logdir, "access.log")
         cls.error = os.path.join(cls.logdir, "error.log")
+        # The dead backend's port first, held: no port picked later is it.
+        sock, dead_port = lbdtest.refusing_port()
+        cls.addClassCleanup(sock.close)
+        cls.dead = f"127.0.0.1:{dead_port}"
         ports = set()
         while len(ports) < 3:
             ports.add(lbdtest.free_port())
         cls.ports = dict(zip(["web", "down", "raw"], sorted(ports)))
-        cls.dead = f"127.0.0.1:{lbdtest.free_port()}"
         backend = cls.backend.addresses[0]
         lines = ["[daemon]", "workers=1", f"worker-model={cls.MODEL}",
                  f"user={cls.WORKER_USER}", "threads=4", f"access-log={cls.access}",

@@ -79,12 +79,17 @@ class TcpProxyBase:
         cls.addClassCleanup(cls.gunicorn.stop)
         cls.tmp = lbdtest.TempDir("lbd-tcp-")
         cls.addClassCleanup(cls.tmp.cleanup)
+        # Refusing ports first, held, so that no port picked later is theirs.
+        held = []
+        for _ in range(3):
+            sock, port = lbdtest.refusing_port()
+            cls.addClassCleanup(sock.close)
+            held.append(port)
+        refused, dead = held[0], held[1:]
         ports = set()
         while len(ports) < 3:
             ports.add(lbdtest.free_port())
         cls.ports = dict(zip(["echo", "http", "down"], sorted(ports)))
-        refused = lbdtest.free_port()
-        dead = [lbdtest.free_port(), lbdtest.free_port()]
         services = {
             # A refusing backend first in the rotation: every connection
             # that lands on it must be retried on the echo server.
