@@ -867,12 +867,12 @@ def _bench(args, conn_counts, build_dir, failures, started):
 
 
 def bulk_transfer(port, direction, big, mib):
-    """One download (GET /big) or upload (POST of big to /sink) through port
+    """One download (GET /big) or upload (PUT of big to /sink) through port
     with curl; its seconds."""
     url = f"http://127.0.0.1:{port}/" + ("big" if direction == "download" else "sink")
     argv = [CURL, "-sS", "-o", "/dev/null", "--max-time", "300", url]
-    if direction == "upload":
-        argv[1:1] = ["--data-binary", f"@{big}", "-H", "Expect:"]
+    if direction == "upload":  # -T streams the file (--data-binary reads it all first)
+        argv[1:1] = ["-T", big, "-H", "Expect:"]
     t0 = time.monotonic()
     r = subprocess.run(argv, capture_output=True, text=True, timeout=330,
                        stdin=subprocess.DEVNULL)
