@@ -253,3 +253,24 @@ bool lbd_address_equal(const struct lbd_address *a, const struct lbd_address *b)
                 return a->len == b->len && memcmp(&a->sa, &b->sa, a->len) == 0;
         }
 }
+
+size_t lbd_address_ip_text(int family, const uint8_t *addr, char out[LBD_ADDRESS_IP_TEXT_MAX]) {
+        if (family == AF_INET && addr) {
+                char *p = out;
+                for (int i = 0; i < 4; i++) {
+                        unsigned v = addr[i];
+                        if (v >= 100)
+                                *p++ = (char)('0' + v / 100);
+                        if (v >= 10)
+                                *p++ = (char)('0' + v / 10 % 10);
+                        *p++ = (char)('0' + v % 10);
+                        *p++ = '.';
+                }
+                p[-1] = '\0';
+                return (size_t)(p - 1 - out);
+        }
+        if (family == AF_INET6 && addr && inet_ntop(AF_INET6, addr, out, LBD_ADDRESS_IP_TEXT_MAX))
+                return strlen(out);
+        memcpy(out, "unix:", 6);
+        return 5;
+}

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 struct lbd_address {
@@ -31,3 +33,11 @@ struct lbd_address {
 int lbd_address_parse(const char *s, struct lbd_address *ret, char **ret_reason);
 
 bool lbd_address_equal(const struct lbd_address *a, const struct lbd_address *b);
+
+/* A client's address as text, as inet_ntop() writes it ("unix:" for any
+ * other family): out has LBD_ADDRESS_IP_TEXT_MAX bytes. IPv4 is written by
+ * hand: glibc's inet_ntop() formats it with sprintf(), which was a visible
+ * part of a proxied request's cost (X-Forwarded-For and the access log
+ * each ask). Returns the length. */
+#define LBD_ADDRESS_IP_TEXT_MAX 46u /* INET6_ADDRSTRLEN */
+size_t lbd_address_ip_text(int family, const uint8_t *addr, char out[LBD_ADDRESS_IP_TEXT_MAX]);

@@ -15,6 +15,7 @@
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 
+#include "address.h"
 #include "clock.h"
 #include "http.h"
 #include "log.h"
@@ -94,12 +95,8 @@ static void out_escaped(struct out *o, const char *s, size_t len, size_t max, bo
 }
 
 static void out_client(struct out *o, const struct lbd_access_entry *e) {
-        char ip[INET6_ADDRSTRLEN];
-        if ((e->client_family == AF_INET || e->client_family == AF_INET6) && e->client_addr &&
-            inet_ntop(e->client_family, e->client_addr, ip, sizeof ip))
-                out_str(o, ip);
-        else
-                out_str(o, "unix:");
+        char ip[LBD_ADDRESS_IP_TEXT_MAX];
+        out_bytes(o, ip, lbd_address_ip_text(e->client_family, e->client_addr, ip));
 }
 
 size_t lbd_access_log_format(char *buf, size_t cap, const struct lbd_access_entry *e,
@@ -354,7 +351,10 @@ void lbd_access_log_write(const struct lbd_access_entry *e) {
                 errno = saved_errno;
                 return;
         }
-        uint64_t now = lbd_now_ms();
+        /* The coarse clock: a block's age needs no more than its tick. */
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+        uint64_t now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
         pthread_mutex_lock(&block_lock);
         if (!block)
                 block = malloc(block_cap);

@@ -69,6 +69,7 @@
 #include <unistd.h>
 
 #include "access-log.h"
+#include "address.h"
 #include "engine.h"
 #include "http.h"
 #include "log.h"
@@ -369,14 +370,6 @@ static void local_response(struct lbd_session *s, int status, const char *why) {
 
 /* ---- the request head --------------------------------------------------- */
 
-static void client_ip(const struct lbd_session *s, char *out, size_t len) {
-        if (s->peer_family == AF_INET || s->peer_family == AF_INET6) {
-                if (inet_ntop(s->peer_family, s->peer_addr, out, (socklen_t)len))
-                        return;
-        }
-        snprintf(out, len, "unix:");
-}
-
 /* Write the request head to forward into obuf. */
 static bool build_request_head(struct lbd_session *s) {
         struct http_txn *t = s->txn;
@@ -426,9 +419,8 @@ static bool build_request_head(struct lbd_session *s) {
                 put(t, buf + xff[i].off, xff[i].len);
                 put(t, ", ", 2);
         }
-        char ip[INET6_ADDRSTRLEN + 8];
-        client_ip(s, ip, sizeof ip);
-        puts_(t, ip);
+        char ip[LBD_ADDRESS_IP_TEXT_MAX];
+        put(t, ip, lbd_address_ip_text(s->peer_family, s->peer_addr, ip));
         puts_(t, "\r\nX-Forwarded-Proto: http\r\n");
         if (m->flags & LBD_HTTP_F_CONTENT_LENGTH_REWRITE) {
                 char cl[48];

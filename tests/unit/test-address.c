@@ -264,10 +264,36 @@ static void test_equal_kernel_form(void **state) {
         assert_false(lbd_address_equal(&parsed, &kernel));
 }
 
+/* The client address text of X-Forwarded-For and the access log: the same
+ * as inet_ntop() for every IPv4 byte value in every position, and for IPv6;
+ * "unix:" for anything else. */
+static void test_ip_text(void **state) {
+        char ours[LBD_ADDRESS_IP_TEXT_MAX], theirs[INET6_ADDRSTRLEN];
+        for (unsigned v = 0; v < 256; v++) {
+                for (unsigned pos = 0; pos < 4; pos++) {
+                        uint8_t a[4] = { 1, 22, 133, 4 };
+                        a[pos] = (uint8_t)v;
+                        size_t n = lbd_address_ip_text(AF_INET, a, ours);
+                        assert_non_null(inet_ntop(AF_INET, a, theirs, sizeof theirs));
+                        assert_string_equal(ours, theirs);
+                        assert_int_equal(n, strlen(theirs));
+                }
+        }
+        uint8_t a255[4] = { 255, 255, 255, 255 };
+        lbd_address_ip_text(AF_INET, a255, ours);
+        assert_string_equal(ours, "255.255.255.255");
+        uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+        assert_int_equal(lbd_address_ip_text(AF_INET6, v6, ours), strlen("2001:db8::1"));
+        assert_string_equal(ours, "2001:db8::1");
+        assert_int_equal(lbd_address_ip_text(AF_UNIX, NULL, ours), 5);
+        assert_string_equal(ours, "unix:");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_valid_forms),
                 cmocka_unit_test(test_ipv4_bytes),
+                cmocka_unit_test(test_ip_text),
                 cmocka_unit_test(test_ipv6_bytes),
                 cmocka_unit_test(test_invalid_forms),
                 cmocka_unit_test(test_unix_path_length),
