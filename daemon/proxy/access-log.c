@@ -75,6 +75,10 @@ static void out_escaped(struct out *o, const char *s, size_t len, size_t max, bo
         size_t total = 0;
         for (size_t i = 0; i < len && total <= max; i++)
                 total += plain((unsigned char)s[i]) ? 1 : 4;
+        if (total == len && total <= max) { /* nothing to escape, all of it fits */
+                out_bytes(o, s, len);
+                return;
+        }
         size_t budget = total <= max ? max : max - 3;
         size_t used = 0;
         for (size_t i = 0; i < len; i++) {

@@ -177,6 +177,13 @@ static void test_cuts(void **state) {
         r_end = strchr(r, '"');
         assert_int_equal(r_end - r, LBD_ACCESS_LOG_REQUEST_MAX);
         assert_int_equal(r_end[-1], 'a');
+        /* one byte over: cut, with "..." (all plain, so no escape to see it) */
+        e.request_len = LBD_ACCESS_LOG_REQUEST_MAX + 1;
+        lbd_access_log_format(buf, sizeof buf, &e, T);
+        r = strchr(buf, '"') + 1;
+        r_end = strchr(r, '"');
+        assert_int_equal(r_end - r, LBD_ACCESS_LOG_REQUEST_MAX);
+        assert_memory_equal(r_end - 3, "...", 3);
         free(plain);
         free(binary);
 }
