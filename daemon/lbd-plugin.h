@@ -229,7 +229,13 @@ struct lbd_worker_host {
          * the model then sees no more of it (closing ends the epoll
          * registration). An fd that is no longer idle is ignored. */
         void (*idle_event)(struct lbd_worker *w, int fd, uint32_t events);
-        void *reserved[5];
+        /* An fd that becomes readable (watch it edge-triggered; never read
+         * it) when a worker of this daemon left the accept queue for its
+         * fair share: the connections still queued woke that worker alone
+         * (EPOLLEXCLUSIVE), so a model in the queue should accept from its
+         * listeners now. -1 if there is none. */
+        int (*queue_fd)(struct lbd_worker *w);
+        void *reserved[4];
 };
 
 struct lbd_worker_ops {

@@ -42,7 +42,13 @@ struct lbd_scoreboard {
         /* One more than the highest slot ever given to a worker (the master
          * raises it before the fork): workers scan slots below it only. */
         _Atomic uint32_t high;
-        char pad[60];
+        /* An eventfd, made before the first fork: written when a worker
+         * leaves the accept queue for its fair share. With EPOLLEXCLUSIVE
+         * the kernel woke that worker alone for the connections still
+         * queued; the others sleep on until a new one comes, so they watch
+         * this to look at the listeners again. -1 if it could not be made. */
+        int32_t queue_fd;
+        char pad[56];
         struct lbd_worker_slot slots[LBD_SCOREBOARD_SLOTS];
 };
 

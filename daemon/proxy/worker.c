@@ -54,6 +54,10 @@ static bool host_fair_share(struct lbd_worker *w) {
                                          lbd_now_ms());
 }
 
+static int host_queue_fd(struct lbd_worker *w) {
+        return w->params->scoreboard ? w->params->scoreboard->queue_fd : -1;
+}
+
 static struct lbd_session *host_accept(struct lbd_worker *w, size_t listener) {
         return lbd_session_accept(w, listener);
 }
@@ -179,6 +183,7 @@ _Noreturn void lbd_worker_main(const struct lbd_worker_params *p) {
                 .set_features = host_set_features,
                 .session_ready = lbd_session_ready,
                 .idle_event = lbd_engine_idle_event,
+                .queue_fd = host_queue_fd,
         };
         const struct lbd_plugin *model = p->model;
         log_debug("worker %d (slot %u) serving with the %s model", (int)getpid(), p->slot_index,

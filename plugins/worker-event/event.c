@@ -39,10 +39,12 @@
  * served too; the fair share is looked at every ACCEPT_SHARE_EVERY, so
  * that one worker does not swallow the whole storm while the others idle. */
 #define ACCEPT_MAX 1024
-#define ACCEPT_SHARE_EVERY 64
+#define ACCEPT_SHARE_EVERY 16
 /* Listener entries carry their index with the low bit set; connection
- * entries carry a pointer, whose low bit is clear. */
+ * entries carry an fd and its generation, with the low bit clear. The
+ * host's queue fd is the listener entry with index QUEUE_INDEX. */
 #define LISTENER_TAG 1u
+#define QUEUE_INDEX UINT32_MAX
 
 /* Whose an fd is. */
 struct fd_owner {
@@ -227,6 +229,32 @@ static void accept_some(struct loop *l, size_t listener) {
         }
 }
 
+/* Another worker is over its share: what is queued may wake it alone
+ * (EPOLLEXCLUSIVE). Join the queue if this one is under its share, and
+ * take from every listener now. */
+static void queue_moved(struct loop *l) {
+        if (!l->accepting) {
+                if (l->host->state(l->worker) != LBD_WORKER_RUNNING ||
+                    l->n_conns >= l->max_conns || !l->host->fair_share(l->worker) ||
+                    set_accepting(l, true) < 0)
+                        return;
+        }
+        for (size_t i = 0; i < l->n_listeners; i++)
+                accept_some(l, i);
+}
+
+/* Watch the host's queue fd, edge-triggered (it is never read). */
+static void watch_queue(struct loop *l) {
+        int fd = l->host->queue_fd ? l->host->queue_fd(l->worker) : -1;
+        if (fd < 0)
+                return;
+        struct epoll_event ev = {
+                .events = EPOLLIN | EPOLLET,
+                .data.u64 = ((uint64_t)QUEUE_INDEX << 1) | LISTENER_TAG,
+        };
+        (void)epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
 static void check_timeouts(struct loop *l, uint64_t now) {
         for (struct conn *c = l->conns, *next; c; c = next) {
                 next = c->next;
@@ -251,7 +279,7 @@ static int event_run(void *data, const struct lbd_worker_host *host, struct lbd_
         /* The host must have what this model relies on (ABI 1's reserved
          * slots): the readiness and idle reports. */
         if (host->struct_size < sizeof(*host) || !host->set_features || !host->session_ready ||
-            !host->idle_event)
+            !host->idle_event || !host->queue_fd)
                 return -EPROTO;
         host->set_features(worker, LBD_WORKER_REPORTS_READINESS | LBD_WORKER_WATCHES_IDLE);
         l.n_listeners = host->listeners(worker, &l.listeners);
@@ -263,6 +291,7 @@ static int event_run(void *data, const struct lbd_worker_host *host, struct lbd_
                 close(l.epfd);
                 return r;
         }
+        watch_queue(&l);
 
         uint64_t last_walk = host->now_ms();
         struct epoll_event events[MAX_EVENTS];
@@ -296,7 +325,9 @@ static int event_run(void *data, const struct lbd_worker_host *host, struct lbd_
                 }
                 for (int i = 0; i < n; i++) {
                         uint64_t tag = events[i].data.u64;
-                        if (tag & LISTENER_TAG)
+                        if (tag == (((uint64_t)QUEUE_INDEX << 1) | LISTENER_TAG))
+                                queue_moved(&l);
+                        else if (tag & LISTENER_TAG)
                                 accept_some(&l, (size_t)(tag >> 1));
                         else
                                 fd_event(&l, &events[i]);

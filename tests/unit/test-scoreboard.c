@@ -7,6 +7,8 @@
 
 #include <cmocka.h>
 
+#include <unistd.h>
+
 #include "scoreboard.h"
 
 #define NOW 1000000u
@@ -94,6 +96,42 @@ static void test_silent_slots_are_left_out(void **state) {
         lbd_scoreboard_free(sb);
 }
 
+/* How many times the queue fd was written since the last look (an
+ * eventfd: one read gives the count and clears it). */
+static uint64_t kicks(const struct lbd_scoreboard *sb) {
+        uint64_t n = 0;
+        if (read(sb->queue_fd, &n, sizeof n) != (ssize_t)sizeof n)
+                return 0; /* EAGAIN: none */
+        return n;
+}
+
+/* A worker over its share tells the others (the queue fd) when it leaves
+ * the queue, and, at most every few milliseconds, while it stays in it over
+ * its share; a worker within its share never does. */
+static void test_over_share_wakes_the_others(void **state) {
+        uint32_t conns[] = { 100, 10, 10 };
+        struct lbd_scoreboard *sb = board(conns, NULL, 3);
+        assert_true(sb->queue_fd >= 0);
+        assert_int_equal(kicks(sb), 0);
+        assert_true(lbd_scoreboard_fair_share(sb, 1, NOW));
+        assert_int_equal(kicks(sb), 0);
+        assert_false(lbd_scoreboard_fair_share(sb, 0, NOW)); /* leaves */
+        assert_int_equal(kicks(sb), 1);
+        assert_false(lbd_scoreboard_fair_share(sb, 0, NOW)); /* still out: quiet */
+        assert_int_equal(kicks(sb), 0);
+        /* The others out of the queue too: worker 0 stays in over its share,
+         * and says so again once the interval has passed, not before. */
+        atomic_store(&sb->slots[1].out_of_queue, 1);
+        atomic_store(&sb->slots[2].out_of_queue, 1);
+        assert_true(lbd_scoreboard_fair_share(sb, 0, NOW + 1000));
+        assert_int_equal(kicks(sb), 1);
+        assert_true(lbd_scoreboard_fair_share(sb, 0, NOW + 1000));
+        assert_int_equal(kicks(sb), 0);
+        assert_true(lbd_scoreboard_fair_share(sb, 0, NOW + 1100));
+        assert_int_equal(kicks(sb), 1);
+        lbd_scoreboard_free(sb);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_even_load_is_fair),
@@ -102,6 +140,7 @@ int main(void) {
                 cmocka_unit_test(test_queue_never_left_alone),
                 cmocka_unit_test(test_stopping_workers_are_left_out),
                 cmocka_unit_test(test_silent_slots_are_left_out),
+                cmocka_unit_test(test_over_share_wakes_the_others),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
