@@ -417,6 +417,15 @@ static void assert_contains(const char *haystack, const char *needle) {
 #define GET "GET /hello HTTP/1.1\r\nHost: example.test\r\n\r\n"
 #define OK_HELLO "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
 
+/* The client's next GET on its kept-alive connection, answered "hello". */
+static void get_hello_again(struct fx *f) {
+        f->got_len = 0;
+        f->got[0] = '\0';
+        client_send(f, GET);
+        run_until(f, idle_keep_alive);
+        assert_string_equal(strstr(f->got, "\r\n\r\n") + 4, "hello");
+}
+
 /* Keep-alive on both sides: two requests on one client connection go over
  * one backend connection (the second from the pool); the head the backend
  * gets is rewritten (X-Forwarded-For, X-Forwarded-Proto, Connection). */
@@ -434,11 +443,7 @@ static void test_http_keep_alive(void **state) {
         assert_contains(f->be.got, "X-Forwarded-Proto: http\r\n");
         assert_contains(f->be.got, "Connection: keep-alive\r\n");
 
-        f->got_len = 0;
-        f->got[0] = '\0';
-        client_send(f, GET);
-        run_until(f, idle_keep_alive);
-        assert_string_equal(strstr(f->got, "\r\n\r\n") + 4, "hello");
+        get_hello_again(f);
         assert_int_equal(f->be.accepted, 1); /* the pooled connection again */
         assert_int_equal(f->be.answers, 2);
 
@@ -627,11 +632,7 @@ static void test_http_idle_closed_by_backend(void **state) {
                 assert_true(pooled >= 0);
                 run_until(f, idle_gone);
         }
-        f->got_len = 0;
-        f->got[0] = '\0';
-        client_send(f, GET);
-        run_until(f, idle_keep_alive);
-        assert_string_equal(strstr(f->got, "\r\n\r\n") + 4, "hello");
+        get_hello_again(f);
         assert_int_equal(f->be.accepted, 2);
         finish(f);
         struct lbd_backend_stats st = stats(f);
@@ -656,11 +657,7 @@ static void test_http_idle_stale_event_keeps_it(void **state) {
         lbd_engine_idle_event(&f->w, pooled, LBD_READY_WRITE);
         lbd_engine_idle_event(&f->w, pooled, LBD_READY_READ);
         assert_true(fcntl(pooled, F_GETFD) >= 0);
-        f->got_len = 0;
-        f->got[0] = '\0';
-        client_send(f, GET);
-        run_until(f, idle_keep_alive);
-        assert_string_equal(strstr(f->got, "\r\n\r\n") + 4, "hello");
+        get_hello_again(f);
         assert_int_equal(f->be.accepted, 1);
         finish(f);
         fx_free(f);
