@@ -843,7 +843,10 @@ def _bench(args, conn_counts, build_dir, failures, started):
                 started.remove(sp)
 
     calls = None
-    if not args.no_syscalls:
+    if not args.no_syscalls and not os.access(PERF, os.X_OK):
+        print(f"bench: {PERF} is missing (Debian package linux-perf): system calls per "
+              "request not counted", file=sys.stderr)
+    elif not args.no_syscalls:
         workers_of = {
             "lbd-event": lambda: ev.worker_pids(), "lbd-tcp": lambda: ev.worker_pids(),
             "nginx": lambda: [p for p in proc_tree(ng.pid) if p != ng.pid],
@@ -852,6 +855,9 @@ def _bench(args, conn_counts, build_dir, failures, started):
         live = {k: f for k, f in workers_of.items()
                 if owner.get(k) and by_key.get(k) in systems}
         calls = syscall_test(by_key, live, failures)
+    if args.bulk_mib > 0 and not os.access(CURL, os.X_OK):
+        print(f"bench: {CURL} is missing: no bulk transfer", file=sys.stderr)
+        args.bulk_mib = 0
     bulk = bulk_test(args, start, started, failures) if args.bulk_mib > 0 else None
     pool = pool_size_test(args, start, started, failures) if args.pool_backends > 0 else None
     storms = storm_test(args, start, started, failures, backend_addrs) if args.storm else None
