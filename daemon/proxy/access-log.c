@@ -199,7 +199,7 @@ static void block_write_locked(void) {
         if (block_used) {
                 /* A short write (disk full) loses the rest, as nginx does. */
                 (void)!write(access_fd, block, block_used);
-                block_used = 0;
+                __atomic_store_n(&block_used, 0, __ATOMIC_RELAXED);
         }
 }
 
@@ -355,10 +355,7 @@ void lbd_access_log_write(const struct lbd_access_entry *e) {
                 errno = saved_errno;
                 return;
         }
-        /* The coarse clock: a block's age needs no more than its tick. */
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-        uint64_t now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+        uint64_t now = lbd_now_ms();
         pthread_mutex_lock(&block_lock);
         if (!block)
                 block = malloc(block_cap);
@@ -370,7 +367,7 @@ void lbd_access_log_write(const struct lbd_access_entry *e) {
                 if (!block_used)
                         block_since_ms = now;
                 memcpy(block + block_used, line, len);
-                block_used += len;
+                __atomic_store_n(&block_used, block_used + len, __ATOMIC_RELAXED);
                 if (now - block_since_ms >= flush_ms)
                         block_write_locked();
         }
@@ -379,7 +376,9 @@ void lbd_access_log_write(const struct lbd_access_entry *e) {
 }
 
 void lbd_access_log_tick(uint64_t now_ms) {
-        if (!block_used) /* a racy peek: a line missed now is seen next time */
+        /* A peek without the lock (each heartbeat): a line added meanwhile
+         * is seen at the next one. */
+        if (!__atomic_load_n(&block_used, __ATOMIC_RELAXED))
                 return;
         pthread_mutex_lock(&block_lock);
         if (block_used && now_ms - block_since_ms >= flush_ms)

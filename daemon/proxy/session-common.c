@@ -276,6 +276,14 @@ bool session_read_idle(const struct lbd_session *s, unsigned side) {
         return !(s->ready[side] & LBD_READY_READ);
 }
 
+/* Readiness says the call can only fail: EAGAIN, without the system call. */
+static bool not_ready(struct lbd_session *s, unsigned side, uint8_t what) {
+        if (s->ready[side] & what)
+                return false;
+        errno = EAGAIN;
+        return true;
+}
+
 /* A short transfer: the socket's queue (or room) was used up. Edges come
  * only when the model reports them; and not for reading when the peer's
  * close came already (nothing more would wake us up for it). */
@@ -288,30 +296,24 @@ static void transferred(struct lbd_session *s, unsigned side, uint8_t what, ssiz
 }
 
 ssize_t session_recv(struct lbd_session *s, unsigned side, void *buf, size_t len) {
-        if (!(s->ready[side] & LBD_READY_READ)) {
-                errno = EAGAIN;
+        if (not_ready(s, side, LBD_READY_READ))
                 return -1;
-        }
         ssize_t n = recv(side_fd(s, side), buf, len, MSG_DONTWAIT);
         transferred(s, side, LBD_READY_READ, n, len);
         return n;
 }
 
 ssize_t session_send(struct lbd_session *s, unsigned side, const void *buf, size_t len) {
-        if (!(s->ready[side] & LBD_READY_WRITE)) {
-                errno = EAGAIN;
+        if (not_ready(s, side, LBD_READY_WRITE))
                 return -1;
-        }
         ssize_t n = send(side_fd(s, side), buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
         transferred(s, side, LBD_READY_WRITE, n, len);
         return n;
 }
 
 ssize_t session_splice_in(struct lbd_session *s, unsigned side, int pipe_w, size_t len) {
-        if (!(s->ready[side] & LBD_READY_READ)) {
-                errno = EAGAIN;
+        if (not_ready(s, side, LBD_READY_READ))
                 return -1;
-        }
         ssize_t n = splice(side_fd(s, side), NULL, pipe_w, NULL, len,
                            SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
         /* Short is not "drained" here: the pipe may run out of slots
@@ -321,10 +323,8 @@ ssize_t session_splice_in(struct lbd_session *s, unsigned side, int pipe_w, size
 }
 
 ssize_t session_splice_out(struct lbd_session *s, unsigned side, int pipe_r, size_t len) {
-        if (!(s->ready[side] & LBD_READY_WRITE)) {
-                errno = EAGAIN;
+        if (not_ready(s, side, LBD_READY_WRITE))
                 return -1;
-        }
         ssize_t n = splice(pipe_r, NULL, side_fd(s, side), NULL, len,
                            SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
         transferred(s, side, LBD_READY_WRITE, n, len);
@@ -333,10 +333,8 @@ ssize_t session_splice_out(struct lbd_session *s, unsigned side, int pipe_r, siz
 
 ssize_t session_sendmsg(struct lbd_session *s, unsigned side, const struct msghdr *mh,
                         size_t len) {
-        if (!(s->ready[side] & LBD_READY_WRITE)) {
-                errno = EAGAIN;
+        if (not_ready(s, side, LBD_READY_WRITE))
                 return -1;
-        }
         ssize_t n = sendmsg(side_fd(s, side), mh, MSG_NOSIGNAL | MSG_DONTWAIT);
         transferred(s, side, LBD_READY_WRITE, n, len);
         return n;

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #define BUCKETS 4096u /* a power of two, >= UPSTREAM_POOL_MAX */
+/* fd numbers indexed at most (an unlimited or huge RLIMIT_NOFILE). */
+#define FDS_MAX (1u << 24)
 
 struct entry {
         uint32_t slot;
@@ -44,19 +46,17 @@ static struct pool *pool_get(void) {
         struct pool *p = calloc(1, sizeof *p);
         if (!p)
                 return NULL;
+        /* The fd limit bounds both the pool and its index by fd. */
         struct rlimit rl;
-        uint64_t cap = UPSTREAM_POOL_MAX;
-        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-                uint64_t share = rl.rlim_cur / 4 / pool_threads;
-                if (share < cap)
-                        cap = share < 16 ? 16 : share;
-        }
+        uint64_t fds = FDS_MAX;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < FDS_MAX)
+                fds = rl.rlim_cur;
+        uint64_t cap = UPSTREAM_POOL_MAX, share = fds / 4 / pool_threads;
+        if (share < cap)
+                cap = share < 16 ? 16 : share;
         /* malloc, not calloc: only the entries used are touched. */
         p->entries = malloc(cap * sizeof(struct entry));
-        p->nfds = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-                                  rl.rlim_cur < (1u << 24)
-                          ? (uint32_t)rl.rlim_cur
-                          : (1u << 24);
+        p->nfds = (uint32_t)fds;
         p->by_fd = calloc(p->nfds, sizeof(int32_t)); /* untouched pages cost nothing */
         if (!p->entries || !p->by_fd) {
                 free(p->entries);
