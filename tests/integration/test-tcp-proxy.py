@@ -57,6 +57,21 @@ class EchoUntilEof:
         self.sock.close()
 
 
+def worker_pipes(lbd):
+    """Pipe fds the lbd's workers hold (its master's children)."""
+    with open(f"/proc/{lbd.pid}/task/{lbd.pid}/children") as f:
+        workers = [int(p) for p in f.read().split()]
+    n = 0
+    for pid in workers:
+        fd_dir = f"/proc/{pid}/fd"
+        for fd in os.listdir(fd_dir):
+            try:
+                n += os.readlink(os.path.join(fd_dir, fd)).startswith("pipe:")
+            except FileNotFoundError:
+                pass  # closed meanwhile
+    return n
+
+
 def recv_all(s):
     out = bytearray()
     while True:
@@ -124,12 +139,19 @@ class TcpProxyBase:
             self.assertEqual(recv_all(s), b"hello relay" + TRAILER, f"attempt {attempt}")
 
     def test_big_transfer_both_ways(self):
+        # Bulk: a direction whose read fills the 16 KiB buffer (lbd fell
+        # behind: data waits) moves to a pipe of its own (splice), which
+        # lives as long as the session. 8 MB pushed at once fills it in at
+        # least one direction; the other may keep up and stay on its buffer.
         data = os.urandom(8 * 1000 * 1000)
+        pipes_before = worker_pipes(self.lbd)
         s = self.connect("echo")
         got = []
         reader = threading.Thread(target=lambda: got.append(recv_all(s)))
         reader.start()
         s.sendall(data)
+        self.assertIn(worker_pipes(self.lbd) - pipes_before, (2, 4),
+                      "no direction went through a pipe (splice)")
         s.shutdown(socket.SHUT_WR)
         reader.join(60)
         self.assertFalse(reader.is_alive(), "the relay stalled")
