@@ -290,6 +290,19 @@ class LogsSync(LogsBase, unittest.TestCase):
     MODEL = "sync"
 
 
+def one_service_lbd(bus, backend, tmp, daemon_lines, args=()):
+    """An lbd whose config in tmp has [daemon] user=nobody plus daemon_lines
+    and one http service in front of backend; returns (lbd, port), not yet
+    started."""
+    port = lbdtest.free_port()
+    config = tmp.join("lbd.conf")
+    with open(config, "w") as f:
+        f.write("\n".join(["[daemon]", "user=nobody", *daemon_lines, "",
+                           "[service web]", f"listen=127.0.0.1:{port}", "mode=http",
+                           f"backends={backend.addresses[0]}", ""]))
+    return lbdtest.Lbd(bus, config=config, args=list(args)), port
+
+
 class AccessLogOff(unittest.TestCase):
     """access-log=off: no line anywhere (the error log file has lbd's lines
     only)."""
@@ -298,16 +311,9 @@ class AccessLogOff(unittest.TestCase):
         with lbdtest.PrivateSystemBus() as bus, lbdtest.GunicornBackends(1) as backend:
             tmp = lbdtest.TempDir("lbd-logs-off-")
             self.addCleanup(tmp.cleanup)
-            port = lbdtest.free_port()
             error = tmp.join("error.log")
-            config = tmp.join("lbd.conf")
-            with open(config, "w") as f:
-                f.write("\n".join([
-                    "[daemon]", "workers=1", "user=nobody", "access-log=off",
-                    f"error-log={error}", "",
-                    "[service web]", f"listen=127.0.0.1:{port}", "mode=http",
-                    f"backends={backend.addresses[0]}", ""]))
-            lbd = lbdtest.Lbd(bus, config=config)
+            lbd, port = one_service_lbd(bus, backend, tmp,
+                                        ["workers=1", "access-log=off", f"error-log={error}"])
             with lbd:
                 lbdtest.wait_until(lambda: lbdtest.port_is_free(port) is False, 10,
                                    what="lbd to listen", alive=lbd.process)
@@ -336,18 +342,12 @@ class DefaultAccessLog(unittest.TestCase):
         with lbdtest.PrivateSystemBus() as bus, lbdtest.GunicornBackends(1) as backend:
             tmp = lbdtest.TempDir("lbd-logs-default-")
             self.addCleanup(tmp.cleanup)
-            port = lbdtest.free_port()
-            config = tmp.join("lbd.conf")
-            with open(config, "w") as f:
-                f.write("\n".join([
-                    "[daemon]", "workers=2", "user=nobody", "access-log-flush=60", "",
-                    "[service web]", f"listen=127.0.0.1:{port}", "mode=http",
-                    f"backends={backend.addresses[0]}", ""]))
             # Our own --logs-dir (the last one counts): the fixture's goes
             # with it when lbd stops.
             logs = tmp.join("logs")
             access = os.path.join(logs, "access.log")
-            lbd = lbdtest.Lbd(bus, config=config, args=["--logs-dir", logs])
+            lbd, port = one_service_lbd(bus, backend, tmp, ["workers=2", "access-log-flush=60"],
+                                        args=["--logs-dir", logs])
             with lbd:
                 lbdtest.wait_until(lambda: lbdtest.port_is_free(port) is False, 10,
                                    what="lbd to listen", alive=lbd.process)

@@ -417,6 +417,17 @@ static void assert_contains(const char *haystack, const char *needle) {
 #define GET "GET /hello HTTP/1.1\r\nHost: example.test\r\n\r\n"
 #define OK_HELLO "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
 
+/* An http worker with one backend answering "hello", after one GET: the
+ * client's connection kept alive, the backend's in the pool. */
+static struct fx *fx_after_hello(void) {
+        struct fx *f = fx_new("http", NULL, false);
+        f->be.response = OK_HELLO;
+        fx_connect(f);
+        client_send(f, GET);
+        run_until(f, idle_keep_alive);
+        return f;
+}
+
 /* The client's next GET on its kept-alive connection, answered "hello". */
 static void get_hello_again(struct fx *f) {
         f->got_len = 0;
@@ -430,11 +441,7 @@ static void get_hello_again(struct fx *f) {
  * one backend connection (the second from the pool); the head the backend
  * gets is rewritten (X-Forwarded-For, X-Forwarded-Proto, Connection). */
 static void test_http_keep_alive(void **state) {
-        struct fx *f = fx_new("http", NULL, false);
-        f->be.response = OK_HELLO;
-        fx_connect(f);
-        client_send(f, GET);
-        run_until(f, idle_keep_alive);
+        struct fx *f = fx_after_hello();
         assert_contains(f->got, "HTTP/1.1 200 OK\r\n");
         assert_contains(f->got, "Connection: keep-alive\r\n");
         assert_string_equal(strstr(f->got, "\r\n\r\n") + 4, "hello");
@@ -620,11 +627,7 @@ static bool idle_gone(const struct fx *f) { return f->idle_fd < 0; }
  * and the engine closes the fd there and then; else the pool's check
  * finds it at reuse. */
 static void test_http_idle_closed_by_backend(void **state) {
-        struct fx *f = fx_new("http", NULL, false);
-        f->be.response = OK_HELLO;
-        fx_connect(f);
-        client_send(f, GET);
-        run_until(f, idle_keep_alive);
+        struct fx *f = fx_after_hello();
         int pooled = f->idle_fd;
         close(f->be.fd); /* the backend's keep-alive timeout */
         f->be.fd = -1;
@@ -647,11 +650,7 @@ static void test_http_idle_closed_by_backend(void **state) {
 static void test_http_idle_stale_event_keeps_it(void **state) {
         if (!(model_features & LBD_WORKER_WATCHES_IDLE))
                 skip();
-        struct fx *f = fx_new("http", NULL, false);
-        f->be.response = OK_HELLO;
-        fx_connect(f);
-        client_send(f, GET);
-        run_until(f, idle_keep_alive);
+        struct fx *f = fx_after_hello();
         int pooled = f->idle_fd;
         assert_true(pooled >= 0);
         lbd_engine_idle_event(&f->w, pooled, LBD_READY_WRITE);
