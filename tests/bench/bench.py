@@ -636,6 +636,9 @@ def main():
     ap.add_argument("--storm", type=int, default=10000,
                     help="connections of the connection storm (lbd event and nginx, 2 "
                          "workers each); 0 skips it (default 10000)")
+    ap.add_argument("--getstats-backends", type=int, default=10000,
+                    help="backends of the GetStatistics test (the master's CPU per call); "
+                         "0 skips it (default 10000)")
     ap.add_argument("--bulk-mib", type=int, default=1024,
                     help="size of the bulk tcp transfer (download and upload through lbd "
                          "tcp and HAProxy tcp with splice-auto), MiB; 0 skips it "
@@ -859,10 +862,13 @@ def _bench(args, conn_counts, build_dir, failures, started):
         print(f"bench: {CURL} is missing: no bulk transfer", file=sys.stderr)
         args.bulk_mib = 0
     bulk = bulk_test(args, start, started, failures) if args.bulk_mib > 0 else None
+    getstats = (getstats_test(args, start, started, failures) if args.getstats_backends > 0
+                else None)
     pool = pool_size_test(args, start, started, failures) if args.pool_backends > 0 else None
     storms = storm_test(args, start, started, failures, backend_addrs) if args.storm else None
 
-    report(args, conn_counts, systems, results, idle, spread, pool, storms, calls, bulk)
+    report(args, conn_counts, systems, results, idle, spread, pool, storms, calls, bulk,
+           getstats)
     print(f"\n(run took {time.monotonic() - t_start:.0f} s)")
     if failures:
         print("\nCould not run:")
@@ -929,6 +935,38 @@ def bulk_test(args, start, started, failures):
                          else ""), flush=True)
     return out
 
+
+def getstats_test(args, start, started, failures):
+    """GetStatistics of a service with --getstats-backends backends (nothing
+    listens on them, and nothing is sent to them): the master's CPU per call
+    (utime+stime from /proc over GETSTATS_CALLS calls, less what it spends
+    in as long idle) and the round trip with busctl (--quiet: the reply is
+    not printed). Returns (n, cpu ms per call, round trip ms per call)."""
+    n = args.getstats_backends
+    port = distinct_free_ports(1)[0]
+    inst = start(LbdInstance("getstats", "event", 1, [("web", "http", port)],
+                             pool_addresses(n, 9, 1), args.threads))
+    if not inst:
+        return None
+    try:
+        calls = GETSTATS_CALLS
+        c0, t0 = cpu_seconds([inst.pid]), time.monotonic()
+        for _ in range(calls):
+            inst.bus.busctl("--quiet", "call", lbdtest.BUS_NAME, "/org/example/LoadBalancer",
+                            "org.example.LoadBalancer", "GetStatistics", timeout=60)
+        c1, t1 = cpu_seconds([inst.pid]), time.monotonic()
+        time.sleep(t1 - t0)  # the same time idle: the master's timers
+        idle = cpu_seconds([inst.pid]) - c1
+        return n, max(c1 - c0 - idle, 0) / calls * 1e3, (t1 - t0) / calls * 1e3
+    except (lbdtest.FixtureError, subprocess.SubprocessError, OSError) as e:
+        failures.append(f"GetStatistics at {n} backends: {e}")
+        return None
+    finally:
+        inst.stop()
+        started.remove(inst)
+
+
+GETSTATS_CALLS = 10
 
 SYSCALLS = ("read", "recvfrom", "readv", "write", "sendto", "sendmsg", "writev",
             "epoll_wait", "epoll_ctl", "accept4", "connect", "close", "getsockopt",
@@ -1073,7 +1111,7 @@ def by_key_label(systems, key):
 
 
 def report(args, conn_counts, systems, results, idle, spread, pool=None, storms=None,
-           calls=None, bulk=None):
+           calls=None, bulk=None, getstats=None):
     S = {}
     for (key, c), runs in results.items():
         S[(key, c)] = summarize(runs)
@@ -1178,6 +1216,11 @@ def report(args, conn_counts, systems, results, idle, spread, pool=None, storms=
             print(f"  {by_key_label(systems, key):<16} {total:6.2f}  "
                   + " ".join(f"{each[n]:10.2f}" for n in shown))
 
+    if getstats:
+        n, cpu_ms, trip_ms = getstats
+        print(f"\nGetStatistics at {n} backends: the master's CPU {cpu_ms:.1f} ms per call, "
+              f"{trip_ms:.0f} ms round trip with busctl (mean of {GETSTATS_CALLS} calls)")
+
     bulk_ratio = {}
     if bulk:
         gib = args.bulk_mib / 1024
@@ -1269,6 +1312,9 @@ def report(args, conn_counts, systems, results, idle, spread, pool=None, storms=
                   lambda v: v >= 0.9)
     else:
         checks.append((f"pool of {args.pool_backends} backends", "not run", "-"))
+    if getstats:
+        check(f"GetStatistics at {getstats[0]} backends: master CPU per call", getstats[1],
+              "< 50 ms", lambda v: v < 50, fmt=lambda v: f"{v:.1f} ms")
     for direction, r in bulk_ratio.items():
         check(f"bulk tcp {direction}: throughput vs HAProxy splice", r, ">= 1.00x",
               lambda v: v >= 1.0)
