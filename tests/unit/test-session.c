@@ -84,6 +84,10 @@ struct fx {
         char got[BUF];
         size_t got_len;
         bool client_eof;
+        /* The client does not read (what it reads wakes the session's side
+         * of a unix socket for writing, and such an edge reports readable
+         * again too: a test of edges must keep still). */
+        bool client_still;
         struct backend be;
         /* A reporting model's epoll (edge-triggered) and whose each fd is:
          * 0 client, 1 upstream, 2 idle in the pool. */
@@ -256,7 +260,7 @@ static void backend_step(struct backend *b) {
 }
 
 static void client_step(struct fx *f) {
-        if (f->client < 0 || f->client_eof)
+        if (f->client < 0 || f->client_eof || f->client_still)
                 return;
         ssize_t n = recv(f->client, f->got + f->got_len, sizeof f->got - 1 - f->got_len,
                          MSG_DONTWAIT);
@@ -611,9 +615,21 @@ static void test_http_request_with_fin(void **state) {
         struct fx *f = fx_new("http", NULL, false);
         f->be.response = OK_HELLO;
         fx_connect(f);
+        /* Registered and waiting first: else the registration, not the
+         * edge, would report the FIN (epoll reports the state at ADD). */
+        session_step(f);
+        session_step(f);
+        assert_false(f->session_done);
         client_send(f, GET);
         shutdown(f->client, SHUT_WR);
+        /* The session must see the FIN by itself: the client does not read
+         * until the session is over. */
+        f->client_still = true;
         run_until(f, session_over);
+        f->client_still = false;
+        lbd_session_free(f->s); /* as the model does: the client's fd closes */
+        f->s = NULL;
+        run_until(f, client_closed);
         assert_contains(f->got, "HTTP/1.1 200 OK\r\n");
         assert_string_equal(strstr(f->got, "\r\n\r\n") + 4, "hello");
         assert_int_equal(f->be.answers, 1);
