@@ -87,11 +87,14 @@ i=0; while [ ! -S "$tmp/bus" ]; do i=$((i + 1)); [ $i -lt 100 ] || fail "no bus"
 export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$tmp/bus"
 $polkitd --no-debug >"$tmp/polkitd.log" 2>&1 &
 pids="$pids $!"
+# Up to 15 s, as tests/integration/lbdtest.py waits: a full suite run once
+# saw polkitd take longer than 5 s to answer, with nothing in its log.
 i=0
 until pkaction >/dev/null 2>&1; do
-    i=$((i + 1)); [ $i -lt 100 ] || { cat "$tmp/polkitd.log"; fail "polkitd did not start"; }
+    i=$((i + 1)); [ $i -lt 300 ] || { cat "$tmp/polkitd.log"; fail "polkitd did not start"; }
     sleep 0.05
 done
+[ $i -lt 40 ] || echo "note: polkitd answered after $i tries (about $((i / 20)) s)"
 
 for a in $actions; do
     out=$(pkaction --action-id "org.example.LoadBalancer.$a" --verbose) ||
