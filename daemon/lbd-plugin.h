@@ -296,7 +296,14 @@ struct lbd_pool_host {
          * Hold it only for the length of a pick. */
         void (*lock)(const struct lbd_pick *pick);
         void (*unlock)(const struct lbd_pick *pick);
-        void *reserved[8];
+
+        /* In ABI 1's reserved slots (NULL in a host without them). */
+
+        /* The table the policy's build() made for this pool and tier, and
+         * its length in *ret_len; NULL (and 0) when there is none. Its
+         * entries are positions, as build() wrote them. */
+        const uint32_t *(*table)(const struct lbd_pick *pick, uint32_t *ret_len);
+        void *reserved[7];
 };
 
 /* One pick. The host fills it in; the policy answers with a position. */
@@ -322,7 +329,25 @@ struct lbd_policy_ops {
          * hot path, from several threads at once: it must not block (beyond
          * lock()), allocate or log. */
         int (*pick)(void *plugin_data, const struct lbd_pick *pick);
-        void *reserved[4];
+
+        /* In ABI 1's reserved slots (NULL in a plugin without them). */
+
+        /* Optional: a lookup table of positions for one tier of a pool, so
+         * that pick() need not scan a large pool (a schedule, a hash
+         * table: HAProxy keeps such per-algorithm structures too). The
+         * master calls it, never a worker, whenever the pool's members,
+         * weights or states change and while a member's weight ramps up
+         * (slow start). `pick` is the pool as a pick sees it, except that
+         * usable() tells only whether the backend may be picked at all
+         * (up, enabled, not draining, of pick->backup_tier): per-request
+         * conditions (max_conns, already tried, a passive hold that began
+         * since) still need usable() in pick(). Write at most `size`
+         * entries to `table` and return how many; 0 means "no table"
+         * (pick() then scans, as for a small pool). A worker reads the
+         * table under the pool's sequence: it never sees half of one. */
+        uint32_t (*build)(void *plugin_data, const struct lbd_pick *pick, uint32_t *table,
+                          uint32_t size);
+        void *reserved[3];
 };
 
 /* ---- network plugins --------------------------------------------------- */

@@ -42,6 +42,15 @@ static void configuration_applied(struct lbd_manager *m) {
         HOOK(m, configuration_changed);
 }
 
+/* The backend table to config, and the policies' tables to it. */
+static int table_sync(struct lbd_manager *m, const struct lbd_config *config,
+                      const struct lbd_plugin_set *plugins, char **ret_reason) {
+        int r = lbd_table_sync(m->table, config, ret_reason);
+        if (r >= 0)
+                lbd_table_build_policies(m->table, plugins, lbd_now_ms());
+        return r;
+}
+
 static bool running(const struct lbd_manager *m) {
         return m->arbiter && lbd_arbiter_running(m->arbiter);
 }
@@ -57,13 +66,13 @@ int lbd_manager_apply(struct lbd_manager *m, struct lbd_config *config,
                 /* The table first: the new workers find their pools there,
                  * and the running ones see the new backends at once. */
                 g_autofree char *reason = NULL;
-                r = lbd_table_sync(m->table, config, &reason);
+                r = table_sync(m, config, plugins, &reason);
                 if (r < 0)
                         log_error("cannot apply the configuration: %s", reason);
                 else
                         r = lbd_arbiter_start_generation(m->arbiter, config, plugins);
                 /* Back to the configuration in effect (it fitted before). */
-                if (r < 0 && lbd_table_sync(m->table, m->config, NULL) < 0)
+                if (r < 0 && table_sync(m, m->config, m->plugins, NULL) < 0)
                         log_error("cannot restore the backend table");
         }
         if (r < 0) {
@@ -109,12 +118,12 @@ int lbd_manager_update(struct lbd_manager *m, struct lbd_config *config, char **
         g_autofree char *next = text_without_table_keys(config);
         if (strcmp(now, next) != 0)
                 return fail(-EINVAL, ret_reason, "the change needs new workers");
-        int r = lbd_table_sync(m->table, config, ret_reason);
+        int r = table_sync(m, config, m->plugins, ret_reason);
         if (r < 0)
                 return r;
         r = lbd_arbiter_update_generation(m->arbiter, config);
         if (r < 0) {
-                if (lbd_table_sync(m->table, m->config, NULL) < 0)
+                if (table_sync(m, m->config, m->plugins, NULL) < 0)
                         log_error("cannot restore the backend table");
                 if (ret_reason)
                         *ret_reason = g_strdup_printf("cannot listen: %s", g_strerror(-r));
@@ -295,7 +304,9 @@ static void on_backend_state(void *userdata, const char *service, const char *ad
 
 static int on_table_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         struct lbd_manager *m = userdata;
-        lbd_table_tick(m->table, lbd_now_ms(), on_backend_state, m);
+        uint64_t now = lbd_now_ms();
+        lbd_table_tick(m->table, now, on_backend_state, m);
+        lbd_table_build_policies(m->table, m->plugins, now);
         sd_event_source_set_time(s, usec + TABLE_TICK_USEC);
         return 0;
 }
@@ -348,7 +359,7 @@ int lbd_manager_start(struct lbd_manager *m) {
         if (!m->table)
                 return log_error_errno(-errno, "cannot map the backend table: %m");
         g_autofree char *reason = NULL;
-        int r = lbd_table_sync(m->table, m->config, &reason);
+        int r = table_sync(m, m->config, m->plugins, &reason);
         if (r < 0) {
                 log_error("%s", reason);
                 return r;

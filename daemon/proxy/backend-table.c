@@ -65,6 +65,12 @@ enum {
 #define PICK_ATTEMPTS 64
 /* How often a pick waits for a master's change in progress to end. */
 #define SEQ_SPINS 100000
+/* Entries of the lookup table a policy may keep per pool (build()), for
+ * the primaries and for the backups: 64 and 16 per backend of a pool of
+ * 1,000, six and more at the table's largest pool. Only pools whose
+ * policy builds one touch these pages. */
+#define POLICY_TABLE_PRIMARY 65536u
+#define POLICY_TABLE_BACKUP 16384u
 
 /* What a pick reads of every backend it scans, in one cache line per
  * backend, so that a scan of 1,000 backends reads 64 KB, not three times
@@ -118,7 +124,11 @@ struct pool {
         pthread_mutex_t lock;  /* robust, process-shared */
         char name[72];
         char policy[LBD_PLUGIN_NAME_MAX + 1];
+        /* Entries of the policy's tables (primaries, backups) in use; the
+         * master writes both under the sequence. */
+        _Atomic uint32_t table_len[2];
         /* -- the master alone -- */
+        bool table_dirty; /* changed since the policy's tables were built */
         bool used;
         bool in_config; /* in the configuration last synced */
         uint32_t holds; /* worker generations using the pool */
@@ -141,6 +151,8 @@ struct lbd_table {
         _Alignas(64) struct slot slots[LBD_TABLE_BACKENDS_MAX];
         struct slot_cold cold[LBD_TABLE_BACKENDS_MAX];
         uint32_t members[LBD_TABLE_POOLS_MAX][LBD_TABLE_POOL_MEMBERS_MAX];
+        /* Per pool, the policy's tables: primaries', then backups'. */
+        uint32_t policy_tables[LBD_TABLE_POOLS_MAX][POLICY_TABLE_PRIMARY + POLICY_TABLE_BACKUP];
 };
 
 const char *lbd_backend_state_to_string(enum lbd_backend_state state) {
@@ -198,6 +210,7 @@ void lbd_table_free(struct lbd_table *t) {
 /* ---- the master's writes --------------------------------------------------- */
 
 static void seq_begin(struct pool *p) {
+        p->table_dirty = true; /* whatever changes, the policy's tables follow */
         atomic_fetch_add_explicit(&p->seq, 1, memory_order_relaxed);
         atomic_thread_fence(memory_order_release);
 }
@@ -504,8 +517,11 @@ int lbd_table_set_health(struct lbd_table *t, const char *service, const char *a
                                                             "health check failed"),
                   sizeof C(s)->health_reason);
         uint32_t f = LOAD(s->flags);
-        /* One word, read atomically by the picks: no sequence needed. */
+        /* One word, read atomically by the picks: no sequence needed; the
+         * policy's tables follow at the next lbd_table_build_policies(). */
         STORE(s->flags, up ? f & ~SLOT_HEALTH_DOWN : f | SLOT_HEALTH_DOWN);
+        if ((f & SLOT_HEALTH_DOWN) != (up ? 0 : SLOT_HEALTH_DOWN))
+                t->pools[LOAD(s->pool)].table_dirty = true;
         return 0;
 }
 
@@ -583,10 +599,19 @@ void lbd_table_tick(struct lbd_table *t, uint64_t now, lbd_table_state_fn on_cha
                         slot_free(t, i);
                         continue;
                 }
+                uint64_t ramp_from = LOAD(s->slow_start_from_ms);
+                if (ramp_from) {
+                        /* A weight ramping up: the policy's tables follow
+                         * it tick by tick, and once more when it ends. */
+                        p->table_dirty = true;
+                        if (now >= ramp_from && now - ramp_from >= LOAD(s->slow_start_ms))
+                                STORE(s->slow_start_from_ms, 0);
+                }
                 enum lbd_backend_state st = slot_state(s, now);
                 enum lbd_backend_state old = (enum lbd_backend_state)C(s)->reported;
                 if (st == old)
                         continue;
+                p->table_dirty = true; /* up, down, held: the tables change */
                 char reason[160];
                 transition_reason(t, s, old, st, reason, sizeof reason);
                 if (st == LBD_BACKEND_UP && (old == LBD_BACKEND_DOWN || old == LBD_BACKEND_DISABLED)) {
@@ -674,6 +699,7 @@ struct host_pick {
         const uint64_t *tried;
         uint32_t tried_words;
         uint64_t now;
+        bool build; /* for the policy's build(): usable() by state alone */
 };
 
 static inline const struct host_pick *hp_of(const struct lbd_pick *pick) {
@@ -710,6 +736,8 @@ static inline bool usable(const struct host_pick *hp, uint32_t i) {
         if (__builtin_expect(atomic_load_explicit(&s->down_until_ms, memory_order_relaxed) >
                                      hp->now, 0))
                 return false;
+        if (hp->build)
+                return true;
         uint32_t max = LOAD(s->max_conns);
         if (max && atomic_load_explicit(&s->active, memory_order_relaxed) >= max)
                 return false;
@@ -742,6 +770,16 @@ static uint64_t *host_pool_word(const struct lbd_pick *pick) {
         return &hp_of(pick)->p->pool_word;
 }
 
+static const uint32_t *host_table(const struct lbd_pick *pick, uint32_t *ret_len) {
+        const struct host_pick *hp = hp_of(pick);
+        uint32_t len = hp->build ? 0 : LOAD(hp->p->table_len[pick->backup_tier]);
+        *ret_len = len;
+        if (!len)
+                return NULL;
+        const uint32_t *table = hp->t->policy_tables[hp->p - hp->t->pools];
+        return pick->backup_tier ? table + POLICY_TABLE_PRIMARY : table;
+}
+
 static void pool_lock(struct pool *p) {
         /* EOWNERDEAD: its holder died mid-pick (a worker killed for its
          * heartbeat). The words it guards are policy scratch, at worst one
@@ -772,7 +810,81 @@ static const struct lbd_pool_host pool_host = {
         .pool_word = host_pool_word,
         .lock = host_lock,
         .unlock = host_unlock,
+        .table = host_table,
 };
+
+/* Plugin p's policy operations, or NULL for a placeholder or a plugin
+ * without pick() (the table's built-in round robin stands in). */
+static const struct lbd_policy_ops *policy_ops(const struct lbd_plugin *pl) {
+        if (!pl || (pl->desc->flags & LBD_PLUGIN_FLAG_PLACEHOLDER) || !pl->desc->ops.policy ||
+            !pl->desc->ops.policy->pick)
+                return NULL;
+        return pl->desc->ops.policy;
+}
+
+/* ---- the policy's tables (the master) ------------------------------------ */
+
+static uint32_t *tier_table(struct lbd_table *t, unsigned pi, bool backup) {
+        return t->policy_tables[pi] + (backup ? POLICY_TABLE_PRIMARY : 0);
+}
+
+/* Build pool pi's tables with its policy in `plugins` (none: no tables),
+ * into scratch, then copy them in under the sequence, so that workers
+ * wait only for the copy. */
+static void pool_build(struct lbd_table *t, unsigned pi, const struct lbd_plugin_set *plugins,
+                       uint64_t now, uint32_t *scratch) {
+        struct pool *p = &t->pools[pi];
+        const struct lbd_plugin *pl =
+                plugins ? lbd_plugin_set_find(plugins, LBD_PLUGIN_KIND_POLICY, p->policy) : NULL;
+        const struct lbd_policy_ops *ops = policy_ops(pl);
+        bool has_build = ops && ops->struct_size >= offsetof(struct lbd_policy_ops, build) +
+                                                             sizeof(ops->build) &&
+                         ops->build;
+        struct host_pick hp = {
+                .pub = {
+                        .struct_size = sizeof(struct lbd_pick),
+                        .count = LOAD(p->count),
+                        .host = &pool_host,
+                        .pool = (struct lbd_pool *)p,
+                },
+                .t = t,
+                .p = p,
+                .members = t->members[pi],
+                .now = now,
+                .build = true,
+        };
+        uint32_t len[2] = { 0, 0 };
+        const uint32_t size[2] = { POLICY_TABLE_PRIMARY, POLICY_TABLE_BACKUP };
+        for (int tier = 0; has_build && p->used && tier < 2; tier++) {
+                hp.pub.backup_tier = tier == 1;
+                uint32_t n = ops->build(pl->data, &hp.pub,
+                                        scratch + (tier ? POLICY_TABLE_PRIMARY : 0), size[tier]);
+                len[tier] = n <= size[tier] ? n : 0; /* more than it may: none */
+        }
+        if (len[0] != LOAD(p->table_len[0]) || len[1] != LOAD(p->table_len[1]) || len[0] ||
+            len[1]) {
+                seq_begin(p);
+                for (int tier = 0; tier < 2; tier++) {
+                        memcpy(tier_table(t, pi, tier), scratch + (tier ? POLICY_TABLE_PRIMARY : 0),
+                               (size_t)len[tier] * sizeof(uint32_t));
+                        STORE(p->table_len[tier], len[tier]);
+                }
+                seq_end(p);
+        }
+        p->table_dirty = false;
+}
+
+void lbd_table_build_policies(struct lbd_table *t, const struct lbd_plugin_set *plugins,
+                              uint64_t now) {
+        g_autofree uint32_t *scratch = NULL;
+        for (unsigned i = 0; i < LBD_TABLE_POOLS_MAX; i++) {
+                if (!t->pools[i].table_dirty)
+                        continue;
+                if (!scratch)
+                        scratch = g_new(uint32_t, POLICY_TABLE_PRIMARY + POLICY_TABLE_BACKUP);
+                pool_build(t, i, plugins, now, scratch);
+        }
+}
 
 /* The policy of pool pi in this thread's view: resolved again only when
  * the plugin set or the pool's policy changed. */
@@ -802,8 +914,7 @@ static const struct lbd_plugin *resolve_policy(struct pool *p, unsigned pi,
                 sched_yield(); /* rare: the master is changing this pool */
         }
         const struct lbd_plugin *pl = lbd_plugin_set_find(plugins, LBD_PLUGIN_KIND_POLICY, name);
-        if (pl && ((pl->desc->flags & LBD_PLUGIN_FLAG_PLACEHOLDER) || !pl->desc->ops.policy ||
-                   !pl->desc->ops.policy->pick))
+        if (!policy_ops(pl))
                 pl = NULL;
         *c = (struct policy_cache){ plugins, gen + 1, pl };
         return pl;

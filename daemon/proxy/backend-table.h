@@ -87,6 +87,14 @@ typedef void (*lbd_table_state_fn)(void *userdata, const char *service, const ch
 void lbd_table_tick(struct lbd_table *t, uint64_t now_ms, lbd_table_state_fn on_change,
                     void *userdata);
 
+/* Rebuild the lookup tables of the pools changed since the last call
+ * (membership, weights, states, a slow start in progress) with each pool's
+ * policy in plugins (lbd-plugin.h: build()). The master calls it after
+ * every lbd_table_sync() and lbd_table_tick(); a pool whose policy builds
+ * none, and every pool before the first call, is picked by a scan. */
+void lbd_table_build_policies(struct lbd_table *t, const struct lbd_plugin_set *plugins,
+                              uint64_t now_ms);
+
 /* Active health check results (the master's checker): up or down, with a
  * reason for the log. -ENOENT when there is no such backend. */
 int lbd_table_set_health(struct lbd_table *t, const char *service, const char *address, bool up,

@@ -9,7 +9,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define BUCKETS 4096u /* a power of two, >= UPSTREAM_POOL_MAX */
 /* fd numbers indexed at most (an unlimited or huge RLIMIT_NOFILE). */
 #define FDS_MAX (1u << 24)
 
@@ -24,7 +23,8 @@ struct entry {
 
 struct pool {
         struct entry *entries; /* cap of them, allocated on first put */
-        int32_t bucket[BUCKETS]; /* first entry + 1; 0: empty */
+        int32_t *bucket; /* first entry + 1; 0: empty; mask + 1 of them, >= cap */
+        uint32_t mask;
         uint32_t cap, used, high;
         int32_t free_list;     /* -1: none */
         int32_t newest, oldest;
@@ -58,9 +58,16 @@ static struct pool *pool_get(void) {
         p->entries = malloc(cap * sizeof(struct entry));
         p->nfds = (uint32_t)fds;
         p->by_fd = calloc(p->nfds, sizeof(int32_t)); /* untouched pages cost nothing */
-        if (!p->entries || !p->by_fd) {
+        /* Buckets sized by the cap: a thread model's small pools stay small. */
+        uint32_t buckets = 16;
+        while (buckets < cap)
+                buckets *= 2;
+        p->mask = buckets - 1;
+        p->bucket = calloc(buckets, sizeof(int32_t));
+        if (!p->entries || !p->by_fd || !p->bucket) {
                 free(p->entries);
                 free(p->by_fd);
+                free(p->bucket);
                 free(p);
                 return NULL;
         }
@@ -70,7 +77,9 @@ static struct pool *pool_get(void) {
         return p;
 }
 
-static uint32_t bucket_of(uint32_t slot) { return (slot * 2654435761u) & (BUCKETS - 1); }
+static uint32_t bucket_of(const struct pool *p, uint32_t slot) {
+        return (slot * 2654435761u) & p->mask;
+}
 
 static void unlink_entry(struct pool *p, int32_t i) {
         struct entry *e = &p->entries[i];
@@ -79,7 +88,7 @@ static void unlink_entry(struct pool *p, int32_t i) {
         if (e->prev >= 0)
                 p->entries[e->prev].next = e->next;
         else
-                p->bucket[bucket_of(e->slot)] = e->next + 1;
+                p->bucket[bucket_of(p, e->slot)] = e->next + 1;
         if (e->next >= 0)
                 p->entries[e->next].prev = e->prev;
         if (e->newer >= 0)
@@ -129,7 +138,7 @@ int upstream_pool_take(uint32_t slot, uint64_t generation, uint64_t now, bool wa
         if (!p || p->used == 0)
                 return -1;
         expire(p, now);
-        int32_t i = p->bucket[bucket_of(slot)] - 1;
+        int32_t i = p->bucket[bucket_of(p, slot)] - 1;
         while (i >= 0) {
                 struct entry *e = &p->entries[i];
                 int32_t next = e->next;
@@ -168,7 +177,7 @@ void upstream_pool_put(uint32_t slot, uint64_t generation, int fd, uint64_t now)
         } else {
                 i = (int32_t)p->high++;
         }
-        uint32_t b = bucket_of(slot);
+        uint32_t b = bucket_of(p, slot);
         int32_t head = p->bucket[b] - 1;
         p->entries[i] = (struct entry){
                 .slot = slot,

@@ -14,14 +14,17 @@
  * idle for UPSTREAM_POOL_MAX_IDLE_MS is closed. Taking and putting are
  * O(1) on average (a hash by slot and an age list), so a pool of 1,000
  * backends, where each backend's connection waits a full rotation before
- * it is used again, costs what a pool of 2 does.
+ * it is used again, costs what a pool of 2 does. The cap is the backend
+ * table's size, so that round robin over the largest pool still finds each
+ * backend's connection waiting (HAProxy keeps idle connections per server,
+ * unbounded; nginx's `keepalive N` would reconnect past N backends).
  */
 #pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#define UPSTREAM_POOL_MAX 2048u
+#define UPSTREAM_POOL_MAX 16384u /* LBD_TABLE_BACKENDS_MAX */
 #define UPSTREAM_POOL_MAX_IDLE_MS 60000u
 
 /* How many threads of this process keep a pool (the thread model's

@@ -72,7 +72,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 BODY = "hello from backend {name}\\n"   # nginx string syntax: \n in the config
 KEEPALIVE_S = 75                        # client keep-alive, all proxies (nginx's default)
-UPSTREAM_POOL = 2048                    # idle upstream connections kept (lbd's UPSTREAM_POOL_MAX)
+UPSTREAM_POOL = 16384                   # idle upstream connections kept (lbd's UPSTREAM_POOL_MAX)
 
 
 # --- /proc ------------------------------------------------------------------------
@@ -225,7 +225,10 @@ def nginx_pool_backend(name, addresses):
     port = int(addresses[0].rsplit(":", 1)[1])
 
     def config(tmp):
-        return nginx_common(tmp, 4096 + len(addresses)) + f"""http {{
+        # A connection slot per listener and one per upstream connection
+        # lbd may keep to each address, or nginx closes idle ones to make
+        # room and every request reconnects.
+        return nginx_common(tmp, 4096 + 2 * len(addresses)) + f"""http {{
 {nginx_http_common(tmp)}
     server {{
 {listens}        location / {{
@@ -670,9 +673,12 @@ def main():
             return 1
 
     # File descriptors: the idle test holds `idle` client sockets here, and
-    # lbd (which inherits this limit), nginx and HAProxy as many again.
+    # lbd (which inherits this limit), nginx and HAProxy as many again; the
+    # pool test's nginx listens on every address of the large pool, and
+    # lbd keeps an idle upstream connection to each (within a quarter of
+    # its limit).
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = max(args.idle * 2 + 2000, args.storm + 2000, 4096)
+    want = max(args.idle * 2 + 2000, args.storm + 2000, args.pool_backends * 5 + 2000, 4096)
     if hard != resource.RLIM_INFINITY and hard < want:
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (want, want))

@@ -43,6 +43,8 @@ static bool fake_usable(const struct lbd_pick *pick, uint32_t i) {
         if (pick->pool->count_calls) /* not atomic: only for one thread */
                 pick->pool->usable_calls++;
         const struct fake_backend *b = at(pick, i);
+        if (b && pick->pool->building) /* the state alone, as the master's */
+                return !b->down && b->backup == pick->backup_tier;
         return b && is_usable(b, pick->backup_tier);
 }
 
@@ -94,6 +96,17 @@ static void fake_unlock(const struct lbd_pick *pick) {
         pthread_mutex_unlock(&p->mutex);
 }
 
+static const uint32_t *fake_table(const struct lbd_pick *pick, uint32_t *ret_len) {
+        struct lbd_pool *p = pick->pool;
+        if (p->building) {
+                complain(p, "table() asked during build()");
+                *ret_len = 0;
+                return NULL;
+        }
+        *ret_len = p->table_len[pick->backup_tier];
+        return *ret_len ? p->table[pick->backup_tier] : NULL;
+}
+
 static const struct lbd_pool_host fake_host = {
         .struct_size = sizeof(struct lbd_pool_host),
         .usable = fake_usable,
@@ -104,7 +117,44 @@ static const struct lbd_pool_host fake_host = {
         .pool_word = fake_pool_word,
         .lock = fake_lock,
         .unlock = fake_unlock,
+        .table = fake_table,
 };
+
+void fake_pool_build(const struct lbd_policy_ops *ops, struct lbd_pool *p) {
+        static const uint32_t sizes[2] = { 65536, 16384 };
+        for (int tier = 0; tier < 2; tier++) {
+                free(p->table[tier]);
+                p->table[tier] = NULL;
+                p->table_len[tier] = 0;
+                if (!ops->build)
+                        continue;
+                uint32_t *table = calloc(sizes[tier], sizeof(*table));
+                if (!table)
+                        abort();
+                struct lbd_pick pick = {
+                        .struct_size = sizeof(pick),
+                        .count = p->count,
+                        .host = &fake_host,
+                        .pool = p,
+                        .backup_tier = tier == 1,
+                };
+                p->building = true;
+                uint32_t n = ops->build(NULL, &pick, table, sizes[tier]);
+                p->building = false;
+                if (n > sizes[tier])
+                        complain(p, "build() wrote %u entries of %u", n, sizes[tier]);
+                for (uint32_t k = 0; k < n && k < sizes[tier]; k++)
+                        if (table[k] >= p->count)
+                                complain(p, "build() put position %u in a pool of %u", table[k],
+                                         p->count);
+                if (n == 0 || n > sizes[tier]) {
+                        free(table);
+                        continue;
+                }
+                p->table[tier] = table;
+                p->table_len[tier] = n;
+        }
+}
 
 uint64_t fake_hash(const void *data, size_t len) {
         const unsigned char *c = data;
@@ -150,6 +200,8 @@ void fake_pool_free(struct lbd_pool *p) {
         if (!p)
                 return;
         pthread_mutex_destroy(&p->mutex);
+        free(p->table[0]);
+        free(p->table[1]);
         free(p->backends);
         free(p);
 }

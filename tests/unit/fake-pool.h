@@ -47,6 +47,10 @@ struct lbd_pool {
          * thread only) */
         bool count_calls;
         uint64_t usable_calls;
+        /* The policy's tables (fake_pool_build()), per tier, owned. */
+        uint32_t *table[2];
+        uint32_t table_len[2];
+        bool building; /* usable() as build() sees it */
 };
 
 /* A pool of `count` backends named "b0", "b1"… (or names[i] when names is
@@ -61,6 +65,12 @@ int fake_pick(const struct lbd_policy_ops *ops, struct lbd_pool *p, bool backup_
 /* Primaries first; the backups only when the policy finds no usable
  * primary. */
 int fake_pick_tiered(const struct lbd_policy_ops *ops, struct lbd_pool *p, uint64_t client_hash);
+
+/* As the master after a change: the policy's build() for both tiers (none
+ * when it has no build()), replacing the tables the picks see. Table sizes
+ * as the daemon's (65536 entries for the primaries, 16384 for the
+ * backups). */
+void fake_pool_build(const struct lbd_policy_ops *ops, struct lbd_pool *p);
 
 /* A 64-bit FNV-1a hash, as a stand-in for the host's address hashes. */
 uint64_t fake_hash(const void *data, size_t len);

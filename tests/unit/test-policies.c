@@ -4,7 +4,7 @@
  * from LBD_BUILD_PLUGIN_DIR, opened with dlopen), each driven through a
  * fake pool host (fake-pool.h) that also checks the plugin keeps the
  * contract of lbd-plugin.h. Ends with a micro-benchmark that prints the
- * cost of a pick at 2 and 1,000 backends (printed, not asserted).
+ * cost of a pick at 2, 1,000 and 10,000 backends (printed, not asserted).
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -746,6 +746,395 @@ static void one_scan(void **state) {
         }
 }
 
+/* ---- large pools: tables and samples instead of scans ------------------ */
+
+/* As the plugins' LBD_POLICY_SCAN_MAX and LBD_POLICY_PROBES
+ * (plugins/common/policy-table.h): the tests check the behaviour, so they
+ * keep their own copy of the numbers they depend on. */
+#define SCAN_MAX 64u
+#define PROBES 16u
+
+static struct lbd_pool *built_pool(const struct lbd_policy_ops *ops, uint32_t n,
+                                   uint32_t (*weight_of)(uint32_t)) {
+        struct lbd_pool *p = fake_pool_new(n, NULL);
+        for (uint32_t i = 0; weight_of && i < n; i++)
+                p->backends[i].weight = weight_of(i);
+        fake_pool_build(ops, p);
+        return p;
+}
+
+static uint32_t one_to_seven(uint32_t i) { return 1 + i % 7; }
+
+static void large_tables_only_past_scan_max(void **state) {
+        const struct lbd_policy_ops *with_table[] = { ROUND_ROBIN, IP_HASH };
+        for (size_t k = 0; k < 2; k++) {
+                struct lbd_pool *small = built_pool(with_table[k], SCAN_MAX, NULL);
+                struct lbd_pool *large = built_pool(with_table[k], SCAN_MAX + 1, NULL);
+                assert_int_equal(small->table_len[0], 0);
+                assert_true(large->table_len[0] > 0);
+                assert_int_equal(large->table_len[1], 0); /* no backups */
+                /* 65 positions, but 2 of them down when the master builds:
+                 * 63 candidates, scanned */
+                large->backends[3].down = large->backends[9].down = true;
+                fake_pool_build(with_table[k], large);
+                assert_int_equal(large->table_len[0], 0);
+                assert_contract_kept(small);
+                assert_contract_kept(large);
+                fake_pool_free(small);
+                fake_pool_free(large);
+        }
+        /* least_conn keeps no table: it samples */
+        struct lbd_pool *p = built_pool(LEAST_CONN, 1000, NULL);
+        assert_int_equal(p->table_len[0], 0);
+        fake_pool_free(p);
+}
+
+static void large_rr_cycle_exact_and_even(void **state) {
+        const uint32_t n = 1000;
+        struct lbd_pool *p = built_pool(ROUND_ROBIN, n, one_to_seven);
+        uint32_t total = 0;
+        for (uint32_t i = 0; i < n; i++)
+                total += p->backends[i].weight;
+        assert_int_equal(p->table_len[0], total);
+        uint32_t *counts = calloc(n, sizeof(*counts));
+        uint64_t *last = calloc(n, sizeof(*last));
+        uint64_t *max_gap = calloc(n, sizeof(*max_gap));
+        p->count_calls = true;
+        for (uint64_t k = 0; k < 3u * total; k++) {
+                int r = fake_pick(ROUND_ROBIN, p, false, 0);
+                assert_true(r >= 0);
+                counts[r]++;
+                if (last[r] && k - last[r] > max_gap[r])
+                        max_gap[r] = k - last[r];
+                last[r] = k;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+                assert_int_equal(counts[i], 3 * p->backends[i].weight);
+                /* turns spread over the cycle: never more than two
+                 * shares' worth of picks apart */
+                if (max_gap[i] > 2u * total / p->backends[i].weight)
+                        fail_msg("backend %u (weight %u): %llu picks between two turns, cycle "
+                                 "%u", i, p->backends[i].weight,
+                                 (unsigned long long)max_gap[i], total);
+        }
+        /* one usable() per pick: the table's entry, no scan */
+        assert_int_equal(p->usable_calls, 3u * total);
+        assert_contract_kept(p);
+        fake_pool_free(p);
+        free(counts);
+        free(last);
+        free(max_gap);
+}
+
+static void large_rr_skips_unusable(void **state) {
+        const uint32_t n = 500;
+        struct lbd_pool *p = built_pool(ROUND_ROBIN, n, NULL);
+        uint32_t *counts = calloc(n, sizeof(*counts));
+        /* down since the table was built, full, tried: never picked; their
+         * turns go to the next in the cycle */
+        p->backends[7].down = true;
+        p->backends[8].max_conns = 1;
+        p->backends[8].active = 1;
+        p->backends[300].tried = true;
+        for (uint32_t k = 0; k < 10 * n; k++) {
+                int r = fake_pick(ROUND_ROBIN, p, false, 0);
+                assert_true(r >= 0);
+                counts[r]++;
+        }
+        assert_int_equal(counts[7] + counts[8] + counts[300], 0);
+        for (uint32_t i = 0; i < n; i++)
+                if (i != 7 && i != 8 && i != 300)
+                        assert_in_range(counts[i], 10, 20);
+        /* rebuilt without the down one: exact shares among the others */
+        fake_pool_build(ROUND_ROBIN, p);
+        assert_int_equal(p->table_len[0], n - 1);
+        p->backends[8].active = 0;
+        p->backends[300].tried = false;
+        memset(counts, 0, n * sizeof(*counts));
+        for (uint32_t k = 0; k < 4 * (n - 1); k++)
+                counts[fake_pick(ROUND_ROBIN, p, false, 0)]++;
+        for (uint32_t i = 0; i < n; i++)
+                assert_int_equal(counts[i], i == 7 ? 0 : 4);
+        /* everything down since the build: the scan finds nothing */
+        for (uint32_t i = 0; i < n; i++)
+                p->backends[i].down = true;
+        assert_int_equal(fake_pick(ROUND_ROBIN, p, false, 0), -EAGAIN);
+        assert_contract_kept(p);
+        fake_pool_free(p);
+        free(counts);
+}
+
+static uint32_t hundred_or_fifty(uint32_t i) { return i % 2 ? 50 : 100; }
+
+static void large_rr_weights_scaled_to_fit(void **state) {
+        /* 2,000 backends of weight 100 and 50: a cycle of 150,000, more
+         * than the 65,536 entries: scaled, in proportion */
+        const uint32_t n = 2000;
+        struct lbd_pool *p = built_pool(ROUND_ROBIN, n, hundred_or_fifty);
+        uint32_t len = p->table_len[0];
+        assert_true(len > 0 && len <= 65536);
+        uint64_t heavy = 0, light = 0;
+        for (uint32_t k = 0; k < len; k++) {
+                int r = fake_pick(ROUND_ROBIN, p, false, 0);
+                if (r % 2)
+                        light++;
+                else
+                        heavy++;
+        }
+        double ratio = (double)heavy / (double)light;
+        if (ratio < 1.9 || ratio > 2.1)
+                fail_msg("weights 100:50 scaled to a ratio of %.3f", ratio);
+        assert_contract_kept(p);
+        fake_pool_free(p);
+}
+
+static void large_rr_backup_tier(void **state) {
+        const uint32_t n = 300;
+        struct lbd_pool *p = fake_pool_new(n, NULL);
+        for (uint32_t i = 100; i < n; i++)
+                p->backends[i].backup = true;
+        fake_pool_build(ROUND_ROBIN, p);
+        assert_int_equal(p->table_len[0], 100);
+        assert_int_equal(p->table_len[1], 200);
+        for (uint32_t i = 0; i < 100; i++)
+                p->backends[i].down = true;
+        uint32_t *counts = calloc(n, sizeof(*counts));
+        for (uint32_t k = 0; k < 2 * 200; k++) {
+                int r = fake_pick_tiered(ROUND_ROBIN, p, 0);
+                assert_true(r >= 100);
+                counts[r]++;
+        }
+        for (uint32_t i = 100; i < n; i++)
+                assert_int_equal(counts[i], 2);
+        assert_contract_kept(p);
+        fake_pool_free(p);
+        free(counts);
+}
+
+/* Long connections that stay open: every pick raises the chosen one's
+ * count. The power of two choices keeps the most loaded within a few of
+ * the mean (one random choice would put it near twice the mean). */
+static void large_lc_two_choices_balance(void **state) {
+        const uint32_t n = 1000, picks = 10000;
+        struct lbd_pool *p = built_pool(LEAST_CONN, n, NULL);
+        p->count_calls = true;
+        for (uint32_t k = 0; k < picks; k++) {
+                int r = fake_pick(LEAST_CONN, p, false, client(k % 97));
+                assert_true(r >= 0);
+                p->backends[r].active++;
+        }
+        uint32_t max = 0, min = UINT32_MAX;
+        for (uint32_t i = 0; i < n; i++) {
+                max = p->backends[i].active > max ? p->backends[i].active : max;
+                min = p->backends[i].active < min ? p->backends[i].active : min;
+        }
+        if (max > picks / n + 4 || min + 6 < picks / n)
+                fail_msg("%u connections over %u backends: from %u to %u each", picks, n, min,
+                         max);
+        /* a few usable() per pick, not a scan */
+        if (p->usable_calls > 3u * picks)
+                fail_msg("%llu calls of usable() for %u picks",
+                         (unsigned long long)p->usable_calls, picks);
+        assert_contract_kept(p);
+        fake_pool_free(p);
+}
+
+static uint32_t one_or_two(uint32_t i) { return 1 + i % 2; }
+
+static void large_lc_weights_and_unusable(void **state) {
+        const uint32_t n = 1000, picks = 30000;
+        struct lbd_pool *p = built_pool(LEAST_CONN, n, one_or_two);
+        p->backends[5].down = true;
+        p->backends[6].tried = true;
+        uint64_t light = 0, heavy = 0;
+        for (uint32_t k = 0; k < picks; k++) {
+                int r = fake_pick(LEAST_CONN, p, false, 0);
+                assert_true(r >= 0 && r != 5 && r != 6);
+                p->backends[r].active++;
+                if (r % 2)
+                        heavy++;
+                else
+                        light++;
+        }
+        double ratio = (double)heavy / (double)light;
+        if (ratio < 1.8 || ratio > 2.2)
+                fail_msg("weights 2:1 got a ratio of %.3f of the connections", ratio);
+        /* all but 3 down: the draws rarely meet them; the scan does */
+        for (uint32_t i = 0; i < n; i++)
+                p->backends[i].down = i != 10 && i != 500 && i != 990;
+        for (uint32_t k = 0; k < 100; k++) {
+                int r = fake_pick(LEAST_CONN, p, false, 0);
+                assert_true(r == 10 || r == 500 || r == 990);
+        }
+        for (uint32_t i = 0; i < n; i++)
+                p->backends[i].down = true;
+        assert_int_equal(fake_pick(LEAST_CONN, p, false, 0), -EAGAIN);
+        assert_contract_kept(p);
+        fake_pool_free(p);
+}
+
+/* Every client's backend in a large pool, by key. */
+static void assign_built(struct lbd_pool *p, uint64_t *keys) {
+        for (uint32_t c = 0; c < CLIENTS; c++) {
+                int r = fake_pick_tiered(IP_HASH, p, client(c));
+                assert_true(r >= 0);
+                keys[c] = p->backends[r].key;
+        }
+}
+
+static void large_ih_sticky_and_even(void **state) {
+        const uint32_t n = 1000;
+        struct lbd_pool *p = built_pool(IP_HASH, n, NULL);
+        assert_int_equal(p->table_len[0], 65521); /* the largest prime that fits */
+        uint64_t *keys = calloc(CLIENTS, sizeof(*keys));
+        p->count_calls = true;
+        assign_built(p, keys);
+        assert_int_equal(p->usable_calls, CLIENTS); /* one entry each, no scan */
+        p->count_calls = false;
+        for (uint32_t c = 0; c < CLIENTS; c += 97)
+                assert_int_equal(p->backends[fake_pick(IP_HASH, p, false, client(c))].key,
+                                 keys[c]);
+        /* 100 clients each on average; Poisson spread and the table's
+         * 65 or 66 entries per backend */
+        for (uint32_t i = 0; i < n; i++) {
+                unsigned got = count_key(keys, p->backends[i].key);
+                if (got < 55 || got > 150)
+                        fail_msg("backend %u has %u of %u clients", i, got, CLIENTS);
+        }
+        /* the same members in another order: the same answers */
+        struct lbd_pool *q = fake_pool_new(n, NULL);
+        for (uint32_t i = 0; i < n; i++)
+                q->backends[i] = p->backends[n - 1 - i];
+        fake_pool_build(IP_HASH, q);
+        for (uint32_t c = 0; c < CLIENTS; c += 7)
+                assert_int_equal(q->backends[fake_pick(IP_HASH, q, false, client(c))].key,
+                                 keys[c]);
+        assert_contract_kept(p);
+        assert_contract_kept(q);
+        fake_pool_free(p);
+        fake_pool_free(q);
+        free(keys);
+}
+
+/* Removing or adding one of 1,000: its own clients move, and only a small
+ * share of the others (Maglev's near-minimal disruption). */
+static void large_ih_remove_and_add(void **state) {
+        const uint32_t n = 1000;
+        uint64_t *before = calloc(CLIENTS, sizeof(*before));
+        uint64_t *after = calloc(CLIENTS, sizeof(*after));
+        struct lbd_pool *p = built_pool(IP_HASH, n, NULL);
+        struct lbd_pool *q = without(p, 400);
+        fake_pool_build(IP_HASH, q);
+        uint64_t gone = p->backends[400].key;
+        assign_built(p, before);
+        assign_built(q, after);
+        unsigned own = 0, others = 0;
+        for (uint32_t c = 0; c < CLIENTS; c++) {
+                if (before[c] == gone) {
+                        own++;
+                        assert_true(after[c] != gone);
+                } else if (after[c] != before[c])
+                        others++;
+        }
+        assert_true(own > 0);
+        /* removed: p -> q; added: q -> p, the same pairs the other way */
+        if (others > CLIENTS / 50)
+                fail_msg("removing 1 of %u moved %u other clients of %u", n, others, CLIENTS);
+        assert_contract_kept(p);
+        assert_contract_kept(q);
+        fake_pool_free(p);
+        fake_pool_free(q);
+        free(before);
+        free(after);
+}
+
+static void large_ih_down_and_back(void **state) {
+        const uint32_t n = 1000;
+        uint64_t *before = calloc(CLIENTS, sizeof(*before));
+        uint64_t *during = calloc(CLIENTS, sizeof(*during));
+        uint64_t *again = calloc(CLIENTS, sizeof(*again));
+        struct lbd_pool *p = built_pool(IP_HASH, n, NULL);
+        assign_built(p, before);
+        /* down, before the master rebuilds: its clients go on to the next
+         * entries; nobody else moves */
+        p->backends[123].down = true;
+        assign_built(p, during);
+        p->backends[123].down = false;
+        assign_built(p, again);
+        uint64_t down = p->backends[123].key;
+        for (uint32_t c = 0; c < CLIENTS; c++) {
+                if (before[c] == down)
+                        assert_true(during[c] != down);
+                else
+                        assert_true(during[c] == before[c]);
+                assert_true(again[c] == before[c]);
+        }
+        assert_contract_kept(p);
+        fake_pool_free(p);
+        free(before);
+        free(during);
+        free(again);
+}
+
+static uint32_t one_or_three(uint32_t i) { return i % 2 ? 3 : 1; }
+
+static void large_ih_weights(void **state) {
+        const uint32_t n = 500;
+        uint64_t *keys = calloc(CLIENTS, sizeof(*keys));
+        struct lbd_pool *p = built_pool(IP_HASH, n, one_or_three);
+        assign_built(p, keys);
+        uint64_t heavy = 0, light = 0;
+        for (uint32_t i = 0; i < n; i++) {
+                unsigned got = count_key(keys, p->backends[i].key);
+                if (i % 2)
+                        heavy += got;
+                else
+                        light += got;
+        }
+        double ratio = (double)heavy / (double)light;
+        if (ratio < 2.8 || ratio > 3.2)
+                fail_msg("weights 3:1 got a ratio of %.3f of the clients", ratio);
+        assert_contract_kept(p);
+        fake_pool_free(p);
+        free(keys);
+}
+
+static void large_ih_backup_tier(void **state) {
+        const uint32_t n = 300;
+        struct lbd_pool *p = fake_pool_new(n, NULL);
+        for (uint32_t i = 0; i < n; i++)
+                p->backends[i].backup = i >= 100;
+        fake_pool_build(IP_HASH, p);
+        assert_int_equal(p->table_len[0], 65521);
+        assert_int_equal(p->table_len[1], 16381);
+        for (uint32_t i = 0; i < 100; i++)
+                p->backends[i].down = true;
+        fake_pool_build(IP_HASH, p);
+        assert_int_equal(p->table_len[0], 0); /* 0 primaries: the scan says -EAGAIN */
+        for (uint32_t c = 0; c < 1000; c++) {
+                int r = fake_pick_tiered(IP_HASH, p, client(c));
+                assert_true(r >= 100);
+                assert_int_equal(fake_pick_tiered(IP_HASH, p, client(c)), r);
+        }
+        assert_contract_kept(p);
+        fake_pool_free(p);
+}
+
+/* With the master's tables built, no policy scans a large pool. */
+static void large_pools_do_not_scan(void **state) {
+        for (size_t k = 0; k < 3; k++) {
+                struct lbd_pool *p = built_pool(policies[k].ops, 10000, one_to_seven);
+                p->count_calls = true;
+                for (uint32_t j = 0; j < 100; j++)
+                        assert_true(fake_pick(policies[k].ops, p, false, client(j)) >= 0);
+                if (p->usable_calls > 100u * PROBES)
+                        fail_msg("%s: %llu calls of usable() for 100 picks of 10,000",
+                                 policies[k].name, (unsigned long long)p->usable_calls);
+                assert_contract_kept(p);
+                fake_pool_free(p);
+        }
+}
+
 /* ---- micro-benchmark (printed, not asserted) ----------------------------- */
 
 static uint64_t now_ns(void) {
@@ -775,23 +1164,24 @@ static const struct lbd_policy_ops scan_only = {
 };
 
 static void benchmark(void **state) {
-        static const uint32_t sizes[] = { 2, 1000 };
+        static const uint32_t sizes[] = { 2, 1000, 10000 };
         const struct policy all[] = { policies[0], policies[1], policies[2],
                                       { .name = "(scan only)", .ops = &scan_only } };
         for (size_t k = 0; k < 4; k++)
-                for (size_t s = 0; s < 2; s++) {
+                for (size_t s = 0; s < 3; s++) {
                         struct lbd_pool *p = fake_pool_new(sizes[s], NULL);
                         for (uint32_t i = 0; i < sizes[s]; i++) {
                                 p->backends[i].weight = 1 + i % 3; /* ip_hash: weighted path */
                                 p->backends[i].active = i % 5;
                         }
+                        fake_pool_build(all[k].ops, p); /* as the master does */
                         /* about 50 ms each */
                         uint64_t start = now_ns(), picks = 0, elapsed;
                         do {
                                 for (int j = 0; j < 64; j++)
                                         fake_pick(all[k].ops, p, false, client((uint32_t)picks++));
                         } while ((elapsed = now_ns() - start) < 50000000u);
-                        printf("benchmark: %-11s %4u backends: %8.1f ns/pick (through the fake "
+                        printf("benchmark: %-11s %5u backends: %8.1f ns/pick (through the fake "
                                "host)\n",
                                all[k].name, sizes[s], (double)elapsed / (double)picks);
                         assert_contract_kept(p);
@@ -832,6 +1222,19 @@ int main(void) {
                 cmocka_unit_test(ih_backup_tier),
                 cmocka_unit_test(ih_nothing_usable),
                 cmocka_unit_test(one_scan),
+                cmocka_unit_test(large_tables_only_past_scan_max),
+                cmocka_unit_test(large_rr_cycle_exact_and_even),
+                cmocka_unit_test(large_rr_skips_unusable),
+                cmocka_unit_test(large_rr_weights_scaled_to_fit),
+                cmocka_unit_test(large_rr_backup_tier),
+                cmocka_unit_test(large_lc_two_choices_balance),
+                cmocka_unit_test(large_lc_weights_and_unusable),
+                cmocka_unit_test(large_ih_sticky_and_even),
+                cmocka_unit_test(large_ih_remove_and_add),
+                cmocka_unit_test(large_ih_down_and_back),
+                cmocka_unit_test(large_ih_weights),
+                cmocka_unit_test(large_ih_backup_tier),
+                cmocka_unit_test(large_pools_do_not_scan),
                 cmocka_unit_test(benchmark),
         };
         return cmocka_run_group_tests(tests, load_policies, unload_policies);
