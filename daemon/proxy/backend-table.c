@@ -861,6 +861,9 @@ static void pool_build(struct lbd_table *t, unsigned pi, const struct lbd_plugin
                                         scratch + (tier ? POLICY_TABLE_PRIMARY : 0), size[tier]);
                 len[tier] = n <= size[tier] ? n : 0; /* more than it may: none */
         }
+        if (len[0] != LOAD(p->table_len[0]) || len[1] != LOAD(p->table_len[1]))
+                log_full(LOG_DEBUG, p->name, "policy %s: a table of %u entries for the primaries, "
+                         "%u for the backups", p->policy, len[0], len[1]);
         if (len[0] != LOAD(p->table_len[0]) || len[1] != LOAD(p->table_len[1]) || len[0] ||
             len[1]) {
                 seq_begin(p);

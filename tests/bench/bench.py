@@ -31,8 +31,8 @@ Then:
                established client connections each worker holds, max/min
   pool size    lbd event (1 worker, c=50) with a service of 2 backends and
                with one of --pool-backends (default 1,000) backends, for
-               round_robin and least_conn; the req/s ratio large/2 (issue 4:
-               >= 0.90). Every backend works: two nginx "pool" servers that
+               round_robin and least_conn; the req/s ratio large/2 (issue 13:
+               >= 0.95 at 1,000, >= 0.90 at 10,000). Every backend works: two nginx "pool" servers that
                listen on many loopback addresses (127.0.1.x, 127.0.2.x, ...,
                250 per /24, one port), so the 2-backend service (one address of
                each) and the large one reach the same two processes.
@@ -1211,6 +1211,12 @@ def report(args, conn_counts, systems, results, idle, spread, pool=None, storms=
             print(f"  {pol:<12} 2: {med(2, 'rps') or 0:7.0f} req/s {fmt_us(med(2, 'cpu_us'))} us/req"
                   f"   {big}: {med(big, 'rps') or 0:7.0f} req/s {fmt_us(med(big, 'cpu_us'))} us/req"
                   f"   req/s {fr(r)}, CPU/req {fr(ratio(med(big, 'cpu_us'), med(2, 'cpu_us')))}")
+        idle_cap = min(16384, resource.getrlimit(resource.RLIMIT_NOFILE)[0] // 4)
+        if idle_cap < big:
+            print(f"  Note: lbd keeps idle upstream connections within a quarter of its fd limit\n"
+                  f"  ({idle_cap} here), fewer than the {big} backends: round_robin and least_conn\n"
+                  f"  then open a new upstream connection for most requests, and the ratio measures\n"
+                  f"  that, not the pick (tests/unit/test-policies prints the pick's own cost).")
 
     if calls:
         print("\nSystem calls per request (perf stat on the proxy's workers, wrk -t1 -c20 -d3s, "
@@ -1314,8 +1320,10 @@ def report(args, conn_counts, systems, results, idle, spread, pool=None, storms=
         check("spread, 3 workers c=500: max/min", None, "", None)
     if pool:
         for pol, r in pool_ratios:
-            check(f"pool of {args.pool_backends} backends, {pol}: req/s vs 2", r, ">= 0.90x",
-                  lambda v: v >= 0.9)
+            # issue 13: 1,000 backends >= 0.95x, 10,000 >= 0.90x of 2
+            want = 0.95 if args.pool_backends <= 1000 else 0.90
+            check(f"pool of {args.pool_backends} backends, {pol}: req/s vs 2", r,
+                  f">= {want:.2f}x", lambda v, want=want: v >= want)
     else:
         checks.append((f"pool of {args.pool_backends} backends", "not run", "-"))
     if getstats:

@@ -471,16 +471,18 @@ class PrivateSystemBus:
         return r
 
     def busctl_json(self, *args, **kw):
-        """busctl --json=short ARGS, parsed."""
+        """busctl --json=short ARGS, parsed; None for a method that returns
+        nothing (busctl prints nothing)."""
         r = self.busctl("--json=short", *args, **kw)
-        return json.loads(r.stdout)
+        return json.loads(r.stdout) if r.stdout.strip() else None
 
     def get_property(self, path, interface, name, service=BUS_NAME):
         """A property's value (busctl's JSON "data")."""
         return self.busctl_json("get-property", service, path, interface, name)["data"]
 
     def call(self, path, interface, method, signature="", *args, service=BUS_NAME):
-        """Call a method; returns busctl's JSON ({"type": ..., "data": [...]})."""
+        """Call a method; returns busctl's JSON ({"type": ..., "data": [...]}),
+        None when it returns nothing."""
         argv = ["call", service, path, interface, method]
         if signature:
             argv += [signature, *[str(a) for a in args]]
@@ -1046,8 +1048,9 @@ class ConfigServer:
     argv_fn(config_path, tmp) gives its command line."""
 
     def __init__(self, name, argv_fn, config_fn, config_name, ports, timeout=10.0,
-                 stop_signal=signal.SIGTERM):
+                 stop_signal=signal.SIGTERM, host="127.0.0.1"):
         self.name = name
+        self.host = host
         self.argv_fn = argv_fn
         self.config_fn = config_fn
         self.config_name = config_name
@@ -1080,7 +1083,7 @@ class ConfigServer:
             self.process = ManagedProcess(self.name, self.argv_fn(config, self.tmp),
                                           self.tmp.join("server.log")).start()
             for port in self.ports:
-                wait_until(lambda p=port: port_accepts(p), self.timeout,
+                wait_until(lambda p=port: port_accepts(p, self.host), self.timeout,
                            what=f"{self.name} to listen on {port}", alive=self.process)
         except BaseException:
             self.stop()
@@ -1100,16 +1103,25 @@ class ConfigServer:
 NGINX = "/usr/sbin/nginx"
 
 
-def nginx_backend(connections=1024, port=None, body="nginx backend\n"):
+def nginx_backend(connections=1024, port=None, body="nginx backend\n", hosts=None):
     """Debian's nginx on a loopback port answering every request with 200
     and body (a fixed Content-Length), for tests that need a backend faster
     than the proxy in front of it (the connection storm): a ConfigServer,
     .address its "127.0.0.1:PORT". worker_connections and its fd limit are
-    set for `connections` clients at once."""
+    set for `connections` clients at once.
+
+    hosts: listen on PORT of each of these loopback addresses instead (one
+    process as many backends, for large pools), naming the address each
+    answer came to in an X-Backend header ("HOST:PORT"); .addresses lists
+    them."""
     if not os.access(NGINX, os.X_OK):
         raise FixtureError(f"{NGINX} is missing (Debian package nginx-light)")
     port = port or free_port()
     text = body.replace("\n", "\\n")
+    hosts = hosts or ["127.0.0.1"]
+    connections += 2 * len(hosts)  # a listener and an idle upstream connection each
+    listens = "".join(f"        listen {h}:{port} backlog={max(511, connections)};\n"
+                      for h in hosts)
 
     def config(tmp):
         return f"""daemon off;
@@ -1126,16 +1138,21 @@ http {{
     uwsgi_temp_path {tmp.path};
     scgi_temp_path {tmp.path};
     server {{
-        listen 127.0.0.1:{port} backlog={max(511, connections)};
-        keepalive_requests 1000000;
-        location / {{ default_type text/plain; return 200 "{text}"; }}
+{listens}        keepalive_requests 1000000;
+        location / {{
+            default_type text/plain;
+            add_header X-Backend $server_addr:$server_port;
+            return 200 "{text}";
+        }}
     }}
 }}
 """
     server = ConfigServer(f"nginx backend {port}",
                           lambda path, tmp: [NGINX, "-c", path, "-p", tmp.path, "-e", "stderr"],
-                          config, "nginx.conf", [port], stop_signal=signal.SIGQUIT)
-    server.address = f"127.0.0.1:{port}"
+                          config, "nginx.conf", [port], stop_signal=signal.SIGQUIT,
+                          host=hosts[0])
+    server.addresses = [f"{h}:{port}" for h in hosts]
+    server.address = server.addresses[0]
     return server
 
 
