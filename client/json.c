@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <ctype.h>
+#include <json-glib/json-glib.h>
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
@@ -10,85 +11,82 @@
 void json_init(struct json *j, FILE *f) {
         memset(j, 0, sizeof(*j));
         j->f = f;
-        j->first[0] = true;
 }
 
-/* Before any value or key: the comma that separates it from the previous one. */
-static void separate(struct json *j) {
-        if (j->after_key) {
-                j->after_key = false;
+static JsonBuilder *builder(struct json *j) {
+        if (!j->b)
+                j->b = json_builder_new_immutable();
+        return j->b;
+}
+
+/* After a value: at the top level, the document is complete: write it out
+ * on one line. json-glib 1.6 escapes control characters in member names but
+ * writes U+001F raw in string values (an off-by-one in its escaping), and a
+ * raw control character is not JSON; outside a string none can occur, so
+ * every 0x1f byte of the output is that one and becomes \u001f. */
+static void done_value(struct json *j) {
+        if (j->depth > 0)
                 return;
+        g_autoptr(JsonNode) root = json_builder_get_root(j->b);
+        g_autoptr(JsonGenerator) gen = json_generator_new();
+        json_generator_set_root(gen, root);
+        g_autofree char *text = json_generator_to_data(gen, NULL);
+        for (const char *p = text; *p; p++) {
+                if (*p == 0x1f)
+                        fputs("\\u001f", j->f);
+                else
+                        fputc(*p, j->f);
         }
-        if (!j->first[j->depth])
-                fputc(',', j->f);
-        j->first[j->depth] = false;
+        fputc('\n', j->f);
+        g_clear_object(&j->b);
 }
 
-static void open_container(struct json *j, char c) {
-        separate(j);
-        fputc(c, j->f);
-        if (j->depth + 1 >= JSON_MAX_DEPTH)
-                abort(); /* a bug in lbclient: no output nests this deep */
-        j->first[++j->depth] = true;
+void json_begin_object(struct json *j) {
+        json_builder_begin_object(builder(j));
+        j->depth++;
 }
 
-static void close_container(struct json *j, char c) {
-        fputc(c, j->f);
+void json_end_object(struct json *j) {
+        json_builder_end_object(j->b);
         j->depth--;
-        if (j->depth == 0)
-                fputc('\n', j->f);
+        done_value(j);
 }
 
-void json_begin_object(struct json *j) { open_container(j, '{'); }
-void json_end_object(struct json *j) { close_container(j, '}'); }
-void json_begin_array(struct json *j) { open_container(j, '['); }
-void json_end_array(struct json *j) { close_container(j, ']'); }
-
-static void write_escaped(FILE *f, const char *s) {
-        fputc('"', f);
-        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-                switch (*p) {
-                case '"': fputs("\\\"", f); break;
-                case '\\': fputs("\\\\", f); break;
-                case '\b': fputs("\\b", f); break;
-                case '\f': fputs("\\f", f); break;
-                case '\n': fputs("\\n", f); break;
-                case '\r': fputs("\\r", f); break;
-                case '\t': fputs("\\t", f); break;
-                default:
-                        if (*p < 0x20 || *p == 0x7f)
-                                fprintf(f, "\\u%04x", *p);
-                        else
-                                fputc(*p, f);
-                }
-        }
-        fputc('"', f);
+void json_begin_array(struct json *j) {
+        json_builder_begin_array(builder(j));
+        j->depth++;
 }
 
-void json_key(struct json *j, const char *key) {
-        separate(j);
-        write_escaped(j->f, key);
-        fputc(':', j->f);
-        j->after_key = true;
+void json_end_array(struct json *j) {
+        json_builder_end_array(j->b);
+        j->depth--;
+        done_value(j);
 }
+
+void json_key(struct json *j, const char *key) { json_builder_set_member_name(builder(j), key); }
 
 void json_string(struct json *j, const char *s) {
         if (!s) {
                 json_null(j);
                 return;
         }
-        separate(j);
-        write_escaped(j->f, s);
+        json_builder_add_string_value(builder(j), s);
+        done_value(j);
 }
 
 void json_uint(struct json *j, uint64_t u) {
-        separate(j);
-        fprintf(j->f, "%" PRIu64, u);
+        /* JSON numbers in json-glib are 64-bit signed or double: a count
+         * past 2^63 (none that lbd keeps) would come out as a double. */
+        if (u <= INT64_MAX)
+                json_builder_add_int_value(builder(j), (int64_t)u);
+        else
+                json_builder_add_double_value(builder(j), (double)u);
+        done_value(j);
 }
 
 void json_int(struct json *j, int64_t i) {
-        separate(j);
-        fprintf(j->f, "%" PRId64, i);
+        json_builder_add_int_value(builder(j), i);
+        done_value(j);
 }
 
 void json_double(struct json *j, double d) {
@@ -96,18 +94,18 @@ void json_double(struct json *j, double d) {
                 json_null(j);
                 return;
         }
-        separate(j);
-        fprintf(j->f, "%.17g", d);
+        json_builder_add_double_value(builder(j), d);
+        done_value(j);
 }
 
 void json_bool(struct json *j, bool b) {
-        separate(j);
-        fputs(b ? "true" : "false", j->f);
+        json_builder_add_boolean_value(builder(j), b);
+        done_value(j);
 }
 
 void json_null(struct json *j) {
-        separate(j);
-        fputs("null", j->f);
+        json_builder_add_null_value(builder(j));
+        done_value(j);
 }
 
 void json_strv(struct json *j, char *const *v) {

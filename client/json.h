@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A small JSON writer for -o json: it tracks where commas go and escapes
- * strings as RFC 8259 requires (quote, backslash, control characters; the
- * UTF-8 that D-Bus guarantees passes through).
+ * JSON for -o json, written through json-glib (a JsonBuilder, then a
+ * JsonGenerator): the calls follow the document's order, and each
+ * top-level value is written as one line when it is complete. Strings are
+ * escaped as RFC 8259 requires (the UTF-8 that D-Bus guarantees passes
+ * through).
  */
 #pragma once
 
@@ -12,13 +14,12 @@
 
 #include "value.h"
 
-#define JSON_MAX_DEPTH 32
+struct _JsonBuilder;
 
 struct json {
         FILE *f;
+        struct _JsonBuilder *b; /* the document being built; NULL between documents */
         int depth;
-        bool first[JSON_MAX_DEPTH]; /* nothing written yet at this level */
-        bool after_key;
 };
 
 void json_init(struct json *j, FILE *f);

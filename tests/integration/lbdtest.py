@@ -354,6 +354,22 @@ def http_request(address, path="/", method="GET", body=None, headers=None, timeo
         conn.close()
 
 
+def raw_exchange(address, data, timeout=10.0, source=None):
+    """Send data on a fresh connection to address ("HOST:PORT"), from
+    source (an address of 127/8) if given, and read until the peer closes:
+    the bytes it sent back."""
+    host, _, port = address.rpartition(":")
+    with socket.create_connection((host, int(port)), timeout=timeout,
+                                  source_address=(source, 0) if source else None) as s:
+        s.sendall(data)
+        out = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return out
+            out += chunk
+
+
 # --- the private system bus -------------------------------------------------------
 
 # Default rules of Debian's /usr/share/dbus-1/system.conf: nobody owns names

@@ -20,7 +20,6 @@ Run by meson (tests/integration/meson.build) or directly after a build:
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import unittest
@@ -44,19 +43,6 @@ def parse_wrk(out):
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = sum(int(x) for x in m.groups()) if m else 0
     return requests, non2xx, errors
-
-
-def raw_exchange(address, data, timeout=10.0):
-    """Send data on a fresh connection, read until the proxy closes."""
-    host, _, port = address.rpartition(":")
-    with socket.create_connection((host, int(port)), timeout=timeout) as s:
-        s.sendall(data)
-        out = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                return out
-            out += chunk
 
 
 class GunicornWorkerClasses(unittest.TestCase):
@@ -158,7 +144,7 @@ class GunicornWorkerClasses(unittest.TestCase):
     def check_http10_stream(self, model, wc, transport):
         # Gunicorn streams /stream chunked to lbd (an HTTP/1.1 request);
         # an HTTP/1.0 client gets it de-chunked, ended by the close.
-        out = raw_exchange(self.address(model, wc, transport),
+        out = lbdtest.raw_exchange(self.address(model, wc, transport),
                            b"GET /stream?n=4 HTTP/1.0\r\n\r\n")
         head, _, body = out.partition(b"\r\n\r\n")
         self.assertTrue(head.startswith(b"HTTP/1.1 200 "), out[:200])

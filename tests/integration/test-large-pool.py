@@ -23,7 +23,6 @@ request came to.
 Exits 77 (skipped) when nginx is missing.
 """
 import os
-import socket
 import sys
 import unittest
 
@@ -38,15 +37,9 @@ HEAVY = 10  # the first HEAVY backends have weight 3
 def get(port, source=None):
     """One GET on a fresh connection from source (an address of 127/8):
     (status, X-Backend)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10,
-                                  source_address=(source, 0) if source else None) as s:
-        s.sendall(b"GET / HTTP/1.1\r\nHost: pool\r\nConnection: close\r\n\r\n")
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+    data = lbdtest.raw_exchange(f"127.0.0.1:{port}",
+                                b"GET / HTTP/1.1\r\nHost: pool\r\nConnection: close\r\n\r\n",
+                                source=source)
     head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
     status = int(head[0].split()[1])
     backend = next((line.split(":", 1)[1].strip() for line in head[1:]

@@ -205,14 +205,7 @@ class LogsBase:
         before = len([x for x in read_lines(self.access) if TCP_LINE.match(x)])
         m = self.marker()
         request = f"GET {m} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
-        with socket.create_connection(("127.0.0.1", self.ports["raw"]), timeout=10) as s:
-            s.sendall(request)
-            response = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                response += chunk
+        response = lbdtest.raw_exchange(f"127.0.0.1:{self.ports['raw']}", request)
         self.assertIn(b"backend b1\n", response)
         lines = self.wait_lines(self.access, before + 1, TCP_LINE)
         g = TCP_LINE.match(lines[-1])
