@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <glib.h>
+#include <json-glib/json-glib.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -21,228 +22,216 @@ static const char *const tx_hashes[] = {
         "eth", "vlan", "ipv4", "ipv6", "ip", "l3", "tcp", "udp", "sctp", "l4", NULL,
 };
 
-/* ---- a small JSON tree -------------------------------------------------- */
+/* ---- JSON --------------------------------------------------------------- */
 
-enum json_type { J_NULL, J_BOOL, J_NUMBER, J_STRING, J_ARRAY, J_OBJECT };
+/*
+ * json-glib makes the tree the checks below walk. Its parser (1.6, as in
+ * Debian bookworm; the "strict" property came in 1.10) also takes what RFC
+ * 8259 does not: single-quoted strings, raw control characters, unknown
+ * escapes, leading zeros, hexadecimal numbers, an empty text. So a strict
+ * pass that builds nothing goes first; it says what is wrong and where,
+ * and bounds the nesting before json-glib recurses into it.
+ */
 
-struct json {
-        enum json_type type;
-        char *string;       /* J_STRING */
-        GPtrArray *items;   /* J_ARRAY: struct json *; J_OBJECT: values */
-        GPtrArray *keys;    /* J_OBJECT: char * */
-};
-
-static void json_free(struct json *j) {
-        if (!j)
-                return;
-        g_free(j->string);
-        if (j->items)
-                g_ptr_array_unref(j->items);
-        if (j->keys)
-                g_ptr_array_unref(j->keys);
-        g_free(j);
-}
-typedef struct json json_t_;
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_t_, json_free)
-
-struct parser {
+struct strict {
         const char *text, *p;
-        const char *error;
-        const char *at;
+        const char *error, *at;
 };
 
-static struct json *fail(struct parser *ps, const char *error) {
-        if (!ps->error) {
-                ps->error = error;
-                ps->at = ps->p;
+static bool refuse(struct strict *st, const char *error) {
+        if (!st->error) {
+                st->error = error;
+                st->at = st->p;
         }
-        return NULL;
+        return false;
 }
 
-static void skip_space(struct parser *ps) {
-        while (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r')
-                ps->p++;
+static void skip_space(struct strict *st) {
+        while (*st->p == ' ' || *st->p == '\t' || *st->p == '\n' || *st->p == '\r')
+                st->p++;
 }
 
-static struct json *parse_value(struct parser *ps, int depth);
+static bool strict_value(struct strict *st, int depth);
 
-static char *parse_string(struct parser *ps) {
-        g_autoptr(GString) s = g_string_new(NULL);
-        ps->p++; /* " */
+static bool strict_string(struct strict *st) {
+        st->p++; /* " */
         for (;;) {
-                unsigned char c = (unsigned char)*ps->p;
+                unsigned char c = (unsigned char)*st->p;
                 if (c == '"') {
-                        ps->p++;
-                        return g_string_free(g_steal_pointer(&s), FALSE);
+                        st->p++;
+                        return true;
                 }
-                if (c == '\0') {
-                        fail(ps, "unterminated string");
-                        return NULL;
-                }
-                if (c < 0x20) {
-                        fail(ps, "control character in a string");
-                        return NULL;
-                }
+                if (c == '\0')
+                        return refuse(st, "unterminated string");
+                if (c < 0x20)
+                        return refuse(st, "control character in a string");
                 if (c == '\\') {
-                        char e = ps->p[1];
-                        const char *map = strchr("\"\\/bfnrt", e);
-                        if (e && map) {
-                                g_string_append_c(s, "\"\\/\b\f\n\r\t"[map - "\"\\/bfnrt"]);
-                                ps->p += 2;
+                        char e = st->p[1];
+                        if (e && strchr("\"\\/bfnrt", e)) {
+                                st->p += 2;
                                 continue;
                         }
-                        if (e == 'u' && g_ascii_isxdigit(ps->p[2]) && g_ascii_isxdigit(ps->p[3]) &&
-                            g_ascii_isxdigit(ps->p[4]) && g_ascii_isxdigit(ps->p[5])) {
-                                /* Kept as written: names and values that matter here
-                                 * are ASCII. */
-                                g_string_append_len(s, ps->p, 6);
-                                ps->p += 6;
+                        if (e == 'u' && g_ascii_isxdigit(st->p[2]) && g_ascii_isxdigit(st->p[3]) &&
+                            g_ascii_isxdigit(st->p[4]) && g_ascii_isxdigit(st->p[5])) {
+                                st->p += 6;
                                 continue;
                         }
-                        fail(ps, "invalid escape in a string");
-                        return NULL;
+                        return refuse(st, "invalid escape in a string");
                 }
-                g_string_append_c(s, (char)c);
-                ps->p++;
+                st->p++;
         }
 }
 
-static bool parse_number(struct parser *ps) {
-        const char *p = ps->p;
-        if (*p == '-')
-                p++;
-        if (*p == '0')
-                p++;
-        else if (g_ascii_isdigit(*p))
-                while (g_ascii_isdigit(*p))
-                        p++;
-        else
+static bool digits(struct strict *st) {
+        if (!g_ascii_isdigit(*st->p))
                 return false;
-        if (*p == '.') {
-                p++;
-                if (!g_ascii_isdigit(*p))
-                        return false;
-                while (g_ascii_isdigit(*p))
-                        p++;
-        }
-        if (*p == 'e' || *p == 'E') {
-                p++;
-                if (*p == '+' || *p == '-')
-                        p++;
-                if (!g_ascii_isdigit(*p))
-                        return false;
-                while (g_ascii_isdigit(*p))
-                        p++;
-        }
-        ps->p = p;
+        while (g_ascii_isdigit(*st->p))
+                st->p++;
         return true;
 }
 
-static struct json *parse_container(struct parser *ps, int depth, bool object) {
-        g_autoptr(json_t_) j = g_new0(struct json, 1);
-        j->type = object ? J_OBJECT : J_ARRAY;
-        j->items = g_ptr_array_new_with_free_func((GDestroyNotify)json_free);
-        if (object)
-                j->keys = g_ptr_array_new_with_free_func(g_free);
-        ps->p++; /* { or [ */
-        skip_space(ps);
+static bool strict_number(struct strict *st) {
+        const char *start = st->p;
+        if (*st->p == '-')
+                st->p++;
+        if (*st->p == '0')
+                st->p++;
+        else if (!digits(st))
+                goto bad;
+        if (*st->p == '.') {
+                st->p++;
+                if (!digits(st))
+                        goto bad;
+        }
+        if (*st->p == 'e' || *st->p == 'E') {
+                st->p++;
+                if (*st->p == '+' || *st->p == '-')
+                        st->p++;
+                if (!digits(st))
+                        goto bad;
+        }
+        /* "01", "0x10", "1a": a number runs into what cannot follow one */
+        if (g_ascii_isalnum(*st->p) || *st->p == '.')
+                goto bad;
+        return true;
+bad:
+        st->p = start;
+        return refuse(st, "expected a value (object, array, string, number, true, false, null)");
+}
+
+static bool strict_container(struct strict *st, int depth, bool object) {
         char close = object ? '}' : ']';
-        if (*ps->p == close) {
-                ps->p++;
-                return g_steal_pointer(&j);
+        st->p++; /* { or [ */
+        skip_space(st);
+        if (*st->p == close) {
+                st->p++;
+                return true;
         }
         for (;;) {
-                skip_space(ps);
+                skip_space(st);
                 if (object) {
-                        if (*ps->p != '"')
-                                return fail(ps, "expected a member name in quotes");
-                        char *key = parse_string(ps);
-                        if (!key)
-                                return NULL;
-                        g_ptr_array_add(j->keys, key);
-                        skip_space(ps);
-                        if (*ps->p != ':')
-                                return fail(ps, "expected ':' after a member name");
-                        ps->p++;
+                        if (*st->p != '"')
+                                return refuse(st, "expected a member name in quotes");
+                        if (!strict_string(st))
+                                return false;
+                        skip_space(st);
+                        if (*st->p != ':')
+                                return refuse(st, "expected ':' after a member name");
+                        st->p++;
                 }
-                struct json *v = parse_value(ps, depth + 1);
-                if (!v)
-                        return NULL;
-                g_ptr_array_add(j->items, v);
-                skip_space(ps);
-                if (*ps->p == ',') {
-                        ps->p++;
+                if (!strict_value(st, depth + 1))
+                        return false;
+                skip_space(st);
+                if (*st->p == ',') {
+                        st->p++;
                         continue;
                 }
-                if (*ps->p == close) {
-                        ps->p++;
-                        return g_steal_pointer(&j);
+                if (*st->p == close) {
+                        st->p++;
+                        return true;
                 }
-                return fail(ps, object ? "expected ',' or '}'" : "expected ',' or ']'");
+                return refuse(st, object ? "expected ',' or '}'" : "expected ',' or ']'");
         }
 }
 
-static struct json *parse_value(struct parser *ps, int depth) {
+static bool strict_value(struct strict *st, int depth) {
         if (depth > JSON_DEPTH_MAX)
-                return fail(ps, "nested too deeply");
-        skip_space(ps);
-        char c = *ps->p;
+                return refuse(st, "nested too deeply");
+        skip_space(st);
+        char c = *st->p;
         if (c == '{' || c == '[')
-                return parse_container(ps, depth, c == '{');
-        struct json *j = g_new0(struct json, 1);
-        if (c == '"') {
-                j->type = J_STRING;
-                j->string = parse_string(ps);
-                if (!j->string) {
-                        json_free(j);
-                        return NULL;
-                }
-                return j;
-        }
-        static const struct {
-                const char *word;
-                enum json_type type;
-        } words[] = { { "true", J_BOOL }, { "false", J_BOOL }, { "null", J_NULL } };
+                return strict_container(st, depth, c == '{');
+        if (c == '"')
+                return strict_string(st);
+        static const char *const words[] = { "true", "false", "null" };
         for (size_t i = 0; i < G_N_ELEMENTS(words); i++)
-                if (g_str_has_prefix(ps->p, words[i].word)) {
-                        ps->p += strlen(words[i].word);
-                        j->type = words[i].type;
-                        return j;
+                if (g_str_has_prefix(st->p, words[i]) &&
+                    !g_ascii_isalnum(st->p[strlen(words[i])])) {
+                        st->p += strlen(words[i]);
+                        return true;
                 }
-        j->type = J_NUMBER;
-        if (parse_number(ps))
-                return j;
-        json_free(j);
-        return fail(ps, "expected a value (object, array, string, number, true, false, null)");
+        return strict_number(st);
 }
 
-static struct json *json_parse(const char *text, char **why) {
-        struct parser ps = { text, text, NULL, NULL };
-        struct json *j = parse_value(&ps, 0);
-        if (j) {
-                skip_space(&ps);
-                if (*ps.p) {
-                        json_free(j);
-                        j = fail(&ps, "text after the end of the JSON value");
+/* "at byte B (line L, column C)" of text, 1-based like json-glib's. */
+static char *place(const char *text, const char *at) {
+        unsigned line = 1, column = 1;
+        for (const char *p = text; p < at; p++) {
+                if (*p == '\n') {
+                        line++;
+                        column = 1;
+                } else if (((unsigned char)*p & 0xc0) != 0x80) {
+                        column++; /* characters, not bytes */
                 }
         }
-        if (!j)
-                *why = g_strdup_printf("Invalid TeamConfig JSON at byte %td: %s", ps.at - text,
-                                       ps.error);
-        return j;
+        return g_strdup_printf("at byte %td (line %u, column %u)", at - text, line, column);
 }
 
-static const struct json *member(const struct json *j, const char *key) {
-        if (!j || j->type != J_OBJECT)
+/* text as a json-glib tree (json_node_unref), or NULL and *why. */
+static JsonNode *json_parse(const char *text, char **why) {
+        const char *end;
+        if (!g_utf8_validate(text, -1, &end)) {
+                g_autofree char *where = place(text, end);
+                *why = g_strdup_printf("Invalid TeamConfig JSON %s: not UTF-8", where);
                 return NULL;
-        for (guint i = 0; i < j->keys->len; i++)
-                if (g_str_equal(j->keys->pdata[i], key))
-                        return j->items->pdata[i];
-        return NULL;
+        }
+        struct strict st = { text, text, NULL, NULL };
+        if (strict_value(&st, 0)) {
+                skip_space(&st);
+                if (*st.p)
+                        refuse(&st, "text after the end of the JSON value");
+        }
+        if (st.error) {
+                g_autofree char *where = place(text, st.at);
+                *why = g_strdup_printf("Invalid TeamConfig JSON %s: %s", where, st.error);
+                return NULL;
+        }
+        g_autoptr(JsonParser) parser = json_parser_new_immutable();
+        g_autoptr(GError) error = NULL;
+        if (!json_parser_load_from_data(parser, text, -1, &error)) {
+                /* Not expected after the strict pass; json-glib's message
+                 * has its own line and column. */
+                *why = g_strdup_printf("Invalid TeamConfig JSON: %s", error->message);
+                return NULL;
+        }
+        return json_node_ref(json_parser_get_root(parser));
+}
+
+static JsonNode *member(JsonNode *j, const char *key) {
+        if (!j || !JSON_NODE_HOLDS_OBJECT(j))
+                return NULL;
+        return json_object_get_member(json_node_get_object(j), key);
+}
+
+/* The string j holds, or NULL if it holds something else. */
+static const char *string_of(JsonNode *j) {
+        return j && JSON_NODE_HOLDS_VALUE(j) && json_node_get_value_type(j) == G_TYPE_STRING
+                       ? json_node_get_string(j)
+                       : NULL;
 }
 
 int team_json_check(const char *text, char **why) {
-        g_autoptr(json_t_) j = json_parse(text, why);
+        g_autoptr(JsonNode) j = json_parse(text, why);
         return j ? 0 : -EINVAL;
 }
 
@@ -250,9 +239,9 @@ int team_json_check(const char *text, char **why) {
 
 static char *join(const char *const *list) { return g_strjoinv(", ", (char **)list); }
 
-static int check_watcher(const struct json *w, char **why) {
-        const struct json *name = member(w, "name");
-        if (!name || name->type != J_STRING || !g_strv_contains(link_watchers, name->string)) {
+static int check_watcher(JsonNode *w, char **why) {
+        const char *name = string_of(member(w, "name"));
+        if (!name || !g_strv_contains(link_watchers, name)) {
                 g_autofree char *allowed = join(link_watchers);
                 *why = g_strdup_printf("TeamConfig: each link_watch needs a \"name\"; allowed: %s",
                                        allowed);
@@ -261,26 +250,27 @@ static int check_watcher(const struct json *w, char **why) {
         return 0;
 }
 
-static int check_runner(const struct json *runner, char **ret_name, char **why) {
-        if (runner->type != J_OBJECT) {
+static int check_runner(JsonNode *runner, char **ret_name, char **why) {
+        if (!JSON_NODE_HOLDS_OBJECT(runner)) {
                 *why = g_strdup("TeamConfig: \"runner\" must be an object, e.g. {\"name\": "
                                 "\"activebackup\"}");
                 return -EINVAL;
         }
-        const struct json *name = member(runner, "name");
-        if (name && (name->type != J_STRING || !g_strv_contains(team_runners, name->string))) {
+        JsonNode *name_node = member(runner, "name");
+        const char *name = string_of(name_node);
+        if (name_node && (!name || !g_strv_contains(team_runners, name))) {
                 g_autofree char *allowed = join(team_runners);
                 *why = g_strdup_printf("TeamConfig: unknown runner.name '%.80s'; allowed: %s",
-                                       name->type == J_STRING ? name->string : "(not a string)",
-                                       allowed);
+                                       name ? name : "(not a string)", allowed);
                 return -EINVAL;
         }
-        const struct json *hash = member(runner, "tx_hash");
+        JsonNode *hash = member(runner, "tx_hash");
         if (hash) {
-                bool ok = hash->type == J_ARRAY;
-                for (guint i = 0; ok && i < hash->items->len; i++) {
-                        const struct json *h = hash->items->pdata[i];
-                        ok = h->type == J_STRING && g_strv_contains(tx_hashes, h->string);
+                bool ok = JSON_NODE_HOLDS_ARRAY(hash);
+                JsonArray *a = ok ? json_node_get_array(hash) : NULL;
+                for (guint i = 0; ok && i < json_array_get_length(a); i++) {
+                        const char *h = string_of(json_array_get_element(a, i));
+                        ok = h && g_strv_contains(tx_hashes, h);
                 }
                 if (!ok) {
                         g_autofree char *allowed = join(tx_hashes);
@@ -290,34 +280,37 @@ static int check_runner(const struct json *runner, char **ret_name, char **why) 
                 }
         }
         if (name && ret_name)
-                *ret_name = g_strdup(name->string);
+                *ret_name = g_strdup(name);
         return 0;
 }
 
 static int check_config(const char *text, char **ret_runner, char **why) {
-        g_autoptr(json_t_) j = json_parse(text, why);
+        g_autoptr(JsonNode) j = json_parse(text, why);
         if (!j)
                 return -EINVAL;
-        if (j->type != J_OBJECT) {
+        if (!JSON_NODE_HOLDS_OBJECT(j)) {
                 *why = g_strdup("TeamConfig must be a JSON object, e.g. {\"runner\": {\"name\": "
                                 "\"activebackup\"}}");
                 return -EINVAL;
         }
-        for (guint i = 0; i < j->keys->len; i++)
-                if (!g_strv_contains(top_keys, j->keys->pdata[i])) {
+        /* In the order written, so the first unknown key is the one named. */
+        g_autoptr(GList) keys = json_object_get_members(json_node_get_object(j));
+        for (GList *k = keys; k; k = k->next)
+                if (!g_strv_contains(top_keys, k->data)) {
                         g_autofree char *allowed = join(top_keys);
                         *why = g_strdup_printf("TeamConfig: unknown key '%.80s'; allowed: %s",
-                                               (char *)j->keys->pdata[i], allowed);
+                                               (const char *)k->data, allowed);
                         return -EINVAL;
                 }
-        const struct json *runner = member(j, "runner");
+        JsonNode *runner = member(j, "runner");
         if (runner && check_runner(runner, ret_runner, why) < 0)
                 return -EINVAL;
-        const struct json *watch = member(j, "link_watch");
+        JsonNode *watch = member(j, "link_watch");
         if (watch) {
-                if (watch->type == J_ARRAY) {
-                        for (guint i = 0; i < watch->items->len; i++)
-                                if (check_watcher(watch->items->pdata[i], why) < 0)
+                if (JSON_NODE_HOLDS_ARRAY(watch)) {
+                        JsonArray *a = json_node_get_array(watch);
+                        for (guint i = 0; i < json_array_get_length(a); i++)
+                                if (check_watcher(json_array_get_element(a, i), why) < 0)
                                         return -EINVAL;
                 } else if (check_watcher(watch, why) < 0)
                         return -EINVAL;

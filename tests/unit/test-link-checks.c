@@ -232,6 +232,72 @@ static void test_json_depth_bounded(void **state) {
                          0);
 }
 
+/* What json-glib 1.6 takes and RFC 8259 does not, invalid UTF-8, every
+ * control character: refused, saying where (byte, line, column). */
+static void test_json_strict(void **state) {
+        struct {
+                const char *text;
+                const char *const *says;
+        } cases[] = {
+                { "{\"a\": 'x'}", LIST("at byte 6 (line 1, column 7)", "expected a value") },
+                { "{\"a\": 0x10}", LIST("byte 6", "expected a value") },
+                { "{\"a\": 1.}", LIST("byte 6") },
+                { "{\"a\": -}", LIST("byte 6") },
+                { "{\"a\": tru}", LIST("byte 6") },
+                { "{\"a\": NaN}", LIST("byte 6") },
+                { "{\"a\": nullx}", LIST("byte 6") },
+                { "", LIST("byte 0", "expected a value") },
+                { "   ", LIST("byte 3") },
+                { "// c\n{}", LIST("byte 0") },
+                { "{\"a\": 1,}", LIST("byte 8", "member name in quotes") },
+                { "[1,]", LIST("byte 3", "expected a value") },
+                { "{\"a\" 1}", LIST("':'") },
+                { "{\"a\": \"x\ny\"}", LIST("line 1, column 9", "control character") },
+                { "{\"a\": \"\x1f\"}", LIST("control character") },
+                /* U+007F is no control character to JSON; the tab is */
+                { "{\n  \"a\": \"\x7f\",\n  \"b\": \"\t\"\n}",
+                  LIST("byte 22 (line 3, column 9)", "control character") },
+                { "{\"é\": \"\xc3\"}", LIST("byte 8 (line 1, column 8)", "not UTF-8") },
+                { "{\"a\": \"\xff\xfe\"}", LIST("byte 7", "not UTF-8") },
+                { "{\"a\": \"\\u12\"}", LIST("escape") },
+        };
+        for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+                char *why = NULL;
+                int r = team_json_check(cases[i].text, &why);
+                if (r == 0)
+                        fail_msg("'%s' was taken", cases[i].text);
+                refused(r, &why, cases[i].says);
+        }
+        /* and what RFC 8259 allows, json-glib takes too */
+        static const char *const good[] = {
+                "{\"a\": \"\\u00e9\\ud83d\\ude00 \\\" \\\\ \\/ \\b\\f\\n\\r\\t\"}",
+                "{\"é\": \"😀\", \"b\": [true, false, null, 0, -0, 1e5, 2.5E-3, -1.0e+2]}",
+                " \t\r\n{} ",
+                "\"just a string\"",
+        };
+        for (size_t i = 0; i < G_N_ELEMENTS(good); i++) {
+                char *why = NULL;
+                if (team_json_check(good[i], &why) != 0)
+                        fail_msg("'%s' refused: %s", good[i], why);
+        }
+        /* deep: 33 brackets (32 levels below the top) pass, 34 do not,
+         * and 100,000 do not crash */
+        static const int depths[] = { 33, 34, 100000 };
+        for (size_t d = 0; d < G_N_ELEMENTS(depths); d++) {
+                g_autoptr(GString) deep = g_string_new(NULL);
+                for (int k = 0; k < depths[d]; k++)
+                        g_string_append_c(deep, '[');
+                for (int k = 0; k < depths[d]; k++)
+                        g_string_append_c(deep, ']');
+                char *why = NULL;
+                int r = team_json_check(deep->str, &why);
+                if (d == 0)
+                        assert_int_equal(r, 0);
+                else
+                        refused(r, &why, LIST("nested too deeply"));
+        }
+}
+
 /* ---- IPv4 --------------------------------------------------------------- */
 
 static void test_ipv4_seed(void **state) {
@@ -350,6 +416,7 @@ int main(void) {
                 cmocka_unit_test(test_team_config),
                 cmocka_unit_test(test_team_refusals),
                 cmocka_unit_test(test_json_depth_bounded),
+                cmocka_unit_test(test_json_strict),
                 cmocka_unit_test(test_ipv4_seed),
                 cmocka_unit_test(test_ipv4_route_parts),
                 cmocka_unit_test(test_ipv4_refusals),
