@@ -334,17 +334,20 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
         self.sock.connect(self._unix_path)
 
 
-def http_connection(address, timeout=5.0):
-    """An HTTPConnection to "HOST:PORT" or "unix:PATH"."""
+def http_connection(address, timeout=5.0, source=None):
+    """An HTTPConnection to "HOST:PORT" or "unix:PATH", from source (a local
+    address, such as any of 127/8) if given."""
     if address.startswith("unix:"):
         return _UnixHTTPConnection(address[5:], timeout)
     host, _, port = address.rpartition(":")
-    return http.client.HTTPConnection(host.strip("[]"), int(port), timeout=timeout)
+    return http.client.HTTPConnection(host.strip("[]"), int(port), timeout=timeout,
+                                      source_address=(source, 0) if source else None)
 
 
-def http_request(address, path="/", method="GET", body=None, headers=None, timeout=5.0):
+def http_request(address, path="/", method="GET", body=None, headers=None, timeout=5.0,
+                 source=None):
     """One request on a fresh connection: (status, headers dict, body bytes)."""
-    conn = http_connection(address, timeout)
+    conn = http_connection(address, timeout, source)
     try:
         conn.request(method, path, body=body, headers=headers or {})
         resp = conn.getresponse()
@@ -354,13 +357,11 @@ def http_request(address, path="/", method="GET", body=None, headers=None, timeo
         conn.close()
 
 
-def raw_exchange(address, data, timeout=10.0, source=None):
-    """Send data on a fresh connection to address ("HOST:PORT"), from
-    source (an address of 127/8) if given, and read until the peer closes:
-    the bytes it sent back."""
+def raw_exchange(address, data, timeout=10.0):
+    """Send data on a fresh connection to address ("HOST:PORT") and read
+    until the peer closes: the bytes it sent back."""
     host, _, port = address.rpartition(":")
-    with socket.create_connection((host, int(port)), timeout=timeout,
-                                  source_address=(source, 0) if source else None) as s:
+    with socket.create_connection((host, int(port)), timeout=timeout) as s:
         s.sendall(data)
         out = b""
         while True:

@@ -37,14 +37,8 @@ HEAVY = 10  # the first HEAVY backends have weight 3
 def get(port, source=None):
     """One GET on a fresh connection from source (an address of 127/8):
     (status, X-Backend)."""
-    data = lbdtest.raw_exchange(f"127.0.0.1:{port}",
-                                b"GET / HTTP/1.1\r\nHost: pool\r\nConnection: close\r\n\r\n",
-                                source=source)
-    head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
-    status = int(head[0].split()[1])
-    backend = next((line.split(":", 1)[1].strip() for line in head[1:]
-                    if line.lower().startswith("x-backend:")), None)
-    return status, backend
+    status, headers, _ = lbdtest.http_request(f"127.0.0.1:{port}", timeout=10, source=source)
+    return status, headers.get("X-Backend")
 
 
 class LargePool(unittest.TestCase):
