@@ -32,6 +32,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h> /* ssize_t */
+struct iovec;
 
 #ifdef __cplusplus
 extern "C" {
@@ -90,6 +92,12 @@ struct lbd_host {
         void *(*get_shared)(const struct lbd_host *host, const char *key);
         int (*set_shared)(const struct lbd_host *host, const char *key, void *object,
                           void (*destroy)(void *object));
+        /* During init() only, before it fails: why, in one sentence for the
+         * administrator ("io_uring is disabled on this machine ..."). The
+         * daemon logs it as the refusal and repeats it where a
+         * configuration names the plugin (lbd -t, SetWorkerModel). */
+        void (*init_error)(const struct lbd_host *host, const char *format, ...)
+                __attribute__((format(printf, 2, 3)));
 };
 
 /* ---- worker plugins ---------------------------------------------------- */
@@ -182,6 +190,31 @@ enum lbd_worker_state {
         LBD_WORKER_STOP_NOW = 2, /* close everything and return */
 };
 
+/* A completion-based model's sockets (io_uring): the model receives into
+ * buffers of its own before the session asks and sends from copies it
+ * keeps until the kernel took them, so a session's I/O is a copy, not a
+ * system call. The engine calls these instead of recv(), send(), shutdown()
+ * and close() of its sockets (never of anything else: pipes, files). What a
+ * model has received for an fd it reports with session_ready() (READ; HUP
+ * at the end or an error), and room to send again with WRITE. */
+struct lbd_worker_io {
+        uint32_t struct_size;
+        /* As recv(2) with MSG_DONTWAIT: bytes copied into buf, 0 at the
+         * peer's end, -1 with errno (EAGAIN: nothing received yet). */
+        ssize_t (*recv)(void *io_data, int fd, void *buf, size_t len);
+        /* As sendmsg(2) with MSG_DONTWAIT | MSG_NOSIGNAL: how many bytes of
+         * iov the model took (it owns its copy now), fewer than given when
+         * it holds as much as it will for fd, -1 with errno (EAGAIN when it
+         * took nothing, or the error a send of fd met). */
+        ssize_t (*send)(void *io_data, int fd, const struct iovec *iov, int iovcnt);
+        /* shutdown(fd, SHUT_WR), once what was taken for fd is sent. */
+        void (*shutdown)(void *io_data, int fd);
+        /* close(fd), once what was taken for fd is sent; the fd number
+         * stays open (the model's) until then. */
+        void (*close)(void *io_data, int fd);
+        void *reserved[4];
+};
+
 /* The engine, as the host gives it to worker plugins. Valid in the worker
  * process for the lifetime of run(); every call is thread-safe for
  * distinct sessions. */
@@ -235,7 +268,17 @@ struct lbd_worker_host {
          * (EPOLLEXCLUSIVE), so a model in the queue should accept from its
          * listeners now. -1 if there is none. */
         int (*queue_fd)(struct lbd_worker *w);
-        void *reserved[4];
+        /* A connection the model accepted itself (a multishot accept in a
+         * ring): start its session as accept() would have. NULL (the fd
+         * closed, errno set) when it cannot; the host logs why. */
+        struct lbd_session *(*adopt)(struct lbd_worker *w, size_t listener, int fd);
+        /* The model carries the sessions' bytes itself (completion-based
+         * I/O, struct lbd_worker_io): from now on every read, write,
+         * shutdown and close of the sockets of this worker's sessions and
+         * of its idle upstream connections goes through io. Once, before
+         * the first accept, with LBD_WORKER_REPORTS_READINESS declared. */
+        void (*set_io)(struct lbd_worker *w, const struct lbd_worker_io *io, void *io_data);
+        void *reserved[2];
 };
 
 struct lbd_worker_ops {

@@ -184,6 +184,16 @@ static int method_set_worker_model(sd_bus_message *message, void *userdata,
                 return r;
         if (!lbd_plugin_set_find(m->plugins, LBD_PLUGIN_KIND_WORKER, model)) {
                 g_autofree char *loaded = lbd_plugin_set_names(m->plugins, LBD_PLUGIN_KIND_WORKER);
+                const struct lbd_plugin_refusal *refused =
+                        lbd_plugin_set_find_refusal(m->plugins, LBD_PLUGIN_KIND_WORKER, model);
+                if (refused)
+                        /* Built and installed, but not usable on this
+                         * machine (io_uring disabled, say). */
+                        return sd_bus_error_setf(error, LBD_BUS_ERROR_NOT_SUPPORTED,
+                                                 "Worker model '%s' cannot be used here: %s; "
+                                                 "loaded worker plugins: %s",
+                                                 model, refused->reason,
+                                                 loaded && *loaded ? loaded : "none");
                 return sd_bus_error_setf(error, LBD_BUS_ERROR_INVALID_ARGUMENT,
                                          "Unknown worker model '%.80s'; loaded worker plugins: %s",
                                          model, loaded && *loaded ? loaded : "none");

@@ -21,6 +21,7 @@ struct plugin_entry {
         struct lbd_plugin pub;
         size_t dir_index;  /* into the load's dirs[], for the override rules */
         bool initialized;  /* init() succeeded (or there is none): fini() is due */
+        char *init_error;  /* what init() said of its failure (host->init_error) */
 };
 
 struct lbd_plugin_set {

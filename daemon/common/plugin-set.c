@@ -29,6 +29,7 @@ void lbd_plugin_refusal_free(gpointer p) {
         struct lbd_plugin_refusal *r = p;
         g_free(r->path);
         g_free(r->reason);
+        g_free(r->name);
         g_free(r);
 }
 
@@ -39,6 +40,7 @@ void lbd_plugin_entry_free(struct plugin_entry *e) {
         if (e->pub.handle)
                 dlclose(e->pub.handle);
         g_free(e->pub.path);
+        g_free(e->init_error);
         g_free(e);
 }
 
@@ -90,6 +92,17 @@ char *lbd_plugin_set_names(const struct lbd_plugin_set *set, enum lbd_plugin_kin
                         g_string_append_printf(s, "%s%s", s->len ? ", " : "", p->desc->name);
         }
         return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+const struct lbd_plugin_refusal *lbd_plugin_set_find_refusal(const struct lbd_plugin_set *set,
+                                                             enum lbd_plugin_kind kind,
+                                                             const char *name) {
+        for (size_t i = 0; set && name && i < set->refusals->len; i++) {
+                const struct lbd_plugin_refusal *r = set->refusals->pdata[i];
+                if (r->name && r->kind == kind && strcmp(r->name, name) == 0)
+                        return r;
+        }
+        return NULL;
 }
 
 size_t lbd_plugin_set_n_refusals(const struct lbd_plugin_set *set) {

@@ -21,6 +21,8 @@ struct lbd_plugin {
 struct lbd_plugin_refusal {
         char *path;
         char *reason; /* one sentence, without the path */
+        char *name;   /* the plugin's name, if it got as far as saying it; else NULL */
+        enum lbd_plugin_kind kind;
 };
 
 struct lbd_plugin_set;
@@ -44,6 +46,12 @@ char *lbd_plugin_set_names(const struct lbd_plugin_set *set, enum lbd_plugin_kin
 size_t lbd_plugin_set_n_refusals(const struct lbd_plugin_set *set);
 const struct lbd_plugin_refusal *lbd_plugin_set_get_refusal(const struct lbd_plugin_set *set,
                                                             size_t i);
+
+/* The refusal of a plugin of kind named name (its init() failed, say), or
+ * NULL: why a configuration naming it cannot be used. */
+const struct lbd_plugin_refusal *lbd_plugin_set_find_refusal(const struct lbd_plugin_set *set,
+                                                             enum lbd_plugin_kind kind,
+                                                             const char *name);
 
 const char *lbd_plugin_kind_to_string(enum lbd_plugin_kind kind);
 

@@ -27,10 +27,20 @@ static int check_plugin_reference(const struct lbd_config *config,
                 origin = "default";
         if (!p) {
                 g_autofree char *loaded = lbd_plugin_set_names(plugins, kind);
-                g_autofree char *msg = g_strdup_printf(
-                        "%s: [%s] %s: no %s plugin named '%s' is loaded; loaded: %s", origin,
-                        group, key, lbd_plugin_kind_to_string(kind), name,
-                        loaded && *loaded ? loaded : "none");
+                const struct lbd_plugin_refusal *refused =
+                        lbd_plugin_set_find_refusal(plugins, kind, name);
+                g_autofree char *msg =
+                        refused ? g_strdup_printf("%s: [%s] %s: the %s plugin '%s' cannot be "
+                                                  "used here: %s (%s); loaded: %s",
+                                                  origin, group, key,
+                                                  lbd_plugin_kind_to_string(kind), name,
+                                                  refused->reason, refused->path,
+                                                  loaded && *loaded ? loaded : "none")
+                                : g_strdup_printf("%s: [%s] %s: no %s plugin named '%s' is "
+                                                  "loaded; loaded: %s",
+                                                  origin, group, key,
+                                                  lbd_plugin_kind_to_string(kind), name,
+                                                  loaded && *loaded ? loaded : "none");
                 log_error("%s", msg);
                 if (!*reason)
                         *reason = g_steal_pointer(&msg);

@@ -87,12 +87,22 @@ static inline void dlclosep(void **handle) {
                 dlclose(*handle);
 }
 
-static void refuse(struct load_context *c, const char *path, char *reason) {
+/* desc: the plugin's descriptor once it was found sane, else NULL. */
+static void refuse_plugin(struct load_context *c, const char *path,
+                          const struct lbd_plugin_descriptor *desc, char *reason) {
         struct lbd_plugin_refusal *r = g_new0(struct lbd_plugin_refusal, 1);
         r->path = g_strdup(path);
         r->reason = reason;
+        if (desc) {
+                r->name = g_strdup(desc->name);
+                r->kind = (enum lbd_plugin_kind)desc->kind;
+        }
         log_warning("plugin %s refused: %s", path, reason);
         g_ptr_array_add(c->set->refusals, r);
+}
+
+static void refuse(struct load_context *c, const char *path, char *reason) {
+        refuse_plugin(c, path, NULL, reason);
 }
 
 /* ---- the default host --------------------------------------------------- */
@@ -105,6 +115,18 @@ static void host_log(const struct lbd_host *host, int priority, const char *form
         va_list ap;
         va_start(ap, format);
         log_fullv(priority & LOG_PRIMASK, e->pub.desc->name, format, ap);
+        va_end(ap);
+}
+
+static void host_init_error(const struct lbd_host *host, const char *format, ...)
+        __attribute__((format(printf, 2, 3)));
+
+static void host_init_error(const struct lbd_host *host, const char *format, ...) {
+        struct plugin_entry *e = container_of(host, struct plugin_entry, host);
+        va_list ap;
+        va_start(ap, format);
+        g_free(e->init_error);
+        e->init_error = g_strdup_vprintf(format, ap);
         va_end(ap);
 }
 
@@ -432,6 +454,7 @@ static void load_file(struct load_context *c, size_t dir_index, int dir_fd, cons
                 .log = host_log,
                 .get_shared = host_get_shared,
                 .set_shared = host_set_shared,
+                .init_error = host_init_error,
         };
         e->shared = c->options->shared;
         e->pub.desc = desc;
@@ -442,7 +465,11 @@ static void load_file(struct load_context *c, size_t dir_index, int dir_fd, cons
                 const struct lbd_host *host = c->options->host ? c->options->host : &e->host;
                 int r = desc->init(host, &e->pub.data);
                 if (r < 0) {
-                        refuse(c, path, g_strdup_printf("init failed: %s", g_strerror(-r)));
+                        refuse_plugin(c, path, desc,
+                                      e->init_error ? g_strdup_printf("init failed: %s",
+                                                                      e->init_error)
+                                                    : g_strdup_printf("init failed: %s",
+                                                                      g_strerror(-r)));
                         return;
                 }
         }

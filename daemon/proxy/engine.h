@@ -43,6 +43,9 @@ struct lbd_session;
 
 /* Accept one connection from listener i. NULL with errno EAGAIN if none. */
 struct lbd_session *lbd_session_accept(struct lbd_worker *w, size_t listener);
+/* Start a session for fd, a connection the model accepted from listener
+ * i itself; NULL (fd closed, errno set) when it cannot. */
+struct lbd_session *lbd_session_adopt(struct lbd_worker *w, size_t listener, int fd);
 int lbd_session_run(struct lbd_session *s, struct lbd_wait *wait);
 void lbd_session_free(struct lbd_session *s);
 /* What the model saw of fd `which` of s (struct lbd_worker_host). */

@@ -26,6 +26,7 @@
 #include "engine.h"
 #include "log.h"
 #include "session-private.h"
+#include "socket-io.h"
 
 /* Whether the worker model reports readiness (session_recv()). */
 static bool reported(const struct lbd_session *s) {
@@ -34,9 +35,15 @@ static bool reported(const struct lbd_session *s) {
 
 void session_close_fd(int *fd) {
         if (*fd >= 0) {
-                close(*fd);
+                socket_io_close(*fd);
                 *fd = -1;
         }
+}
+
+void session_shutdown(struct lbd_session *s, unsigned side) {
+        int fd = side ? s->ufd : s->cfd;
+        if (fd >= 0)
+                socket_io_shutdown(fd);
 }
 
 void session_direction_release(struct direction *d) {
@@ -53,7 +60,9 @@ void session_direction_release(struct direction *d) {
 static _Thread_local unsigned pipes_open;
 
 void session_direction_splice(struct direction *d) {
-        if (d->spliced || pipes_open >= SPLICE_PIPES_MAX)
+        /* A model that carries the bytes may hold some of the socket's:
+         * splice() would pass them by. */
+        if (d->spliced || pipes_open >= SPLICE_PIPES_MAX || socket_io_owned())
                 return;
         if (pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
                 return;
@@ -218,7 +227,7 @@ int session_connect_to(struct lbd_session *s, long i) {
                 return 0;
         }
         int err = errno;
-        close(fd);
+        close(fd); /* never the model's: it has not seen it */
         log_full(LOG_WARNING, s->service->name, "cannot connect to %s",
                  session_note_connect_error(s, err));
         session_backend_failed(s, err == EAGAIN ? "listen queue full" : strerror(err));
@@ -298,7 +307,7 @@ static void transferred(struct lbd_session *s, unsigned side, uint8_t what, ssiz
 ssize_t session_recv(struct lbd_session *s, unsigned side, void *buf, size_t len) {
         if (not_ready(s, side, LBD_READY_READ))
                 return -1;
-        ssize_t n = recv(side_fd(s, side), buf, len, MSG_DONTWAIT);
+        ssize_t n = socket_io_recv(side_fd(s, side), buf, len);
         transferred(s, side, LBD_READY_READ, n, len);
         return n;
 }
@@ -306,7 +315,8 @@ ssize_t session_recv(struct lbd_session *s, unsigned side, void *buf, size_t len
 ssize_t session_send(struct lbd_session *s, unsigned side, const void *buf, size_t len) {
         if (not_ready(s, side, LBD_READY_WRITE))
                 return -1;
-        ssize_t n = send(side_fd(s, side), buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+        ssize_t n = socket_io_send(side_fd(s, side), &iov, 1);
         transferred(s, side, LBD_READY_WRITE, n, len);
         return n;
 }
@@ -335,7 +345,7 @@ ssize_t session_sendmsg(struct lbd_session *s, unsigned side, const struct msghd
                         size_t len) {
         if (not_ready(s, side, LBD_READY_WRITE))
                 return -1;
-        ssize_t n = sendmsg(side_fd(s, side), mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t n = socket_io_send(side_fd(s, side), mh->msg_iov, (int)mh->msg_iovlen);
         transferred(s, side, LBD_READY_WRITE, n, len);
         return n;
 }

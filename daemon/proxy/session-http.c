@@ -344,7 +344,7 @@ static void local_response(struct lbd_session *s, int status, const char *why) {
                         log_request(s, (unsigned)status, 0);
                 session_release_backend(s);
                 s->phase = H_LINGER;
-                (void)shutdown(s->cfd, SHUT_WR);
+                session_shutdown(s, 0);
                 s->deadline_ms = lbd_now_ms() + HTTP_LINGER_MS;
                 return;
         }
@@ -1196,7 +1196,7 @@ static int finish_exchange(struct lbd_session *s) {
         release_upstream(s, t->upstream_keep && !t->up_eof && req_complete && s->ufd >= 0);
         if (!t->client_keep || !req_complete) {
                 s->phase = H_LINGER;
-                (void)shutdown(s->cfd, SHUT_WR);
+                session_shutdown(s, 0);
                 s->deadline_ms = lbd_now_ms() + HTTP_LINGER_MS;
                 return 1;
         }
@@ -1305,7 +1305,7 @@ static int phase_local(struct lbd_session *s) {
                         return lbd_now_ms() >= s->deadline_ms ? -1 : 0;
                 return -1;
         }
-        (void)shutdown(s->cfd, SHUT_WR);
+        session_shutdown(s, 0);
         s->phase = H_LINGER;
         s->deadline_ms = lbd_now_ms() + HTTP_LINGER_MS;
         return 1;
@@ -1349,7 +1349,7 @@ static void pool_detached(struct lbd_session *s) {
         if (s->txn && lbd_table_slot_pickable(s->worker->table, s->backend, s->txn->up_gen))
                 upstream_pool_put(s->backend, s->txn->up_gen, s->detach_fd, lbd_now_ms());
         else
-                close(s->detach_fd);
+                session_close_fd(&s->detach_fd);
         s->detach_fd = -1;
 }
 

@@ -106,7 +106,11 @@ struct lbd_session {
         uint64_t extra[];       /* the mode's mode->extra bytes (8-aligned) */
 };
 
+/* Close a socket of the session (or the upstream connection it detaches),
+ * through the model when it carries the bytes; sets *fd to -1. */
 void session_close_fd(int *fd);
+/* shutdown(SHUT_WR) of side's socket, once what was sent on it is out. */
+void session_shutdown(struct lbd_session *s, unsigned side);
 /* Give the buffer back (an idle direction). */
 void session_direction_release(struct direction *d);
 /* At the session's end: the buffer and the pipe. */

@@ -41,7 +41,7 @@ static bool again(void) { return errno == EAGAIN || errno == EINTR; }
 static bool shut_when_done(struct lbd_session *s, struct direction *d, unsigned to) {
         if (d->shut)
                 return false;
-        (void)shutdown(to ? s->ufd : s->cfd, SHUT_WR);
+        session_shutdown(s, to);
         d->shut = true;
         return true;
 }

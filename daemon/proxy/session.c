@@ -24,6 +24,7 @@
 
 #include "engine.h"
 #include "session-private.h"
+#include "socket-io.h"
 #include "upstream-pool.h"
 
 /* The mode of each service mode (config.h's enum). */
@@ -64,15 +65,18 @@ void lbd_session_free(struct lbd_session *s) {
         free(s);
 }
 
-struct lbd_session *lbd_session_accept(struct lbd_worker *w, size_t listener) {
-        assert(w);
-        assert(listener < w->params->n_listeners);
+/* The session of an accepted connection fd (peer: its address, or NULL
+ * to ask the socket). Closes fd on failure. */
+static struct lbd_session *session_start(struct lbd_worker *w, size_t listener, int fd,
+                                         const struct sockaddr_storage *peer) {
         const struct lbd_listener *l = &w->params->listeners[listener];
-        struct sockaddr_storage peer;
-        socklen_t peer_len = sizeof peer;
-        int fd = accept4(l->fd, (struct sockaddr *)&peer, &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0)
-                return NULL;
+        struct sockaddr_storage asked = { 0 };
+        if (!peer) {
+                socklen_t len = sizeof asked;
+                if (getpeername(fd, (struct sockaddr *)&asked, &len) < 0)
+                        asked.ss_family = AF_UNSPEC; /* gone already: it ends at its first read */
+                peer = &asked;
+        }
         if (l->address.sa.ss_family != AF_UNIX) {
                 int one = 1;
                 (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -80,7 +84,7 @@ struct lbd_session *lbd_session_accept(struct lbd_worker *w, size_t listener) {
         const struct session_mode *mode = service_modes[l->service->mode];
         struct lbd_session *s = calloc(1, sizeof(*s) + mode->extra);
         if (!s) {
-                close(fd);
+                socket_io_close(fd);
                 errno = ENOMEM;
                 return NULL;
         }
@@ -94,15 +98,38 @@ struct lbd_session *lbd_session_accept(struct lbd_worker *w, size_t listener) {
         s->ufd = -1;
         s->detach_fd = -1;
         s->pool = w->listener_pool[listener];
-        s->peer_family = (uint8_t)peer.ss_family;
-        if (peer.ss_family == AF_INET)
-                memcpy(s->peer_addr, &((struct sockaddr_in *)&peer)->sin_addr, 4);
-        else if (peer.ss_family == AF_INET6)
-                memcpy(s->peer_addr, &((struct sockaddr_in6 *)&peer)->sin6_addr, 16);
+        s->peer_family = (uint8_t)peer->ss_family;
+        if (peer->ss_family == AF_INET)
+                memcpy(s->peer_addr, &((const struct sockaddr_in *)peer)->sin_addr, 4);
+        else if (peer->ss_family == AF_INET6)
+                memcpy(s->peer_addr, &((const struct sockaddr_in6 *)peer)->sin6_addr, 16);
         mode->start(s);
         atomic_fetch_add_explicit(&w->slot->connections, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&w->slot->accepted, 1, memory_order_relaxed);
         return s;
+}
+
+struct lbd_session *lbd_session_accept(struct lbd_worker *w, size_t listener) {
+        assert(w);
+        assert(listener < w->params->n_listeners);
+        struct sockaddr_storage peer;
+        socklen_t peer_len = sizeof peer;
+        int fd = accept4(w->params->listeners[listener].fd, (struct sockaddr *)&peer, &peer_len,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+                return NULL;
+        return session_start(w, listener, fd, &peer);
+}
+
+struct lbd_session *lbd_session_adopt(struct lbd_worker *w, size_t listener, int fd) {
+        assert(w);
+        assert(fd >= 0);
+        if (listener >= w->params->n_listeners) {
+                socket_io_close(fd);
+                errno = EINVAL;
+                return NULL;
+        }
+        return session_start(w, listener, fd, NULL);
 }
 
 int lbd_session_run(struct lbd_session *s, struct lbd_wait *wait) {

@@ -2,6 +2,8 @@
 /* See upstream-pool.h. */
 #include "upstream-pool.h"
 
+#include "socket-io.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -108,7 +110,7 @@ static void unlink_entry(struct pool *p, int32_t i) {
 static void expire(struct pool *p, uint64_t now) {
         while (p->oldest >= 0 && now - p->entries[p->oldest].since_ms > UPSTREAM_POOL_MAX_IDLE_MS) {
                 int32_t i = p->oldest;
-                close(p->entries[i].fd);
+                socket_io_close(p->entries[i].fd);
                 unlink_entry(p, i);
         }
 }
@@ -125,11 +127,12 @@ void upstream_pool_event(int fd, enum upstream_pool_news news) {
             news == UPSTREAM_POOL_NOTHING)
                 return;
         /* Readable alone may be an edge of bytes that the session read
-         * already (they came while it read): look. */
-        if (news == UPSTREAM_POOL_READABLE && peek_empty(fd))
+         * already (they came while it read): look, unless the model holds
+         * the bytes (then it reports only what came while idle). */
+        if (news == UPSTREAM_POOL_READABLE && !socket_io_owned() && peek_empty(fd))
                 return;
         int32_t i = p->by_fd[fd] - 1;
-        close(fd);
+        socket_io_close(fd);
         unlink_entry(p, i);
 }
 
@@ -151,7 +154,7 @@ int upstream_pool_take(uint32_t slot, uint64_t generation, uint64_t now, bool wa
                 unlink_entry(p, i);
                 if (same && (watched || peek_empty(fd)))
                         return fd;
-                close(fd); /* closed (0), reset, talking out of turn, or another backend's */
+                socket_io_close(fd); /* closed (0), reset, talking out of turn, or another backend's */
                 i = next;
         }
         return -1;
@@ -160,14 +163,14 @@ int upstream_pool_take(uint32_t slot, uint64_t generation, uint64_t now, bool wa
 void upstream_pool_put(uint32_t slot, uint64_t generation, int fd, uint64_t now) {
         struct pool *p = pool_get();
         if (!p) {
-                close(fd);
+                socket_io_close(fd);
                 return;
         }
         expire(p, now);
         if (p->used == p->cap) {
                 /* Full: the oldest goes. */
                 int32_t o = p->oldest;
-                close(p->entries[o].fd);
+                socket_io_close(p->entries[o].fd);
                 unlink_entry(p, o);
         }
         int32_t i;

@@ -11,6 +11,7 @@
 #include "access-log.h"
 #include "engine.h"
 #include "log.h"
+#include "socket-io.h"
 #include "upstream-pool.h"
 
 /* What the worker's signal handlers set. A handler can reach nothing but
@@ -163,6 +164,26 @@ static void host_set_features(struct lbd_worker *w, uint32_t features) {
         w->features = features & (LBD_WORKER_REPORTS_READINESS | LBD_WORKER_WATCHES_IDLE);
 }
 
+static struct lbd_session *host_adopt(struct lbd_worker *w, size_t listener, int fd) {
+        struct lbd_session *s = lbd_session_adopt(w, listener, fd);
+        if (!s)
+                log_warning_errno(-errno, "worker %d: cannot start a session: %m", (int)getpid());
+        return s;
+}
+
+/* The bytes go through the model from now on (socket-io.h). A model that
+ * carries them must report readiness: its reads never block nor fail with
+ * a system call's EAGAIN, so only its reports wake a session. */
+static void host_set_io(struct lbd_worker *w, const struct lbd_worker_io *io, void *io_data) {
+        if (io && (io->struct_size < sizeof(*io) || !io->recv || !io->send || !io->shutdown ||
+                   !io->close || !(w->features & LBD_WORKER_REPORTS_READINESS))) {
+                log_error("worker %d: the %s model's I/O hooks are incomplete; not using them",
+                          (int)getpid(), w->params->model->desc->name);
+                return;
+        }
+        socket_io_set(io, io_data);
+}
+
 _Noreturn void lbd_worker_main(const struct lbd_worker_params *p) {
         become_worker(p);
         struct lbd_worker w;
@@ -184,6 +205,8 @@ _Noreturn void lbd_worker_main(const struct lbd_worker_params *p) {
                 .session_ready = lbd_session_ready,
                 .idle_event = lbd_engine_idle_event,
                 .queue_fd = host_queue_fd,
+                .adopt = host_adopt,
+                .set_io = host_set_io,
         };
         const struct lbd_plugin *model = p->model;
         log_debug("worker %d (slot %u) serving with the %s model", (int)getpid(), p->slot_index,

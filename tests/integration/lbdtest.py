@@ -102,6 +102,16 @@ def plugin_dir():
     return os.environ.get("LBD_PLUGIN_DIR") or os.path.join(BUILD_ROOT, "plugins")
 
 
+def has_plugin(name):
+    """Whether the build made plugin `name` (uring needs liburing)."""
+    return os.path.exists(os.path.join(plugin_dir(), name + ".so"))
+
+
+# The worker models every per-model test runs with.
+WORKER_MODELS = ("event", "thread", "sync") + (("uring",) if has_plugin("uring") else ())
+UNBUILT = "the uring plugin was not built (liburing missing)"
+
+
 class FixtureError(RuntimeError):
     """A fixture could not start what it was asked to (with the reason)."""
 

@@ -30,7 +30,7 @@ import lbdtest  # noqa: E402
 WRK = "/usr/bin/wrk"
 CLASSES = lbdtest.GunicornBackends.WORKER_CLASSES
 TRANSPORTS = ("tcp", "unix")
-MODELS = ("event", "thread", "sync")
+MODELS = lbdtest.WORKER_MODELS
 SEQUENTIAL = 30
 
 

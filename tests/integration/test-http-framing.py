@@ -390,5 +390,10 @@ class SyncModel(FramingBase, unittest.TestCase):
     MODEL = "sync"
 
 
+@unittest.skipUnless(lbdtest.has_plugin("uring"), lbdtest.UNBUILT)
+class UringModel(FramingBase, unittest.TestCase):
+    MODEL = "uring"
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -409,5 +409,10 @@ class SyncModel(HttpProxyBase, unittest.TestCase):
     MODEL = "sync"
 
 
+@unittest.skipUnless(lbdtest.has_plugin("uring"), lbdtest.UNBUILT)
+class UringModel(HttpProxyBase, unittest.TestCase):
+    MODEL = "uring"
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
