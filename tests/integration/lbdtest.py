@@ -725,8 +725,10 @@ class Lbd:
     """
 
     def __init__(self, bus, args=(), config=None, plugin_dirs=None, env=None, lbd=None,
-                 log_level="debug", start_timeout=20.0, allow_unowned_plugins=None):
+                 log_level="debug", start_timeout=20.0, allow_unowned_plugins=None,
+                 wrapper=()):
         self.bus = bus
+        self.wrapper = list(wrapper)  # argv before lbd's own (deny-io-uring ERRNO)
         self.allow_unowned_plugins = allow_unowned_plugins
         self.extra_args = list(args)
         self.config = config
@@ -772,8 +774,8 @@ class Lbd:
         return self.tmp.join("lbd.log") if self.tmp else None
 
     def argv(self):
-        argv = [self.lbd, "--config-dir", self.config_dir, "--state-dir", self.state_dir,
-                "--logs-dir", self.logs_dir]
+        argv = self.wrapper + [self.lbd, "--config-dir", self.config_dir,
+                               "--state-dir", self.state_dir, "--logs-dir", self.logs_dir]
         argv += plugin_args(self.plugin_dirs, self.allow_unowned_plugins)
         if self.log_level:
             argv += ["--log-level", self.log_level]

@@ -283,6 +283,11 @@ class LogsSync(LogsBase, unittest.TestCase):
     MODEL = "sync"
 
 
+@unittest.skipUnless(lbdtest.has_plugin("uring"), lbdtest.UNBUILT)
+class LogsUring(LogsBase, unittest.TestCase):
+    MODEL = "uring"
+
+
 def one_service_lbd(bus, backend, tmp, daemon_lines, args=()):
     """An lbd whose config in tmp has [daemon] user=nobody plus daemon_lines
     and one http service in front of backend; returns (lbd, port), not yet

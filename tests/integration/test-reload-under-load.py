@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: MIT
 """HUP under real wrk load loses no request; so does replacing a killed worker.
 
-lbd (event workers, http mode) in front of two real gunicorn backends, wrk
+lbd (http mode, event workers and then uring workers) in front of two real
+gunicorn backends, wrk
 keeping 20 keep-alive connections busy; meanwhile the test sends the master
 SIGHUP three times (each replaces every worker with a new generation). wrk
 must report no socket errors and no non-2xx responses, and the worker PIDs
-must all have changed. (wrk's timeout is raised to 10 s: on a loaded 2-core
+must all have changed. The same for a worker taken away (TTOU) and added
+again (TTIN) under the load. (wrk's timeout is raised to 10 s: on a loaded 2-core
 machine a slow answer is not a lost one.)
 """
 import os
@@ -38,7 +40,9 @@ def parse_wrk(out):
     return requests, socket_errors, non2xx
 
 
-class ReloadUnderLoad(unittest.TestCase):
+class ReloadUnderLoadBase:
+    MODEL = None
+
     def setUp(self):
         self.bus = lbdtest.PrivateSystemBus().start()
         self.addCleanup(self.bus.stop)
@@ -50,7 +54,7 @@ class ReloadUnderLoad(unittest.TestCase):
         self.config = self.tmp.join("lbd.conf")
         with open(self.config, "w") as f:
             f.write("\n".join([
-                "[daemon]", "workers=2", "worker-model=event", "user=nobody",
+                "[daemon]", "workers=2", f"worker-model={self.MODEL}", "user=nobody",
                 "graceful-timeout=10", "",
                 "[service web]", f"listen=127.0.0.1:{self.port}", "mode=http",
                 "backends=" + ";".join(self.backends.addresses), ""]))
@@ -91,6 +95,31 @@ class ReloadUnderLoad(unittest.TestCase):
         after = worker_pids(self.lbd.pid)
         self.assertFalse(before & after, "the workers were not replaced")
 
+    def test_ttou_ttin_under_load_loses_nothing(self):
+        # TTOU stops the second worker gracefully while it serves about
+        # half of wrk's keep-alive connections: each finishes its request
+        # and closes, and wrk reconnects to the one left. TTIN then starts
+        # a worker again, which takes its share of new connections.
+        before = worker_pids(self.lbd.pid)
+
+        def shrink_and_grow():
+            os.kill(self.lbd.pid, signal.SIGTTOU)
+            lbdtest.wait_until(lambda: len(worker_pids(self.lbd.pid)) == 1, 15,
+                               what="one worker left")
+            time.sleep(1.0)
+            os.kill(self.lbd.pid, signal.SIGTTIN)
+            lbdtest.wait_until(lambda: len(worker_pids(self.lbd.pid)) == 2, 10,
+                               what="a second worker again")
+            time.sleep(1.5)
+
+        out = self.run_wrk(7, shrink_and_grow)
+        requests, socket_errors, non2xx = parse_wrk(out)
+        self.assertGreater(requests, 500, out)
+        self.assertEqual(socket_errors, 0, out)
+        self.assertEqual(non2xx, 0, out)
+        self.assertEqual(len(before & worker_pids(self.lbd.pid)), 1,
+                         "TTOU did not stop one of the two workers")
+
     def test_killed_worker_is_replaced_and_service_goes_on(self):
         before = worker_pids(self.lbd.pid)
         victim = min(before)
@@ -100,6 +129,15 @@ class ReloadUnderLoad(unittest.TestCase):
         status, _, body = lbdtest.http_request(f"127.0.0.1:{self.port}", "/")
         self.assertEqual(status, 200)
         self.assertTrue(body.startswith(b"backend b"))
+
+
+class EventModel(ReloadUnderLoadBase, unittest.TestCase):
+    MODEL = "event"
+
+
+@unittest.skipUnless(lbdtest.has_plugin("uring"), lbdtest.UNBUILT)
+class UringModel(ReloadUnderLoadBase, unittest.TestCase):
+    MODEL = "uring"
 
 
 if __name__ == "__main__":

@@ -28,7 +28,9 @@ import storm  # noqa: E402
 CLIENTS = 10000
 
 
-class Storm(unittest.TestCase):
+class StormBase:
+    MODEL = None
+
     @classmethod
     def setUpClass(cls):
         # Per process: this one holds the clients, each lbd worker its share
@@ -54,7 +56,7 @@ class Storm(unittest.TestCase):
         path = cls.tmp.join("lbd.conf")
         with open(path, "w") as f:
             f.write("\n".join([
-                "[daemon]", "workers=2", "worker-model=event",
+                "[daemon]", "workers=2", f"worker-model={cls.MODEL}",
                 f"worker-connections={CLIENTS}", "user=nobody", "access-log=off", "",
                 "[service storm]", f"listen=127.0.0.1:{cls.port}",
                 f"backends={cls.backend.address}", ""]))
@@ -84,6 +86,15 @@ class Storm(unittest.TestCase):
         with open(self.backend.tmp.join("server.log")) as f:
             self.assertNotIn("worker_connections are not enough", f.read(),
                              "the backend ran out of connections: the test measured nginx")
+
+
+class EventModel(StormBase, unittest.TestCase):
+    MODEL = "event"
+
+
+@unittest.skipUnless(lbdtest.has_plugin("uring"), lbdtest.UNBUILT)
+class UringModel(StormBase, unittest.TestCase):
+    MODEL = "uring"
 
 
 if __name__ == "__main__":
