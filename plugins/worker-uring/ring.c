@@ -40,7 +40,7 @@ int ring_open(struct ring *r, unsigned entries, const char **what) {
         void *br = mmap(NULL, ring_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
                         0);
         void *bufs = mmap(NULL, (size_t)RX_BUFFERS * RX_BUFFER_SIZE, PROT_READ | PROT_WRITE,
-                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
         if (br == MAP_FAILED || bufs == MAP_FAILED) {
                 e = -errno;
                 *what = "mmap of the receive buffers";

@@ -14,6 +14,8 @@ worker each, answering `return 200` with a small fixed body):
   nginx        1 worker, proxy_pass to an upstream with keepalive 2048
   haproxy      1 thread, mode http, http-reuse always
   lbd tcp      the event lbd's mode=tcp service; haproxy tcp: mode tcp
+  lbd uring    1 worker of the uring model (io_uring), mode=http and mode=tcp
+               (when the uring plugin is built and io_uring works here)
 
 Each system gets the same `wrk -t2 -cC -dNs --latency` for C in 50 and 500,
 in rounds; the order of the runs is reversed every other round so that the
@@ -626,8 +628,8 @@ def main():
                          "that 500 wrk connections are all served)")
     ap.add_argument("--systems", default=None,
                     help="only these systems (comma-separated keys: direct, lbd-event, "
-                         "lbd-thread, lbd-sync, nginx, haproxy, lbd-log, nginx-log, lbd-tcp, "
-                         "haproxy-tcp)")
+                         "lbd-thread, lbd-sync, lbd-uring, nginx, haproxy, lbd-log, nginx-log, "
+                         "lbd-tcp, lbd-uring-tcp, haproxy-tcp)")
     ap.add_argument("--build-dir", default=None,
                     help="lbd build directory (default: $LBD_BUILD_ROOT or the checkout's "
                          "build/); its daemon/lbd and plugins/ are used")
@@ -712,7 +714,8 @@ def _bench(args, conn_counts, build_dir, failures, started):
     bports = distinct_free_ports(2)
     backend_addrs = [f"127.0.0.1:{p}" for p in bports]
     ports = dict(zip(["lbd-event", "lbd-tcp", "lbd-thread", "lbd-sync", "nginx", "haproxy",
-                      "haproxy-tcp", "spread", "lbd-log", "nginx-log"], distinct_free_ports(10)))
+                      "haproxy-tcp", "spread", "lbd-log", "nginx-log", "lbd-uring",
+                      "lbd-uring-tcp"], distinct_free_ports(12)))
     print(f"lbd bench: {os.cpu_count()} CPUs, kernel {os.uname().release}; "
           f"wrk, backends and proxies share them")
     versions = (tool_version([NGINX, "-v"], r"nginx/(\S+)"),
@@ -746,6 +749,14 @@ def _bench(args, conn_counts, build_dir, failures, started):
                            backend_addrs, args.threads))
     sy = start(LbdInstance("sync", "sync", 1, [("http", "http", ports["lbd-sync"])],
                            backend_addrs, args.threads))
+    ur = None
+    if lbdtest.has_plugin("uring"):
+        ur = start(LbdInstance("uring", "uring", 1,
+                               [("http", "http", ports["lbd-uring"]),
+                                ("tcp", "tcp", ports["lbd-uring-tcp"])],
+                               backend_addrs, args.threads))
+    else:
+        print("bench: the uring plugin is not built: no lbd uring", file=sys.stderr)
     ng = start(nginx_proxy(ports["nginx"], backend_addrs, 16000))
     ha = start(haproxy(ports["haproxy"], ports["haproxy-tcp"], backend_addrs, 8000))
     # The same with each one's access log to a file: lbd's (buffered by
@@ -763,15 +774,18 @@ def _bench(args, conn_counts, build_dir, failures, started):
         System("lbd-event", "lbd event", ports["lbd-event"], pid_of(ev), "http"),
         System("lbd-thread", "lbd thread", ports["lbd-thread"], pid_of(th), "http"),
         System("lbd-sync", "lbd sync", ports["lbd-sync"], pid_of(sy), "http"),
+        System("lbd-uring", "lbd uring", ports["lbd-uring"], pid_of(ur), "http"),
         System("nginx", "nginx", ports["nginx"], pid_of(ng), "http"),
         System("haproxy", "haproxy", ports["haproxy"], pid_of(ha), "http"),
         System("lbd-log", "lbd event, log", ports["lbd-log"], pid_of(lg), "http"),
         System("nginx-log", "nginx, log", ports["nginx-log"], pid_of(nl), "http"),
         System("lbd-tcp", "lbd tcp (event)", ports["lbd-tcp"], pid_of(ev), "tcp"),
+        System("lbd-uring-tcp", "lbd tcp (uring)", ports["lbd-uring-tcp"], pid_of(ur), "tcp"),
         System("haproxy-tcp", "haproxy tcp", ports["haproxy-tcp"], pid_of(ha), "tcp"),
     ]
     owner = {"lbd-event": ev, "lbd-thread": th, "lbd-sync": sy, "nginx": ng, "haproxy": ha,
-             "lbd-tcp": ev, "haproxy-tcp": ha, "lbd-log": lg, "nginx-log": nl}
+             "lbd-tcp": ev, "haproxy-tcp": ha, "lbd-log": lg, "nginx-log": nl,
+             "lbd-uring": ur, "lbd-uring-tcp": ur}
     systems = [s for s in systems if s.key == "direct" or owner[s.key]]
     if args.systems:
         keep = set(args.systems.split(","))
@@ -792,7 +806,7 @@ def _bench(args, conn_counts, build_dir, failures, started):
     # their cost.
     idle = {}
     if args.idle > 0:
-        for key in ("lbd-event", "nginx", "haproxy"):
+        for key in ("lbd-event", "lbd-uring", "nginx", "haproxy"):
             if key not in by_key or by_key[key] not in systems:
                 continue
             try:
@@ -858,6 +872,7 @@ def _bench(args, conn_counts, build_dir, failures, started):
     elif not args.no_syscalls:
         workers_of = {
             "lbd-event": lambda: ev.worker_pids(), "lbd-tcp": lambda: ev.worker_pids(),
+            "lbd-uring": lambda: ur.worker_pids(), "lbd-uring-tcp": lambda: ur.worker_pids(),
             "nginx": lambda: [p for p in proc_tree(ng.pid) if p != ng.pid],
             "haproxy": lambda: [ha.pid], "haproxy-tcp": lambda: [ha.pid],
         }
@@ -1017,12 +1032,15 @@ def syscall_test(by_key, proxies, failures):
     HAProxy, access logs off. proxies: key -> callable returning the pids
     whose calls count (the worker processes)."""
     out = {}
-    for key in ("lbd-event", "nginx", "haproxy", "lbd-tcp", "haproxy-tcp"):
+    for key, conns in (("lbd-event", 20), ("lbd-uring", 20), ("lbd-uring", 500),
+                       ("nginx", 20), ("haproxy", 20), ("lbd-tcp", 20), ("lbd-uring-tcp", 20),
+                       ("haproxy-tcp", 20)):
         s = by_key.get(key)
         if not s or key not in proxies:
             continue
         try:
-            out[key] = syscall_count(s, proxies[key]())
+            out[key if conns == 20 else f"{key} c={conns}"] = syscall_count(
+                s, proxies[key](), conns=conns)
         except (RuntimeError, ValueError, OSError, subprocess.TimeoutExpired) as e:
             failures.append(f"system calls of {s.label}: {e}")
             print(f"bench: {failures[-1]}", file=sys.stderr)
@@ -1158,7 +1176,7 @@ def report(args, conn_counts, systems, results, idle, spread, pool=None, storms=
 
     print("\nRatios (req/s ; CPU per request):")
     for c in conn_counts:
-        for lk in ("lbd-event", "lbd-thread", "lbd-sync"):
+        for lk in ("lbd-event", "lbd-uring", "lbd-thread", "lbd-sync"):
             for pk in ("nginx", "haproxy"):
                 if (lk, c) in S and (pk, c) in S:
                     print(f"  c={c:<4} {lk:<10} / {pk:<11} req/s {fr(ratio(get(lk, c, 'rps'), get(pk, c, 'rps'))):>7}"
@@ -1175,6 +1193,10 @@ def report(args, conn_counts, systems, results, idle, spread, pool=None, storms=
             print(f"  c={c:<4} {'lbd-tcp':<10} / {'haproxy-tcp':<11} req/s "
                   f"{fr(ratio(get('lbd-tcp', c, 'rps'), get('haproxy-tcp', c, 'rps'))):>7}"
                   f"   CPU/req {fr(ratio(get('lbd-tcp', c, 'cpu_us'), get('haproxy-tcp', c, 'cpu_us'))):>7}")
+        if ("lbd-uring-tcp", c) in S and ("haproxy-tcp", c) in S:
+            print(f"  c={c:<4} {'lbd-uring-tcp':<10} / {'haproxy-tcp':<11} req/s "
+                  f"{fr(ratio(get('lbd-uring-tcp', c, 'rps'), get('haproxy-tcp', c, 'rps'))):>7}"
+                  f"   CPU/req {fr(ratio(get('lbd-uring-tcp', c, 'cpu_us'), get('haproxy-tcp', c, 'cpu_us'))):>7}")
         if ("direct", c) in S:
             parts = [f"{k} {fr(ratio(get(k, c, 'rps'), get('direct', c, 'rps')))}"
                      for k in ("lbd-event", "nginx", "haproxy") if (k, c) in S]
@@ -1184,8 +1206,8 @@ def report(args, conn_counts, systems, results, idle, spread, pool=None, storms=
         print(f"\nIdle keep-alive connections: {args.idle} (one request each, then idle); "
               "proxy memory growth per connection:")
         print(f"  {'system':<12} {'Pss B/conn':>10} {'RSS B/conn':>10} {'closed early':>12}")
-        for key, label in (("lbd-event", "lbd event"), ("nginx", "nginx"),
-                           ("haproxy", "haproxy")):
+        for key, label in (("lbd-event", "lbd event"), ("lbd-uring", "lbd uring"),
+                           ("nginx", "nginx"), ("haproxy", "haproxy")):
             if key in idle:
                 pss, rss, closed = idle[key]
                 print(f"  {label:<12} {pss:10.0f} {rss:10.0f} {closed:12d}")
@@ -1225,7 +1247,9 @@ def report(args, conn_counts, systems, results, idle, spread, pool=None, storms=
         shown = [n for n in SYSCALLS if any(c[1][n] >= 0.05 for c in calls.values())]
         print(f"  {'system':<16} {'total':>6}  " + " ".join(f"{n:>10}" for n in shown))
         for key, (total, each, _) in calls.items():
-            print(f"  {by_key_label(systems, key):<16} {total:6.2f}  "
+            label = by_key_label(systems, key.split(" ")[0]) + (
+                " " + key.split(" ")[1] if " " in key else "")
+            print(f"  {label:<16} {total:6.2f}  "
                   + " ".join(f"{each[n]:10.2f}" for n in shown))
 
     if getstats:
@@ -1278,7 +1302,7 @@ def report(args, conn_counts, systems, results, idle, spread, pool=None, storms=
         print(f"  all answered, lbd/nginx: {fr(storm_ratio)}")
 
     # Targets (issues 3, 4, 11). Measured value shown next to each; no assertions.
-    print("\nTargets (issues 3, 4, 11 and 13):")
+    print("\nTargets (issues 3, 4, 11, 13 and 14):")
     checks = []
 
     def check(name, value, limit, ok, fmt=fr):
@@ -1305,6 +1329,26 @@ def report(args, conn_counts, systems, results, idle, spread, pool=None, storms=
         check(f"tcp c={c}: CPU/req vs HAProxy tcp",
               ratio(get("lbd-tcp", c, "cpu_us"), get("haproxy-tcp", c, "cpu_us")),
               "<= 1.00x", lambda v: v <= 1.0)
+    for c in conn_counts:
+        # issue 14: the uring model
+        ur_cpu, ur_rps, ur_p99 = (get("lbd-uring", c, k) for k in ("cpu_us", "rps", "p99"))
+        for pk, pl in (("nginx", "nginx"), ("haproxy", "HAProxy")):
+            check(f"uring c={c}: CPU/req vs {pl}", ratio(ur_cpu, get(pk, c, "cpu_us")),
+                  "<= 0.70x", lambda v: v <= 0.7)
+            check(f"uring c={c}: req/s vs {pl}", ratio(ur_rps, get(pk, c, "rps")),
+                  ">= 1.00x", lambda v: v >= 1.0)
+        check(f"uring c={c}: p99 vs nginx", ratio(ur_p99, get("nginx", c, "p99")),
+              "<= 1.00x", lambda v: v <= 1.0)
+        check(f"uring tcp c={c}: CPU/req vs HAProxy tcp",
+              ratio(get("lbd-uring-tcp", c, "cpu_us"), get("haproxy-tcp", c, "cpu_us")),
+              "<= 0.80x", lambda v: v <= 0.8)
+    check("idle keep-alive connection, lbd uring Pss",
+          idle["lbd-uring"][0] if "lbd-uring" in idle else None, "<= 512 B",
+          lambda v: v <= 512, fmt=lambda v: f"{v:.0f} B")
+    if calls and "lbd-uring c=500" in calls:
+        check("uring c=500: io_uring_enter per request",
+              calls["lbd-uring c=500"][1]["io_uring_enter"], "<= 0.5", lambda v: v <= 0.5,
+              fmt=lambda v: f"{v:.2f}")
     if 50 in conn_counts:
         check("thread c=50: req/s vs event",
               ratio(get("lbd-thread", 50, "rps"), get("lbd-event", 50, "rps")),
