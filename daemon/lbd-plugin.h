@@ -278,7 +278,12 @@ struct lbd_worker_host {
          * of its idle upstream connections goes through io. Once, before
          * the first accept, with LBD_WORKER_REPORTS_READINESS declared. */
         void (*set_io)(struct lbd_worker *w, const struct lbd_worker_io *io, void *io_data);
-        void *reserved[2];
+        /* Hold the engine's clock for a batch of work (hold true: read it
+         * once now; false: read it afresh again), so that a model running
+         * many sessions per wake-up does not read it for every step of
+         * every session. now_ms() reads the held time too. */
+        void (*hold_clock)(struct lbd_worker *w, bool hold);
+        void *reserved[1];
 };
 
 struct lbd_worker_ops {

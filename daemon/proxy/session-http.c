@@ -79,7 +79,10 @@
 #define HTTP_HEADER_TIMEOUT_S 60u
 #define HTTP_BUF_SIZE RELAY_BUFFER_SIZE       /* first size of each buffer */
 #define HTTP_MAX_HEADERS 100u                 /* = limit_request_fields */
-#define HTTP_TXN_CACHE 64u                    /* idle txns kept per thread */
+/* Idle txns kept per thread: as many as a busy event or uring worker has
+ * under way at c=500, so that a burst of requests does not allocate (and
+ * the cache never holds more than the thread once had under way). */
+#define HTTP_TXN_CACHE 1024u
 #define HTTP_LINGER_MS 2000u
 /* Room for the headers the proxy adds to a request head. */
 #define HTTP_HEAD_EXTRA (INET6_ADDRSTRLEN + 160u)

@@ -171,6 +171,11 @@ static struct lbd_session *host_adopt(struct lbd_worker *w, size_t listener, int
         return s;
 }
 
+static void host_hold_clock(struct lbd_worker *w, bool hold) {
+        (void)w;
+        (void)lbd_clock_hold(hold);
+}
+
 /* The bytes go through the model from now on (socket-io.h). A model that
  * carries them must report readiness: its reads never block nor fail with
  * a system call's EAGAIN, so only its reports wake a session. */
@@ -207,6 +212,7 @@ _Noreturn void lbd_worker_main(const struct lbd_worker_params *p) {
                 .queue_fd = host_queue_fd,
                 .adopt = host_adopt,
                 .set_io = host_set_io,
+                .hold_clock = host_hold_clock,
         };
         const struct lbd_plugin *model = p->model;
         log_debug("worker %d (slot %u) serving with the %s model", (int)getpid(), p->slot_index,

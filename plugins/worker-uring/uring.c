@@ -44,6 +44,11 @@ struct conn {
         bool dead;
 };
 
+/* A listener's multishot accept as the ring has it. A cancel takes a
+ * turn to land: until its completion comes the accept is neither live
+ * nor gone, and must be neither armed again nor cancelled twice. */
+enum accept_state { ACCEPT_OFF, ACCEPT_ARMED, ACCEPT_CANCELLING };
+
 struct loop {
         const struct lbd_worker_host *host;
         struct lbd_worker *worker;
@@ -51,8 +56,8 @@ struct loop {
         struct sockets *sockets;
         const int *listeners;
         size_t n_listeners;
-        bool accepting;
-        bool *accept_armed; /* per listener */
+        bool accepting;            /* wanted: in the accept queue */
+        enum accept_state *accept; /* per listener: what the ring has */
         bool queue_armed;
         uint64_t accept_retry_ms; /* after an accept failed (no fds left) */
         int queue_fd;
@@ -156,22 +161,27 @@ static void arm_accept(struct loop *l, size_t i) {
         io_uring_prep_multishot_accept(sqe, l->listeners[i], NULL, NULL,
                                        SOCK_NONBLOCK | SOCK_CLOEXEC);
         io_uring_sqe_set_data64(sqe, ring_data(OP_ACCEPT, (uint32_t)i, 0));
-        l->accept_armed[i] = true;
+        l->accept[i] = ACCEPT_ARMED;
 }
 
+/* Brings every listener's accept to what is wanted. Looked at on every
+ * turn, not only when the wish changes: an accept the kernel ended (a
+ * full completion queue, a cancel that crossed a new wish) is armed
+ * again here. A worker that believed itself in the queue while no accept
+ * was armed left both workers out of it, and the kernel's accept queue
+ * overflowed. */
 static void set_accepting(struct loop *l, bool on) {
-        if (l->accepting == on)
-                return;
+        l->accepting = on;
         for (size_t i = 0; i < l->n_listeners; i++) {
-                if (on && !l->accept_armed[i]) {
+                if (on && l->accept[i] == ACCEPT_OFF) {
                         arm_accept(l, i);
-                } else if (!on && l->accept_armed[i]) {
+                } else if (!on && l->accept[i] == ACCEPT_ARMED) {
                         struct io_uring_sqe *sqe = ring_sqe(&l->ring);
                         io_uring_prep_cancel64(sqe, ring_data(OP_ACCEPT, (uint32_t)i, 0), 0);
                         io_uring_sqe_set_data64(sqe, ring_data(OP_IGNORE, 0, 0));
+                        l->accept[i] = ACCEPT_CANCELLING;
                 }
         }
-        l->accepting = on;
 }
 
 static void accepted(struct loop *l, const struct io_uring_cqe *cqe) {
@@ -179,13 +189,14 @@ static void accepted(struct loop *l, const struct io_uring_cqe *cqe) {
         if (i >= l->n_listeners)
                 return;
         if (!(cqe->flags & IORING_CQE_F_MORE)) {
-                l->accept_armed[i] = false;
-                /* Ended by an error (no fds left, say) or by our cancel:
-                 * re-armed by the next turn's set_accepting() if wanted. */
-                if (l->accepting && cqe->res != -ECANCELED) {
+                l->accept[i] = ACCEPT_OFF;
+                /* Ended by our cancel, by the kernel (a full completion
+                 * queue) or by an error: armed again by the next turn's
+                 * set_accepting() if wanted; after an error (no fds left,
+                 * say) not before 100 ms. */
+                if (cqe->res < 0 && cqe->res != -ECANCELED) {
                         l->accepting = false;
-                        if (cqe->res < 0)
-                                l->accept_retry_ms = l->host->now_ms() + 100;
+                        l->accept_retry_ms = l->host->now_ms() + 100;
                 }
         }
         if (cqe->res < 0)
@@ -235,7 +246,8 @@ static void complete(struct loop *l, const struct io_uring_cqe *cqe) {
                 /* Another worker left the queue: join it if under share. */
                 if (!(cqe->flags & IORING_CQE_F_MORE))
                         l->queue_armed = false;
-                if (l->host->state(l->worker) == LBD_WORKER_RUNNING && may_accept(l))
+                if (!l->accepting && l->host->state(l->worker) == LBD_WORKER_RUNNING &&
+                    may_accept(l))
                         set_accepting(l, true);
                 break;
         case OP_RX:
@@ -272,7 +284,7 @@ static int uring_run(void *data, const struct lbd_worker_host *host, struct lbd_
                 .queue_fd = -1,
         };
         if (host->struct_size < sizeof(*host) || !host->set_features || !host->session_ready ||
-            !host->idle_event || !host->adopt || !host->set_io)
+            !host->idle_event || !host->adopt || !host->set_io || !host->hold_clock)
                 return -EPROTO;
         const char *what = NULL;
         int r = ring_open(&l.ring, RING_ENTRIES, &what);
@@ -280,8 +292,8 @@ static int uring_run(void *data, const struct lbd_worker_host *host, struct lbd_
                 return r;
         l.sockets = sockets_new(&l.ring, &hooks, &l);
         l.n_listeners = host->listeners(worker, &l.listeners);
-        l.accept_armed = calloc(l.n_listeners ? l.n_listeners : 1, sizeof(bool));
-        if (!l.sockets || !l.accept_armed) {
+        l.accept = calloc(l.n_listeners ? l.n_listeners : 1, sizeof(*l.accept));
+        if (!l.sockets || !l.accept) {
                 r = -ENOMEM;
                 goto out;
         }
@@ -309,6 +321,8 @@ static int uring_run(void *data, const struct lbd_worker_host *host, struct lbd_
                 arm_queue(&l);
 
                 r = ring_wait(&l.ring, st == LBD_WORKER_RUNNING && !l.accepting ? 100 : 1000);
+                /* One clock reading for the whole batch. */
+                host->hold_clock(worker, true);
                 host->heartbeat(worker);
                 if (r < 0 && r != -EINTR && r != -ETIME && r != -EAGAIN && r != -EBUSY)
                         break;
@@ -329,6 +343,7 @@ static int uring_run(void *data, const struct lbd_worker_host *host, struct lbd_
                         check_timeouts(&l, now);
                         free_dead(&l);
                 }
+                host->hold_clock(worker, false);
         }
 
         for (struct conn *c = l.conns, *next; c; c = next) {
@@ -340,10 +355,11 @@ static int uring_run(void *data, const struct lbd_worker_host *host, struct lbd_
         l.ring.enters++;
         (void)io_uring_submit(&l.ring.uring); /* the closes those queued */
 out:
+        host->hold_clock(worker, false);
         host->set_io(worker, NULL, NULL); /* what is left closes with plain close() */
         ring_close(&l.ring);
         sockets_free(l.sockets);
-        free(l.accept_armed);
+        free(l.accept);
         return r < 0 ? r : 0;
 }
 
