@@ -18,6 +18,11 @@ static const struct column stats_cols[] = {
         { "active_connections", CELL_UINT, COL_RIGHT },
         { "requests", CELL_UINT, COL_RIGHT },
         { "failures", CELL_UINT, COL_RIGHT },
+        { "5xx", CELL_UINT, COL_RIGHT },
+        /* the total time of a request, from the backend's histogram */
+        { "p50_us", CELL_UINT, COL_RIGHT },
+        { "p99_us", CELL_UINT, COL_RIGHT },
+        { "p999_us", CELL_UINT, COL_RIGHT },
         { "latency_us", CELL_UINT, COL_RIGHT },
 };
 
@@ -110,6 +115,10 @@ static struct table *backend_table(const struct value *s) {
                         table_add_uint(t, value_uint(bv, "ActiveConnections"));
                         table_add_uint(t, value_uint(bv, "Requests"));
                         table_add_uint(t, value_uint(bv, "Failures"));
+                        table_add_uint(t, value_uint(bv, "Responses5xx"));
+                        table_add_uint(t, value_uint(bv, "TotalTimeP50Us"));
+                        table_add_uint(t, value_uint(bv, "TotalTimeP99Us"));
+                        table_add_uint(t, value_uint(bv, "TotalTimeP999Us"));
                         table_add_uint(t, value_uint(bv, "LatencyUs"));
                 }
         }

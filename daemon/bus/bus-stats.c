@@ -5,12 +5,15 @@
  * services and backends from the shared backend table (backend-table.h).
  */
 #include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
 
 #include "arbiter.h"
 #include "backend-table.h"
 #include "bus-private.h"
 #include "polkit.h"
 #include "scoreboard.h"
+#include "statsd.h"
 #include "cleanup.h"
 
 /* ---- backends and services -------------------------------------------- */
@@ -44,7 +47,7 @@ void lbd_bus_service_counters(struct lbd_manager *m, const struct lbd_service_co
                               uint64_t *ret_active, uint64_t *ret_requests) {
         /* The pool's sums include removed backends still draining. */
         const struct lbd_table *t = m->table;
-        if (!t || lbd_table_service_stats(t, s->name, ret_active, ret_requests) < 0)
+        if (!t || lbd_table_service_stats(t, s->name, ret_active, ret_requests, NULL) < 0)
                 *ret_active = *ret_requests = 0;
 }
 
@@ -71,23 +74,83 @@ static void add_worker(void *userdata, pid_t pid, const struct lbd_worker_slot *
                                              requests);
 }
 
+/* The keys of a struct lbd_traffic_counts (documented in lbd(8)), into an
+ * open a{sv}. */
+static int append_traffic(sd_bus_message *reply, const struct lbd_traffic_counts *c) {
+        static const char *const class_keys[LBD_STATUS_CLASSES] = {
+                "Responses1xx", "Responses2xx", "Responses3xx",
+                "Responses4xx", "Responses5xx", "ResponsesOther",
+        };
+        int r = 0;
+        for (unsigned i = 0; r >= 0 && i < LBD_STATUS_CLASSES; i++)
+                r = sd_bus_message_append(reply, "{sv}", class_keys[i], "t", c->responses[i]);
+        if (r >= 0)
+                r = sd_bus_message_append(
+                        reply, "{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}", "BytesIn", "t", c->bytes_in,
+                        "BytesOut", "t", c->bytes_out, "ConnectAttempts", "t",
+                        c->connect_attempts, "ConnectionErrors", "t", c->connect_errors,
+                        "ResponseErrors", "t", c->response_errors, "Retries", "t", c->retries,
+                        "Reuses", "t", c->reuses, "ClientAborts", "t", c->client_aborts,
+                        "ServerAborts", "t", c->server_aborts);
+        /* Percentiles of each histogram, in µs, since the backend came. */
+        static const struct {
+                const char *name;
+                size_t offset;
+        } hists[] = {
+                { "ConnectTime", offsetof(struct lbd_traffic_counts, connect) },
+                { "FirstByteTime", offsetof(struct lbd_traffic_counts, first_byte) },
+                { "TotalTime", offsetof(struct lbd_traffic_counts, total) },
+        };
+        static const struct {
+                const char *suffix;
+                double q;
+        } qs[] = { { "P50Us", 0.5 }, { "P90Us", 0.9 }, { "P99Us", 0.99 }, { "P999Us", 0.999 } };
+        for (size_t h = 0; r >= 0 && h < sizeof hists / sizeof hists[0]; h++) {
+                const struct lbd_hist_counts *hc =
+                        (const void *)((const char *)c + hists[h].offset);
+                for (size_t k = 0; r >= 0 && k < sizeof qs / sizeof qs[0]; k++) {
+                        char key[40];
+                        snprintf(key, sizeof key, "%s%s", hists[h].name, qs[k].suffix);
+                        r = sd_bus_message_append(reply, "{sv}", key, "t",
+                                                  lbd_hist_quantile_us(hc, qs[k].q));
+                }
+        }
+        return r;
+}
+
 static int append_backend(sd_bus_message *reply, struct lbd_manager *m,
                           const struct lbd_service_config *s, const struct lbd_backend_config *b) {
-        struct lbd_bus_counters c;
-        lbd_bus_backend_counters(m, s, b, &c);
-        return sd_bus_message_append(reply, "{sa{sv}}", b->address.text, 6,
-                                     "State", "s", c.state,
-                                     "Weight", "u", c.weight,
-                                     "ActiveConnections", "u", c.active,
-                                     "Requests", "t", c.requests,
-                                     "Failures", "t", c.failures,
-                                     "LatencyUs", "u", c.latency_us);
+        struct lbd_backend_stats st = { .state = LBD_BACKEND_UP };
+        bool known = m->table &&
+                     lbd_table_backend_stats(m->table, s->name, b->address.text, &st) == 0;
+        const char *state = known ? lbd_backend_state_to_string(st.state) : config_state(b);
+        int r = sd_bus_message_open_container(reply, 'e', "sa{sv}");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", b->address.text);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "{sv}");
+        if (r >= 0)
+                r = sd_bus_message_append(
+                        reply, "{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}", "State", "s", state,
+                        "Weight", "u", known ? st.weight : b->weight, "ActiveConnections", "u",
+                        st.active, "ActiveConnectionsMax", "u", st.traffic.active_max,
+                        "Requests", "t", st.requests, "Failures", "t", st.failures, "LatencyUs",
+                        "u", st.latency_us, "ActiveHealthDowns", "u", st.active_downs,
+                        "PassiveHealthDowns", "u", st.passive_downs, "DownTimeMs", "t",
+                        st.down_ms);
+        if (r >= 0)
+                r = append_traffic(reply, &st.traffic);
+        for (int k = 0; r >= 0 && k < 2; k++) /* a{sv}, e */
+                r = sd_bus_message_close_container(reply);
+        return r;
 }
 
 static int append_service(sd_bus_message *reply, struct lbd_manager *m,
                           const struct lbd_service_config *s) {
-        uint64_t active, requests;
-        lbd_bus_service_counters(m, s, &active, &requests);
+        uint64_t active = 0, requests = 0;
+        struct lbd_traffic_counts traffic = { 0 };
+        if (m->table)
+                (void)lbd_table_service_stats(m->table, s->name, &active, &requests, &traffic);
         int r = sd_bus_message_open_container(reply, 'e', "sa{sv}");
         if (r >= 0)
                 r = sd_bus_message_append(reply, "s", s->name);
@@ -96,6 +159,8 @@ static int append_service(sd_bus_message *reply, struct lbd_manager *m,
         if (r >= 0)
                 r = sd_bus_message_append(reply, "{sv}{sv}", "ActiveConnections", "t", active,
                                           "Requests", "t", requests);
+        if (r >= 0)
+                r = append_traffic(reply, &traffic);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'e', "sv");
         if (r >= 0)
@@ -132,6 +197,9 @@ int lbd_bus_method_get_statistics(sd_bus_message *message, void *userdata,
                                           "ActiveConnections", "t", t.active,
                                           "AcceptedConnections", "t", t.accepted, "Requests",
                                           "t", t.requests);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "{sv}", "StatsdSendErrors", "t",
+                                          lbd_statsd_send_errors(m->statsd));
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'e', "sv");
         if (r >= 0)

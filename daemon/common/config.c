@@ -106,6 +106,9 @@ struct lbd_config *lbd_config_new(void) {
                 .access_log = g_strdup("access.log"),
                 .error_log = g_strdup("journal"),
                 .statsd_host = NULL,
+                .statsd_prefix = g_strdup("lbd"),
+                .dogstatsd_tags = NULL,
+                .statsd_interval = 1,
         };
         c->services = g_ptr_array_new_with_free_func((GDestroyNotify)service_free);
         c->sources = g_ptr_array_new_with_free_func(g_free);
@@ -123,6 +126,8 @@ void lbd_config_free(struct lbd_config *config) {
         g_free(config->daemon.access_log);
         g_free(config->daemon.error_log);
         g_free(config->daemon.statsd_host);
+        g_free(config->daemon.statsd_prefix);
+        g_free(config->daemon.dogstatsd_tags);
         g_clear_pointer(&config->services, g_ptr_array_unref);
         g_clear_pointer(&config->sources, g_ptr_array_unref);
         g_clear_pointer(&config->origins, g_hash_table_unref);
@@ -189,6 +194,7 @@ struct lbd_config *lbd_config_copy(const struct lbd_config *config) {
         g_strfreev(d->extra_groups);
         g_free(d->access_log);
         g_free(d->error_log);
+        g_free(d->statsd_prefix);
         *d = config->daemon;
         d->worker_model = g_strdup(config->daemon.worker_model);
         d->user = g_strdup(config->daemon.user);
@@ -197,6 +203,8 @@ struct lbd_config *lbd_config_copy(const struct lbd_config *config) {
         d->access_log = g_strdup(config->daemon.access_log);
         d->error_log = g_strdup(config->daemon.error_log);
         d->statsd_host = g_strdup(config->daemon.statsd_host);
+        d->statsd_prefix = g_strdup(config->daemon.statsd_prefix);
+        d->dogstatsd_tags = g_strdup(config->daemon.dogstatsd_tags);
 
         for (guint i = 0; i < config->services->len; i++)
                 g_ptr_array_add(c->services, service_copy(config->services->pdata[i]));

@@ -96,6 +96,12 @@ struct lbd_daemon_config {
         unsigned access_log_flush;
         char *error_log;       /* as access_log, without "off"; default journal */
         char *statsd_host;     /* canonical host:port or NULL ("off", unset) */
+        /* Names start with it and a dot: letters, digits, _ - and inner
+         * dots, at most 64; empty: no prefix. Default "lbd". */
+        char *statsd_prefix;
+        /* DogStatsD tags sent with every metric, "k:v,k2:v2", or NULL. */
+        char *dogstatsd_tags;
+        unsigned statsd_interval; /* seconds between sends, 1..3600, default 1 */
 };
 
 struct lbd_config {
@@ -158,6 +164,8 @@ const char *lbd_service_mode_to_string(enum lbd_service_mode mode);
 #define LBD_PROXY_CONNECT_TIMEOUT_MAX 3600u /* 1..this seconds */
 #define LBD_PROXY_READ_TIMEOUT_MAX 86400u  /* 1..this seconds */
 #define LBD_PROXY_HOST_MAX 100u            /* bytes of proxy-host= */
+#define LBD_STATSD_PREFIX_MAX 64u          /* bytes of statsd-prefix= */
+#define LBD_STATSD_TAGS_MAX 200u           /* bytes of dogstatsd-tags= */
 #define LBD_EXTRA_GROUPS_MAX 32u           /* names in extra-groups= */
 
 /* "http" or "tcp" → the mode; -EINVAL for anything else. */

@@ -23,6 +23,8 @@ enum key_type {
         KEY_ACCESS_LOG,
         KEY_ERROR_LOG,
         KEY_STATSD_HOST,
+        KEY_METRIC_PREFIX, /* a metric name's start, or empty */
+        KEY_TAGS,        /* DogStatsD tags k:v,k2:v2, or empty: none */
         KEY_LISTEN,      /* list */
         KEY_MODE,
         KEY_BACKENDS,    /* list */

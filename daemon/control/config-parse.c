@@ -183,6 +183,40 @@ static bool user_name_is_valid(const char *name) {
 }
 
 /* An absolute path of a file (not a directory), printable, below PATH_MAX. */
+/* statsd-prefix=: empty, or words of [A-Za-z0-9_-] joined by single dots. */
+static bool metric_prefix_is_valid(const char *v) {
+        size_t n = strlen(v);
+        if (n > LBD_STATSD_PREFIX_MAX)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                if (v[i] == '.') {
+                        if (i == 0 || i + 1 == n || v[i + 1] == '.')
+                                return false;
+                } else if (!g_ascii_isalnum(v[i]) && v[i] != '_' && v[i] != '-') {
+                        return false;
+                }
+        }
+        return true;
+}
+
+/* dogstatsd-tags=: tags separated by ',', none empty, each of
+ * [A-Za-z0-9_.:/-] (DogStatsD's NAME:VALUE or NAME). */
+static bool tags_are_valid(const char *v) {
+        size_t n = strlen(v);
+        if (n == 0 || n > LBD_STATSD_TAGS_MAX || v[0] == ',' || v[n - 1] == ',')
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char c = v[i];
+                if (c == ',') {
+                        if (v[i + 1] == ',')
+                                return false;
+                } else if (!g_ascii_isalnum(c) && !strchr("_.:/-", c)) {
+                        return false;
+                }
+        }
+        return true;
+}
+
 /* A Host header value lbd writes (proxy-host=): host[:port] as RFC 9110
  * allows it, a name, an IPv4 address or a bracketed IPv6 one; at most
  * LBD_PROXY_HOST_MAX bytes. */
@@ -596,6 +630,9 @@ static const struct key_def daemon_keys[] = {
         { "access-log-flush", KEY_UINT, D(access_log_flush), 1, 60, "seconds" },
         { "error-log", KEY_ERROR_LOG, D(error_log), 0, 0, NULL },
         { "statsd-host", KEY_STATSD_HOST, D(statsd_host), 0, 0, NULL },
+        { "statsd-prefix", KEY_METRIC_PREFIX, D(statsd_prefix), 0, 0, NULL },
+        { "statsd-interval", KEY_UINT, D(statsd_interval), 1, 3600, "seconds" },
+        { "dogstatsd-tags", KEY_TAGS, D(dogstatsd_tags), 0, 0, NULL },
 };
 #undef D
 
@@ -769,6 +806,33 @@ bool config_apply_value(const struct key_def *def, const char *value, char **ite
                 replace_string(target, a.text);
                 return true;
         }
+
+        case KEY_METRIC_PREFIX:
+                if (!metric_prefix_is_valid(value)) {
+                        *detail = g_strdup_printf("'%s' is not a metric name prefix; expected "
+                                                  "letters, digits, '_', '-' and dots between "
+                                                  "them, at most %u bytes, or empty",
+                                                  value, LBD_STATSD_PREFIX_MAX);
+                        return false;
+                }
+                replace_string(field, value);
+                return true;
+
+        case KEY_TAGS:
+                if (*value == '\0') {
+                        g_clear_pointer((char **)field, g_free);
+                        return true;
+                }
+                if (!tags_are_valid(value)) {
+                        *detail = g_strdup_printf("'%s' is not a list of tags; expected "
+                                                  "NAME:VALUE or NAME separated by ',' (letters, "
+                                                  "digits, '_', '-', '.', '/', ':'), at most %u "
+                                                  "bytes",
+                                                  value, LBD_STATSD_TAGS_MAX);
+                        return false;
+                }
+                replace_string(field, value);
+                return true;
 
         case KEY_LISTEN:
         case KEY_BACKENDS: {

@@ -87,6 +87,8 @@ static char *format_value(const struct key_def *def, const void *base) {
         case KEY_ERROR_LOG:
                 append_escaped(out, *(char *const *)field, false);
                 break;
+        case KEY_METRIC_PREFIX:
+        case KEY_TAGS:
         case KEY_GROUP:
         case KEY_PROXY_HOST: {
                 const char *v = *(char *const *)field;

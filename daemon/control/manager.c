@@ -16,6 +16,7 @@
 #include "backend-table.h"
 #include "config-files.h"
 #include "health-check.h"
+#include "statsd.h"
 #include "links.h"
 #include "log.h"
 #include "reason.h"
@@ -37,6 +38,8 @@
 
 static void configuration_applied(struct lbd_manager *m) {
         lbd_health_apply(m->health, m->config); /* checks follow the backends */
+        if (m->statsd)
+                lbd_statsd_apply(m->statsd, m->config);
         if (m->links)
                 lbd_links_sync_plugins(m->links, m->plugins); /* a reload may bring new ones */
         HOOK(m, configuration_changed);
@@ -388,11 +391,14 @@ int lbd_manager_start(struct lbd_manager *m) {
                 return r;
         m->health = lbd_health_new(m->event, m->table);
         lbd_health_apply(m->health, m->config);
+        m->statsd = lbd_statsd_new(m->event, m->table, m->arbiter);
+        lbd_statsd_apply(m->statsd, m->config);
         return start_timers(m);
 }
 
 void lbd_manager_stop_parts(struct lbd_manager *m) {
         m->health = lbd_health_free(m->health); /* its sockets, before the table */
+        m->statsd = lbd_statsd_free(m->statsd); /* reads the table and the arbiter */
         /* The arbiter frees the retired generations' plugins (their fini()
          * stops their network plugins) before the links stop the rest. */
         m->arbiter = lbd_arbiter_free(m->arbiter);

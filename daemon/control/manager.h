@@ -83,6 +83,7 @@ struct lbd_manager {
         sd_event_source *table_tick; /* 4 times a second: lbd_table_tick() */
         struct lbd_arbiter *arbiter;
         struct lbd_health *health; /* active health checks (health-check.h) */
+        struct lbd_statsd *statsd; /* StatsD sender (statsd.h) */
 
         int exit_code;
 };

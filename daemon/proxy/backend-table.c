@@ -103,6 +103,10 @@ struct slot_cold {
         /* -- the master alone -- */
         uint8_t reported;            /* the State last reported by tick */
         bool health_was_down;        /* for the reason of a recovery */
+        uint32_t active_downs;       /* times the health check took it down */
+        uint32_t passive_downs;      /* times its failures took it down */
+        uint64_t down_since_ms;      /* down now, since (0: not down) */
+        uint64_t down_ms;            /* time spent down before that */
         char health_reason[REASON_MAX];
 
         /* -- written by workers (atomics); on their own cache lines -- */
@@ -112,7 +116,6 @@ struct slot_cold {
         _Atomic uint32_t reason_lock;
         _Atomic uint64_t window_start_ms;
         _Atomic uint64_t requests;
-        _Atomic uint64_t failures;
         char fail_reason[48]; /* the last failure's reason, under reason_lock */
 };
 
@@ -150,6 +153,13 @@ struct lbd_table {
         struct pool pools[LBD_TABLE_POOLS_MAX];
         _Alignas(64) struct slot slots[LBD_TABLE_BACKENDS_MAX];
         struct slot_cold cold[LBD_TABLE_BACKENDS_MAX];
+        /* What went through each backend, and through each pool without
+         * reaching one or through its backends since removed
+         * (traffic-stats.h). */
+        struct lbd_traffic traffic[LBD_TABLE_BACKENDS_MAX];
+        struct lbd_traffic pool_traffic[LBD_TABLE_POOLS_MAX];
+        /* Per pool, responses by status code (StatsD's request.status.<code>). */
+        _Atomic uint64_t pool_codes[LBD_TABLE_POOLS_MAX][LBD_TABLE_STATUS_CODES];
         uint32_t members[LBD_TABLE_POOLS_MAX][LBD_TABLE_POOL_MEMBERS_MAX];
         /* Per pool, the policy's tables: primaries', then backups'. */
         uint32_t policy_tables[LBD_TABLE_POOLS_MAX][POLICY_TABLE_PRIMARY + POLICY_TABLE_BACKUP];
@@ -331,6 +341,9 @@ static void slot_init(struct lbd_table *t, uint32_t i, uint32_t pool,
         s->slow_start_from_ms = 0;
         C(s)->health_was_down = false;
         C(s)->health_reason[0] = 0;
+        C(s)->active_downs = C(s)->passive_downs = 0;
+        C(s)->down_since_ms = C(s)->down_ms = 0;
+        lbd_traffic_reset(&t->traffic[i]);
         atomic_store(&s->active, 0);
         atomic_store(&C(s)->fails, 0);
         atomic_store(&C(s)->marked_fails, 0);
@@ -338,7 +351,6 @@ static void slot_init(struct lbd_table *t, uint32_t i, uint32_t pool,
         atomic_store(&C(s)->window_start_ms, 0);
         atomic_store(&s->down_until_ms, 0);
         atomic_store(&C(s)->requests, 0);
-        atomic_store(&C(s)->failures, 0);
         atomic_store(&C(s)->reason_lock, 0);
         C(s)->fail_reason[0] = 0;
         s->scratch = 0;
@@ -466,6 +478,9 @@ int lbd_table_sync(struct lbd_table *t, const struct lbd_config *config, char **
                         p->pool_word = 0;
                         p->policy[0] = 0;
                         g_strlcpy(p->name, svc->name, sizeof p->name);
+                        lbd_traffic_reset(&t->pool_traffic[pi]);
+                        for (unsigned c = 0; c < LBD_TABLE_STATUS_CODES; c++)
+                                atomic_store(&t->pool_codes[pi][c], 0);
                 }
                 g_autoptr(GHashTable) index = g_hash_table_new(g_str_hash, g_str_equal);
                 pool_sync(t, (unsigned)pi, svc, index);
@@ -540,6 +555,8 @@ static void slot_free(struct lbd_table *t, uint32_t i) {
         }
         STORE(s->flags, 0);
         seq_end(p);
+        /* What it served stays in its service's figures. */
+        lbd_traffic_add(&t->pool_traffic[s->pool], &t->traffic[i]);
         index_remove(t, i);
         t->n_slots--;
 }
@@ -618,9 +635,18 @@ void lbd_table_tick(struct lbd_table *t, uint64_t now, lbd_table_state_fn on_cha
                         /* Back: ramp its weight up (slow_start). */
                         STORE(s->slow_start_from_ms, LOAD(s->slow_start_ms) ? now : 0);
                 }
-                if (st == LBD_BACKEND_DOWN)
+                if (st == LBD_BACKEND_DOWN) {
                         C(s)->health_was_down = (f & SLOT_HEALTH_DOWN) != 0;
-                else if (st == LBD_BACKEND_UP)
+                        if (C(s)->health_was_down)
+                                C(s)->active_downs++;
+                        else
+                                C(s)->passive_downs++;
+                        C(s)->down_since_ms = now;
+                } else if (old == LBD_BACKEND_DOWN && C(s)->down_since_ms) {
+                        C(s)->down_ms += now - C(s)->down_since_ms;
+                        C(s)->down_since_ms = 0;
+                }
+                if (st == LBD_BACKEND_UP)
                         C(s)->health_was_down = false;
                 C(s)->reported = (uint8_t)st;
                 if (on_change)
@@ -663,23 +689,35 @@ int lbd_table_backend_stats(const struct lbd_table *t, const char *service, cons
                 .state = slot_state(s, now),
                 .active = atomic_load_explicit(&s->active, memory_order_relaxed),
                 .requests = atomic_load_explicit(&C(s)->requests, memory_order_relaxed),
-                .failures = atomic_load_explicit(&C(s)->failures, memory_order_relaxed),
+                .active_downs = C(s)->active_downs,
+                .passive_downs = C(s)->passive_downs,
+                .down_ms = C(s)->down_ms + (C(s)->down_since_ms ? now - C(s)->down_since_ms : 0),
                 .latency_us = atomic_load_explicit(&C(s)->latency_us, memory_order_relaxed),
                 .weight = effective_weight(s, now),
         };
+        lbd_traffic_read_into(&t->traffic[i], &ret->traffic);
+        ret->failures = ret->traffic.connect_errors + ret->traffic.response_errors;
         return 0;
 }
 
 int lbd_table_service_stats(const struct lbd_table *t, const char *service,
-                            uint64_t *ret_active, uint64_t *ret_requests) {
+                            uint64_t *ret_active, uint64_t *ret_requests,
+                            struct lbd_traffic_counts *ret_traffic) {
         int pi = pool_find(t, service);
         if (pi < 0)
                 return -ENOENT;
         uint64_t active = 0, requests = 0;
         for (uint32_t k = 0; k < LOAD(t->pools[pi].count); k++) {
-                const struct slot *s = &t->slots[t->members[pi][k]];
+                uint32_t i = t->members[pi][k];
+                const struct slot *s = &t->slots[i];
                 active += atomic_load_explicit(&s->active, memory_order_relaxed);
                 requests += atomic_load_explicit(&C(s)->requests, memory_order_relaxed);
+                if (ret_traffic)
+                        lbd_traffic_read_into(&t->traffic[i], ret_traffic);
+        }
+        if (ret_traffic) {
+                /* The most at once of any one backend; not the service's. */
+                lbd_traffic_read_into(&t->pool_traffic[pi], ret_traffic);
         }
         if (ret_active)
                 *ret_active = active;
@@ -1003,6 +1041,7 @@ int lbd_table_pick(struct lbd_table *t, int pool, const struct lbd_plugin_set *p
                         atomic_fetch_sub_explicit(&s->active, 1, memory_order_relaxed);
                         continue;
                 }
+                lbd_traffic_note_active(&t->traffic[i], before + 1);
                 *ret_slot = i;
                 return 0;
         }
@@ -1039,10 +1078,12 @@ void lbd_table_report_success(struct lbd_table *t, uint32_t slot, uint32_t laten
                 atomic_store_explicit(&C(s)->fails, 0, memory_order_relaxed);
 }
 
-void lbd_table_report_failure(struct lbd_table *t, uint32_t slot, uint64_t now,
+void lbd_table_report_failure(struct lbd_table *t, uint32_t slot, bool connecting, uint64_t now,
                               const char *reason) {
         struct slot *s = &t->slots[slot];
-        atomic_fetch_add_explicit(&C(s)->failures, 1, memory_order_relaxed);
+        struct lbd_traffic *x = &t->traffic[slot];
+        atomic_fetch_add_explicit(connecting ? &x->connect_errors : &x->response_errors, 1,
+                                  memory_order_relaxed);
         uint32_t expected = 0;
         if (reason && atomic_compare_exchange_strong(&C(s)->reason_lock, &expected, 1)) {
                 g_strlcpy(C(s)->fail_reason, reason, sizeof C(s)->fail_reason);
@@ -1074,6 +1115,50 @@ void lbd_table_report_failure(struct lbd_table *t, uint32_t slot, uint64_t now,
 
 void lbd_table_count_request(struct lbd_table *t, uint32_t slot) {
         atomic_fetch_add_explicit(&t->cold[slot].requests, 1, memory_order_relaxed);
+}
+
+void lbd_table_count_attempt(struct lbd_table *t, uint32_t slot) {
+        atomic_fetch_add_explicit(&t->traffic[slot].connect_attempts, 1, memory_order_relaxed);
+}
+
+void lbd_table_count_connected(struct lbd_table *t, uint32_t slot, bool reused,
+                               uint64_t connect_us) {
+        struct lbd_traffic *x = &t->traffic[slot];
+        if (reused)
+                atomic_fetch_add_explicit(&x->reuses, 1, memory_order_relaxed);
+        else
+                lbd_hist_add(&x->connect, connect_us);
+}
+
+void lbd_table_count_first_byte(struct lbd_table *t, uint32_t slot, uint64_t us) {
+        lbd_hist_add(&t->traffic[slot].first_byte, us);
+}
+
+void lbd_table_count_retry(struct lbd_table *t, uint32_t slot) {
+        atomic_fetch_add_explicit(&t->traffic[slot].retries, 1, memory_order_relaxed);
+}
+
+void lbd_table_count_exchange(struct lbd_table *t, int pool, long slot,
+                              const struct lbd_exchange *e) {
+        if (slot >= 0)
+                lbd_traffic_count_exchange(&t->traffic[slot], e);
+        if (pool < 0 || pool >= (int)LBD_TABLE_POOLS_MAX)
+                return;
+        if (slot < 0)
+                lbd_traffic_count_exchange(&t->pool_traffic[pool], e);
+        if (e->status >= 100 && e->status < 100 + LBD_TABLE_STATUS_CODES)
+                atomic_fetch_add_explicit(&t->pool_codes[pool][e->status - 100], 1,
+                                          memory_order_relaxed);
+}
+
+int lbd_table_service_codes(const struct lbd_table *t, const char *service,
+                            uint64_t ret[LBD_TABLE_STATUS_CODES]) {
+        int pi = pool_find(t, service);
+        if (pi < 0)
+                return -ENOENT;
+        for (unsigned c = 0; c < LBD_TABLE_STATUS_CODES; c++)
+                ret[c] = atomic_load_explicit(&t->pool_codes[pi][c], memory_order_relaxed);
+        return 0;
 }
 
 void lbd_table_release(struct lbd_table *t, uint32_t slot) {

@@ -32,11 +32,14 @@
 
 #include "config.h"
 #include "plugin-set.h"
+#include "traffic-stats.h"
 
 #define LBD_TABLE_BACKENDS_MAX 16384u
 #define LBD_TABLE_POOLS_MAX 256u
 /* A pool's members, retired ones still draining included. */
 #define LBD_TABLE_POOL_MEMBERS_MAX LBD_TABLE_BACKENDS_MAX
+/* Status codes counted one by one per service: 100 to 599. */
+#define LBD_TABLE_STATUS_CODES 500u
 
 struct lbd_table;
 
@@ -105,18 +108,31 @@ struct lbd_backend_stats {
         enum lbd_backend_state state;
         uint32_t active;       /* open connections, all workers */
         uint64_t requests;     /* requests (http) or connections (tcp) sent to it */
-        uint64_t failures;     /* connect errors, resets and timeouts */
+        uint64_t failures;     /* connect errors + response errors */
         uint32_t latency_us;   /* moving average of the response time (http:
                                 * first byte; tcp: connect) */
         uint32_t weight;       /* effective weight now (slow start) */
+        uint32_t active_downs; /* times the health check took it down */
+        uint32_t passive_downs; /* times its failures took it down (max-fails) */
+        uint64_t down_ms;      /* time spent down (now included) */
+        struct lbd_traffic_counts traffic;
 };
 /* -ENOENT when there is no such backend (draining ones are found too). */
 int lbd_table_backend_stats(const struct lbd_table *t, const char *service, const char *address,
                             struct lbd_backend_stats *ret);
 
-/* Sum over a service's members. -ENOENT when there is no such pool. */
+/* Sum over a service's members (draining ones included) and, in
+ * *ret_traffic (may be NULL; added to, so zero it first), also what the
+ * service answered without a backend and what its backends since removed
+ * served. -ENOENT when there is no such pool. */
 int lbd_table_service_stats(const struct lbd_table *t, const char *service,
-                            uint64_t *ret_active, uint64_t *ret_requests);
+                            uint64_t *ret_active, uint64_t *ret_requests,
+                            struct lbd_traffic_counts *ret_traffic);
+
+/* A service's responses by status code: ret[code - 100]. -ENOENT when
+ * there is no such pool. */
+int lbd_table_service_codes(const struct lbd_table *t, const char *service,
+                            uint64_t ret[LBD_TABLE_STATUS_CODES]);
 
 /* The slot of a backend (draining ones too), or -ENOENT. For the master
  * and tests: a worker gets its slots from lbd_table_pick(). */
@@ -162,10 +178,25 @@ uint64_t lbd_table_client_hash(const struct sockaddr *client, socklen_t client_l
  * single-server upstream). reason is kept for the master's log line
  * ("connection refused"). */
 void lbd_table_report_success(struct lbd_table *t, uint32_t slot, uint32_t latency_us);
-void lbd_table_report_failure(struct lbd_table *t, uint32_t slot, uint64_t now_ms,
-                              const char *reason);
+/* connecting: the connect failed (a connection error), else the backend
+ * failed a request on an open connection (a response error). */
+void lbd_table_report_failure(struct lbd_table *t, uint32_t slot, bool connecting,
+                              uint64_t now_ms, const char *reason);
 /* One request (http) or connection (tcp) sent. */
 void lbd_table_count_request(struct lbd_table *t, uint32_t slot);
+/* Statistics (traffic-stats.h): a connect started; the upstream connection
+ * ready, from the pool (reused) or connected after connect_us; the first
+ * response byte us after that; a request sent again elsewhere after this
+ * backend failed it; and how a request or connection ended, in the last
+ * backend tried (slot), or in its service's pool when it reached none
+ * (slot < 0). */
+void lbd_table_count_attempt(struct lbd_table *t, uint32_t slot);
+void lbd_table_count_connected(struct lbd_table *t, uint32_t slot, bool reused,
+                               uint64_t connect_us);
+void lbd_table_count_first_byte(struct lbd_table *t, uint32_t slot, uint64_t us);
+void lbd_table_count_retry(struct lbd_table *t, uint32_t slot);
+void lbd_table_count_exchange(struct lbd_table *t, int pool, long slot,
+                              const struct lbd_exchange *e);
 /* Take and give back the pool's lock, as a policy's lock()/unlock() do
  * (robust: a holder that dies does not block the next taker). */
 void lbd_table_pool_lock(struct lbd_table *t, int pool);

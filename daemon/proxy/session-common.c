@@ -96,9 +96,10 @@ void session_release_backend(struct lbd_session *s) {
         }
 }
 
-void session_backend_failed(struct lbd_session *s, const char *reason) {
+void session_backend_failed(struct lbd_session *s, bool connecting, const char *reason) {
         if (s->tries > 0)
-                lbd_table_report_failure(s->worker->table, s->backend, lbd_now_ms(), reason);
+                lbd_table_report_failure(s->worker->table, s->backend, connecting, lbd_now_ms(),
+                                         reason);
 }
 
 long session_pick_backend(struct lbd_session *s) {
@@ -207,6 +208,7 @@ int session_connect_to(struct lbd_session *s, long i) {
         const struct lbd_address *a = lbd_table_address(s->worker->table, (uint32_t)i);
         s->backend = (uint32_t)i; /* the one tried, also if it fails (access log) */
         s->attempt_us = lbd_now_us();
+        lbd_table_count_attempt(s->worker->table, s->backend);
         int fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -1;
@@ -230,7 +232,7 @@ int session_connect_to(struct lbd_session *s, long i) {
         close(fd); /* never the model's: it has not seen it */
         log_full(LOG_WARNING, s->service->name, "cannot connect to %s",
                  session_note_connect_error(s, err));
-        session_backend_failed(s, err == EAGAIN ? "listen queue full" : strerror(err));
+        session_backend_failed(s, true, err == EAGAIN ? "listen queue full" : strerror(err));
         return -1;
 }
 
@@ -241,6 +243,10 @@ int session_start_connect(struct lbd_session *s) {
                 long i = session_pick_backend(s);
                 if (i < 0)
                         return -1;
+                /* Another backend for a request one has failed: a retry
+                 * of that one (s->backend, until connect_to sets i). */
+                if (s->tries > 0)
+                        lbd_table_count_retry(s->worker->table, s->backend);
                 s->tries++;
                 if (session_connect_to(s, i) == 0)
                         return 0;

@@ -152,6 +152,12 @@ struct http_txn {
         struct lbd_http_parser p;
         struct lbd_http_header headers[HTTP_MAX_HEADERS];
         struct lbd_access_http log;
+        /* statistics (traffic-stats.h) of the request under way */
+        uint64_t start_us;  /* first byte of the head */
+        uint64_t ready_us;  /* the upstream connection was ready */
+        uint64_t bytes_out; /* response bytes to the client, head included */
+        uint32_t head_in;   /* bytes of the request head */
+        bool server_cut;    /* the backend closed in the middle of the response */
 };
 
 /* ---- per-thread caches ------------------------------------------------- */
@@ -306,13 +312,30 @@ static void next_request(struct lbd_session *s) {
                 t->cstart = t->cend = 0;
 }
 
-/* The access log line of the request under way (at most one). */
+/* The end of the request under way (at most once): its statistics and
+ * its access log line. A 499 is the client's abort, a response cut short
+ * by the backend or its silence past proxy-read-timeout the server's. */
 static void log_request(struct lbd_session *s, unsigned status, uint64_t body_bytes) {
         struct http_txn *t = s->txn;
-        if (!t || t->log.logged || !lbd_access_log_enabled())
+        if (!t || t->log.logged)
                 return;
         t->log.logged = true;
-        uint64_t now = lbd_now_ms();
+        uint64_t now_us = lbd_now_us();
+        bool cut = t->server_cut;
+        bool short_of_end = t->resp_head && !t->resp_done && !t->tunnel;
+        struct lbd_exchange x = {
+                .status = status,
+                .bytes_in = t->head_in + t->body_sent,
+                .bytes_out = t->bytes_out,
+                .total_us = now_us - t->start_us,
+                .client_abort = !cut && (status == 499 || short_of_end),
+                .server_abort = cut,
+        };
+        lbd_table_count_exchange(s->worker->table, s->pool, s->tries > 0 ? (long)s->backend : -1,
+                                 &x);
+        if (!lbd_access_log_enabled())
+                return;
+        uint64_t now = now_us / LBD_USEC_PER_MSEC;
         bool tried = s->tries > 0 && t->log.upstream_ms;
         const char *upstream = tried ? session_backend_text(s) : NULL;
         struct lbd_access_entry e = {
@@ -341,6 +364,7 @@ static void local_response(struct lbd_session *s, int status, const char *why) {
         if (s->phase == H_HEAD && !t->log.request_len)
                 lbd_access_http_request_raw(&t->log, t->cbuf + t->cstart, t->cend - t->cstart);
         if (t->resp_sent_any || !ensure_obuf(t, 512)) {
+                t->server_cut = t->resp_head; /* the response cannot end well */
                 if (t->resp_head)
                         log_request(s, t->log.status, t->log.body_bytes);
                 else
@@ -361,6 +385,7 @@ static void local_response(struct lbd_session *s, int status, const char *why) {
         t->ostart = 0;
         t->oend = (uint32_t)n;
         t->o_to_client = true;
+        t->bytes_out += (uint64_t)n;
         log_request(s, (unsigned)status, (uint64_t)blen);
         session_release_backend(s);
         s->phase = H_LOCAL;
@@ -573,8 +598,12 @@ static int read_head(struct lbd_session *s) {
                         }
                 }
                 if (!t->head_deadline) {
-                        uint64_t now = lbd_now_ms();
+                        t->start_us = lbd_now_us();
+                        uint64_t now = t->start_us / LBD_USEC_PER_MSEC;
                         lbd_access_http_begin(&t->log, now);
+                        t->bytes_out = 0;
+                        t->head_in = 0;
+                        t->server_cut = false;
                         t->head_deadline = now + 1000ull * HTTP_HEADER_TIMEOUT_S;
                         s->deadline_ms = t->head_deadline;
                         lbd_http_parser_init_request(&t->p, NULL, t->headers, HTTP_MAX_HEADERS);
@@ -617,6 +646,7 @@ static int start_request(struct lbd_session *s) {
         struct http_txn *t = s->txn;
         const struct lbd_http_msg *m = &t->p.msg;
         lbd_access_http_request(&t->log, t->cbuf + t->cstart, m);
+        t->head_in = m->head_len;
         if (m->flags & LBD_HTTP_F_EXPECT_OTHER) {
                 local_response(s, 417, "unknown Expect");
                 return 1;
@@ -671,14 +701,14 @@ static int phase_connect(struct lbd_session *s) {
                         log_full(LOG_WARNING, s->service->name,
                                  "connect to %s timed out; trying another backend",
                                  session_backend_text(s));
-                        session_backend_failed(s, "connect timed out");
+                        session_backend_failed(s, true, "connect timed out");
                 } else if (err == 0) {
                         goto connected;
                 } else {
                         log_full(LOG_WARNING, s->service->name,
                                  "cannot connect to %s; trying another backend",
                                  session_note_connect_error(s, err));
-                        session_backend_failed(s, strerror(err));
+                        session_backend_failed(s, true, strerror(err));
                 }
                 session_close_fd(&s->ufd);
         }
@@ -721,6 +751,9 @@ static int phase_connect(struct lbd_session *s) {
 connected:
         if (!set_request_host(s))
                 return -1;
+        t->ready_us = lbd_now_us();
+        lbd_table_count_connected(s->worker->table, s->backend, t->reused,
+                                  t->ready_us - s->attempt_us);
         lbd_table_count_request(s->worker->table, s->backend);
         lbd_http_parser_init_response(&t->p, NULL, t->headers, HTTP_MAX_HEADERS, t->method);
         t->ustart = t->uend = t->ubody = 0;
@@ -768,7 +801,7 @@ static int upstream_failed(struct lbd_session *s, int status, const char *why) {
                 s->phase = H_CONNECT;
                 return 1;
         }
-        session_backend_failed(s, why);
+        session_backend_failed(s, false, why);
         if (can_resend(t) && s->tries < MAX_CONNECT_TRIES) {
                 const char *was = session_backend_text(s);
                 char failed[sizeof lbd_table_address(s->worker->table, 0)->text];
@@ -902,12 +935,15 @@ static bool read_upstream(struct lbd_session *s) {
                 ssize_t n = session_recv(s, 1, t->ubuf + t->uend, t->ucap - t->uend);
                 if (n > 0) {
                         t->uend += (uint32_t)n;
-                        if (!t->resp_byte)
+                        if (!t->resp_byte) {
                                 /* http: the response time is to the first
                                  * byte (passive health, statistics). */
-                                lbd_table_report_success(
-                                        s->worker->table, s->backend,
-                                        (uint32_t)(lbd_now_us() - s->attempt_us));
+                                uint64_t now = lbd_now_us();
+                                lbd_table_report_success(s->worker->table, s->backend,
+                                                         (uint32_t)(now - s->attempt_us));
+                                lbd_table_count_first_byte(s->worker->table, s->backend,
+                                                           now - t->ready_us);
+                        }
                         t->resp_byte = true;
                         got = true;
                         if (t->resp_head)
@@ -1125,6 +1161,7 @@ static int send_response_head(struct lbd_session *s, bool *full) {
         t->ostart += h;
         t->ustart += body;
         t->log.body_bytes += body;
+        t->bytes_out += (uint64_t)n;
         t->resp_sent_any = true;
         return STEP_MOVED;
 }
@@ -1150,6 +1187,7 @@ static int send_response(struct lbd_session *s) {
                 if (n > 0) {
                         t->ustart += (uint32_t)n;
                         t->log.body_bytes += (uint64_t)n;
+                        t->bytes_out += (uint64_t)n;
                         progress = STEP_MOVED;
                 }
         }
@@ -1170,6 +1208,7 @@ static int check_response_cut(struct lbd_session *s) {
                  "the backend %s the connection before the end of the response; "
                  "closing the client connection",
                  t->up_reset ? "reset" : "closed");
+        t->server_cut = true;
         return STEP_CLOSE;
 }
 
@@ -1258,6 +1297,7 @@ static int phase_exchange(struct lbd_session *s) {
                                 local_response(s, 504, "the backend did not answer in time");
                         return 1;
                 }
+                t->server_cut = t->resp_head; /* silent in the middle of a response */
                 log_request(s, t->resp_head ? t->log.status : 504, t->log.body_bytes);
                 return -1;
         }

@@ -140,7 +140,7 @@ long session_pick_backend(struct lbd_session *s);
  * After the access log line that names it. */
 void session_release_backend(struct lbd_session *s);
 /* Passive health: how the backend in s->backend did. */
-void session_backend_failed(struct lbd_session *s, const char *reason);
+void session_backend_failed(struct lbd_session *s, bool connecting, const char *reason);
 /* The address text of s->backend (valid while it is held, and until the
  * master reuses the slot after that). */
 const char *session_backend_text(const struct lbd_session *s);

@@ -24,6 +24,7 @@ enum tcp_phase {
 /* For the tcp mode's access log line: after the session (mode->extra), so
  * an http connection does not pay for it. */
 struct tcp_stats {
+        uint64_t start_us;
         uint64_t start_ms;
         uint64_t sent;       /* to the client */
         uint64_t received;   /* from the client */
@@ -199,7 +200,8 @@ static int run_relay(struct lbd_session *s, struct tcp_stats *stats, struct lbd_
 
 static void tcp_start(struct lbd_session *s) {
         s->phase = TCP_CONNECTING;
-        tcp_stats(s)->start_ms = lbd_now_ms();
+        tcp_stats(s)->start_us = lbd_now_us();
+        tcp_stats(s)->start_ms = tcp_stats(s)->start_us / LBD_USEC_PER_MSEC;
 }
 
 /* The connect under way: 1 connected (relaying), 0 not yet or another
@@ -216,8 +218,9 @@ static int finish_connect(struct lbd_session *s) {
                 st->connect_ms = (uint32_t)(now - st->start_ms + 1);
                 /* tcp: the connect time is the response time, and a
                  * connection counts as one request. */
-                lbd_table_report_success(s->worker->table, s->backend,
-                                         (uint32_t)(lbd_now_us() - s->attempt_us));
+                uint64_t connect_us = lbd_now_us() - s->attempt_us;
+                lbd_table_report_success(s->worker->table, s->backend, (uint32_t)connect_us);
+                lbd_table_count_connected(s->worker->table, s->backend, false, connect_us);
                 lbd_table_count_request(s->worker->table, s->backend);
                 atomic_fetch_add_explicit(&s->worker->slot->requests, 1, memory_order_relaxed);
                 return 1;
@@ -226,7 +229,7 @@ static int finish_connect(struct lbd_session *s) {
                 return 0; /* not yet */
         log_full_errno(LOG_WARNING, err, s->service->name,
                        "connect to %s failed: %m; trying another backend", session_backend_text(s));
-        session_backend_failed(s, strerror(err));
+        session_backend_failed(s, true, strerror(err));
         session_close_fd(&s->ufd);
         return session_start_connect(s) < 0 ? -1 : 0;
 }
@@ -242,7 +245,7 @@ static int connect_step(struct lbd_session *s, struct lbd_wait *wait) {
                 log_full(LOG_WARNING, s->service->name,
                          "connect to %s timed out; trying another backend",
                          session_backend_text(s));
-                session_backend_failed(s, "connect timed out");
+                session_backend_failed(s, true, "connect timed out");
                 session_close_fd(&s->ufd); /* start_connect picks the next */
         }
         session_fill_wait_fds(s, wait);
@@ -264,8 +267,18 @@ static int tcp_run(struct lbd_session *s, struct lbd_wait *wait) {
         return run_relay(s, tcp_stats(s), wait);
 }
 
-/* The access log line of a tcp connection (access-log.h). */
+/* The statistics and the access log line of a tcp connection
+ * (traffic-stats.h, access-log.h). */
 static void tcp_free(struct lbd_session *s) {
+        const struct tcp_stats *st = tcp_stats(s);
+        struct lbd_exchange x = {
+                .status = st->connect_ms ? 200 : 502,
+                .bytes_in = st->received,
+                .bytes_out = st->sent,
+                .total_us = lbd_now_us() - st->start_us,
+        };
+        lbd_table_count_exchange(s->worker->table, s->pool, s->tries > 0 ? (long)s->backend : -1,
+                                 &x);
         if (!lbd_access_log_enabled())
                 return;
         uint64_t now = lbd_now_ms();

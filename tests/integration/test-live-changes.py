@@ -30,6 +30,14 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lbdtest  # noqa: E402
 
+# The traffic keys of a service and a backend in GetStatistics (the XML).
+TRAFFIC_KEYS = {k: "t" for k in (
+    ["Responses1xx", "Responses2xx", "Responses3xx", "Responses4xx", "Responses5xx",
+     "ResponsesOther", "BytesIn", "BytesOut", "ConnectAttempts", "ConnectionErrors",
+     "ResponseErrors", "Retries", "Reuses", "ClientAborts", "ServerAborts"]
+    + [f"{h}P{p}Us" for h in ("ConnectTime", "FirstByteTime", "TotalTime")
+       for p in ("50", "90", "99", "999")])}
+
 BUS_NAME = lbdtest.BUS_NAME
 ROOT = lbdtest.ROOT_PATH
 IFACE = lbdtest.ROOT_IFACE
@@ -164,14 +172,19 @@ class LiveChanges(unittest.TestCase):
         stats = self.bus.busctl_json("call", BUS_NAME, ROOT, IFACE, "GetStatistics")["data"][0]
         # The keys the contract documents (GetStatistics in the XML).
         self.assertEqual(set(stats), {"Workers", "ActiveConnections", "AcceptedConnections",
-                                      "Requests", "WorkerProcesses", "Services"})
+                                      "Requests", "WorkerProcesses", "StatsdSendErrors",
+                                      "Services"})
         self.assertEqual(stats["WorkerProcesses"]["type"], "a(iutt)")
         web = stats["Services"]["data"]["web"]
-        self.assertEqual(set(web), {"ActiveConnections", "Requests", "Backends"})
+        self.assertEqual({k: v["type"] for k, v in web.items()},
+                         {"ActiveConnections": "t", "Requests": "t", "Backends": "a{sa{sv}}",
+                          **TRAFFIC_KEYS})
         backend = web["Backends"]["data"][b1]
         self.assertEqual({k: v["type"] for k, v in backend.items()},
                          {"State": "s", "Weight": "u", "ActiveConnections": "u",
-                          "Requests": "t", "Failures": "t", "LatencyUs": "u"})
+                          "ActiveConnectionsMax": "u", "Requests": "t", "Failures": "t",
+                          "LatencyUs": "u", "ActiveHealthDowns": "u",
+                          "PassiveHealthDowns": "u", "DownTimeMs": "t", **TRAFFIC_KEYS})
         self.assertGreaterEqual(backend["Requests"]["data"], before + 5)
         self.assertEqual(backend["State"]["data"], "up")
         self.assertGreaterEqual(stats["Requests"]["data"], 5)

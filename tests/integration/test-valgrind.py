@@ -14,6 +14,7 @@ workers leave with _exit(), which skips memcheck's leak check by design).
 import glob
 import os
 import re
+import socket
 import shutil
 import sys
 import unittest
@@ -43,10 +44,16 @@ class MasterUnderValgrind(unittest.TestCase):
         self.bus = lbdtest.PrivateSystemBus().start()
         self.addCleanup(self.bus.stop)
         self.listen = f"127.0.0.1:{lbdtest.free_port()}"
+        # A StatsD server that only receives: the master's sender runs too.
+        self.statsd = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.statsd.bind(("127.0.0.1", 0))
+        self.addCleanup(self.statsd.close)
+        statsd = "127.0.0.1:%d" % self.statsd.getsockname()[1]
         self.config = self.tmp.join("lbd.conf")
         with open(self.config, "w") as f:
             f.write("[daemon]\nworkers=2\nworker-model=event\ngraceful-timeout=5\n"
-                    "timeout=120\n"
+                    f"timeout=120\nstatsd-host={statsd}\nstatsd-interval=1\n"
+                    "dogstatsd-tags=env:test\n"
                     f"[service web]\nlisten={self.listen}\n"
                     f"backends={self.backends.addresses[0]}\n")
         self.vg_log = self.tmp.join("valgrind.%p.log")
@@ -99,6 +106,12 @@ class MasterUnderValgrind(unittest.TestCase):
         self.call(ROOT, IFACE, "SetWorkers", "u", "1")
         self.call(ROOT, IFACE, "Reload")
         lbdtest.wait_until(lambda: self.get() == 200, 60, what="lbd answers after Reload")
+
+        # The sender ran: at least one send reached the socket.
+        self.statsd.settimeout(10.0)
+        sent = b""
+        while b"lbd.workers:" not in sent:
+            sent += self.statsd.recv(65536)  # a timeout fails the test
 
         pid = self.lbd.pid
         status = self.lbd.stop(timeout=120.0)

@@ -308,14 +308,14 @@ static void test_passive_health(void **state) {
 
         /* One failure in the window: still up. Failures in an old window
          * do not add up with new ones. */
-        lbd_table_report_failure(t, (uint32_t)s1, now - 20000, "connection refused");
-        lbd_table_report_failure(t, (uint32_t)s1, now, "connection refused");
+        lbd_table_report_failure(t, (uint32_t)s1, true, now - 20000, "connection refused");
+        lbd_table_report_failure(t, (uint32_t)s1, true, now, "connection refused");
         assert_int_equal(state_of(t, "127.0.0.1:8001"), LBD_BACKEND_UP);
         /* A success in between ends the run. */
         lbd_table_report_success(t, (uint32_t)s1, 500);
-        lbd_table_report_failure(t, (uint32_t)s1, now, "connection refused");
+        lbd_table_report_failure(t, (uint32_t)s1, true, now, "connection refused");
         assert_int_equal(state_of(t, "127.0.0.1:8001"), LBD_BACKEND_UP);
-        lbd_table_report_failure(t, (uint32_t)s1, now, "connection refused");
+        lbd_table_report_failure(t, (uint32_t)s1, true, now, "connection refused");
         assert_int_equal(state_of(t, "127.0.0.1:8001"), LBD_BACKEND_DOWN);
         for (int k = 0; k < 5; k++)
                 assert_string_equal(pick_text(t, NULL, 0, NULL), "127.0.0.1:8002");
@@ -341,7 +341,7 @@ static void test_passive_health(void **state) {
 
         /* max_fails=0: failures are counted, never marked down. */
         for (int k = 0; k < 100; k++)
-                lbd_table_report_failure(t, (uint32_t)s2, now, "timed out");
+                lbd_table_report_failure(t, (uint32_t)s2, true, now, "timed out");
         assert_int_equal(state_of(t, "127.0.0.1:8002"), LBD_BACKEND_UP);
         assert_int_equal(lbd_table_backend_stats(t, "web", "127.0.0.1:8002", &st), 0);
         assert_int_equal(st.failures, 100);
@@ -354,12 +354,12 @@ static void test_passive_single_backend(void **state) {
         int s1 = lbd_table_find_slot(t, "web", "127.0.0.1:8001");
         /* Nowhere else to go: failures count, the backend stays up. */
         for (int k = 0; k < 3; k++)
-                lbd_table_report_failure(t, (uint32_t)s1, mono_ms(), "timed out");
+                lbd_table_report_failure(t, (uint32_t)s1, true, mono_ms(), "timed out");
         assert_int_equal(state_of(t, "127.0.0.1:8001"), LBD_BACKEND_UP);
         assert_non_null(pick_text(t, NULL, 0, NULL));
         /* With a second one, the first failure marks it down. */
         sync_ok(t, "127.0.0.1:8001;127.0.0.1:8002");
-        lbd_table_report_failure(t, (uint32_t)s1, mono_ms(), "timed out");
+        lbd_table_report_failure(t, (uint32_t)s1, true, mono_ms(), "timed out");
         assert_int_equal(state_of(t, "127.0.0.1:8001"), LBD_BACKEND_DOWN);
         lbd_table_free(t);
 }
@@ -424,7 +424,7 @@ static void test_capacity(void **state) {
         g_autoptr(lbd_config) c = config_with(10000, 80);
         assert_int_equal(lbd_table_sync(t, c, NULL), 0);
         uint64_t active, requests;
-        assert_int_equal(lbd_table_service_stats(t, "web", &active, &requests), 0);
+        assert_int_equal(lbd_table_service_stats(t, "web", &active, &requests, NULL), 0);
         assert_non_null(pick_text(t, NULL, 0, NULL));
         assert_int_equal(lbd_table_find_slot(t, "web", "127.0.39.15:80"), 9999);
 
@@ -536,7 +536,7 @@ static void test_concurrent_processes(void **state) {
                 }
         }
         uint64_t active = 1, requests = 0;
-        assert_int_equal(lbd_table_service_stats(t, "web", &active, &requests), 0);
+        assert_int_equal(lbd_table_service_stats(t, "web", &active, &requests, NULL), 0);
         assert_int_equal(active, 0);
         assert_int_equal(requests, (uint64_t)CHILDREN * PICKS_PER_CHILD);
         print_message("%u syncs during %u picks\n", syncs, CHILDREN * PICKS_PER_CHILD);

@@ -175,6 +175,9 @@ static void test_builtin_default(void **state) {
         assert_int_equal(c->daemon.access_log_flush, 1);
         assert_string_equal(c->daemon.error_log, "journal");
         assert_null(c->daemon.statsd_host);
+        assert_string_equal(c->daemon.statsd_prefix, "lbd");
+        assert_int_equal(c->daemon.statsd_interval, 1);
+        assert_null(c->daemon.dogstatsd_tags);
 
         /* Exactly one service: http "default" on 127.0.0.1:8080, round_robin
          * over 127.0.0.1:8001-8003. */
@@ -622,6 +625,37 @@ static void test_statsd_host(void **state) {
         g_autoptr(lbd_config) c = parse_ok("[daemon]\nstatsd-host=127.0.0.1:1\n"
                                            "[daemon]\nstatsd-host=off\n");
         assert_null(c->daemon.statsd_host);
+}
+
+static void test_statsd_prefix_and_tags(void **state) {
+        static const char *const good_prefixes[] = { "lbd", "", "web.front-1", "a_b.c" };
+        for (size_t i = 0; i < G_N_ELEMENTS(good_prefixes); i++) {
+                g_autofree char *text = daemon_with("statsd-prefix", good_prefixes[i]);
+                g_autoptr(lbd_config) c = parse_ok(text);
+                assert_string_equal(c->daemon.statsd_prefix, good_prefixes[i]);
+        }
+        static const char *const bad_prefixes[] = { ".lbd", "lbd.", "a..b", "a b", "a:b" };
+        for (size_t i = 0; i < G_N_ELEMENTS(bad_prefixes); i++) {
+                g_autofree char *text = daemon_with("statsd-prefix", bad_prefixes[i]);
+                check_error(text, SRC ": [daemon] statsd-prefix: ", "not a metric name prefix",
+                            NULL);
+        }
+        g_autofree char *long_prefix = g_strnfill(LBD_STATSD_PREFIX_MAX + 1, 'a');
+        g_autofree char *long_text = daemon_with("statsd-prefix", long_prefix);
+        check_error(long_text, SRC ": [daemon] statsd-prefix: ", "at most 64 bytes", NULL);
+
+        g_autoptr(lbd_config) tagged = parse_ok("[daemon]\ndogstatsd-tags=env:prod,region:eu-1,canary\n");
+        assert_string_equal(tagged->daemon.dogstatsd_tags, "env:prod,region:eu-1,canary");
+        g_autoptr(lbd_config) untagged = parse_ok("[daemon]\ndogstatsd-tags=\n");
+        assert_null(untagged->daemon.dogstatsd_tags);
+        static const char *const bad_tags[] = { ",env:prod", "env:prod,", "a,,b", "env prod",
+                                                "env|prod", "env#x" };
+        for (size_t i = 0; i < G_N_ELEMENTS(bad_tags); i++) {
+                g_autofree char *text = daemon_with("dogstatsd-tags", bad_tags[i]);
+                check_error(text, SRC ": [daemon] dogstatsd-tags: ", "not a list of tags", NULL);
+        }
+        g_autofree char *i0 = daemon_with("statsd-interval", "0");
+        check_error(i0, SRC ": [daemon] statsd-interval: ", NULL);
 }
 
 /* ---- groups and keys ------------------------------------------------------ */
@@ -1278,6 +1312,7 @@ int main(void) {
                 T(test_proxy_host),
                 T(test_logs),
                 T(test_statsd_host),
+                T(test_statsd_prefix_and_tags),
                 T(test_unknown_keys),
                 T(test_unknown_groups),
                 T(test_service_names),
