@@ -24,6 +24,11 @@ enum lbd_service_mode {
         LBD_SERVICE_MODE_TCP,
 };
 
+enum lbd_access_log_format {
+        LBD_ACCESS_LOG_COMBINED, /* nginx's combined, plus upstream fields */
+        LBD_ACCESS_LOG_JSON,     /* one JSON object per line */
+};
+
 enum lbd_health_check_type {
         LBD_HEALTH_CHECK_NONE,
         LBD_HEALTH_CHECK_TCP,
@@ -94,6 +99,7 @@ struct lbd_daemon_config {
          * default 1. */
         unsigned access_log_buffer;
         unsigned access_log_flush;
+        enum lbd_access_log_format access_log_format; /* default combined */
         char *error_log;       /* as access_log, without "off"; default journal */
         char *statsd_host;     /* canonical host:port or NULL ("off", unset) */
         /* Names start with it and a dot: letters, digits, _ - and inner

@@ -32,6 +32,7 @@ const char lbd_config_builtin_default[] =
         "access-log=access.log     # a file (in --logs-dir without a /) | journal | off\n"
         "access-log-buffer=65536   # a file log: bytes per write; 0 = a write per line\n"
         "access-log-flush=1        # a file log: seconds a line may wait, 1-60\n"
+        "access-log-format=combined # combined (nginx's, with upstream fields) | json\n"
         "error-log=journal         # journal | a file (as access-log)\n"
         "statsd-host=off           # HOST:PORT of a StatsD server (UDP) | off\n"
         "statsd-prefix=lbd         # metric names start PREFIX. (empty: no prefix)\n"

@@ -27,6 +27,7 @@ enum key_type {
         KEY_TAGS,        /* DogStatsD tags k:v,k2:v2, or empty: none */
         KEY_LISTEN,      /* list */
         KEY_MODE,
+        KEY_LOG_FORMAT,  /* combined | json */
         KEY_BACKENDS,    /* list */
         KEY_HEALTH_CHECK,
 };

@@ -628,6 +628,7 @@ static const struct key_def daemon_keys[] = {
         { "access-log-buffer", KEY_UINT, D(access_log_buffer), 0, LBD_ACCESS_LOG_BUFFER_MAX,
           "bytes" },
         { "access-log-flush", KEY_UINT, D(access_log_flush), 1, 60, "seconds" },
+        { "access-log-format", KEY_LOG_FORMAT, D(access_log_format), 0, 0, NULL },
         { "error-log", KEY_ERROR_LOG, D(error_log), 0, 0, NULL },
         { "statsd-host", KEY_STATSD_HOST, D(statsd_host), 0, 0, NULL },
         { "statsd-prefix", KEY_METRIC_PREFIX, D(statsd_prefix), 0, 0, NULL },
@@ -857,6 +858,19 @@ bool config_apply_value(const struct key_def *def, const char *value, char **ite
                 *(enum lbd_service_mode *)field = (enum lbd_service_mode)m;
                 return true;
         }
+
+        case KEY_LOG_FORMAT:
+                if (strcmp(value, "combined") == 0) {
+                        *(enum lbd_access_log_format *)field = LBD_ACCESS_LOG_COMBINED;
+                } else if (strcmp(value, "json") == 0) {
+                        *(enum lbd_access_log_format *)field = LBD_ACCESS_LOG_JSON;
+                } else {
+                        *detail = g_strdup_printf("'%s' is not a log format; expected combined "
+                                                  "or json",
+                                                  value);
+                        return false;
+                }
+                return true;
 
         case KEY_HEALTH_CHECK: {
                 struct lbd_health_check_config h;

@@ -119,6 +119,12 @@ static char *format_value(const struct key_def *def, const void *base) {
                 }
                 break;
         }
+        case KEY_LOG_FORMAT:
+                g_string_append(out, *(const enum lbd_access_log_format *)field ==
+                                                     LBD_ACCESS_LOG_JSON
+                                             ? "json"
+                                             : "combined");
+                break;
         case KEY_MODE:
                 g_string_append(out,
                                 lbd_service_mode_to_string(*(const enum lbd_service_mode *)field));

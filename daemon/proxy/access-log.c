@@ -149,6 +149,132 @@ size_t lbd_access_log_format(char *buf, size_t cap, const struct lbd_access_entr
         return o.len;
 }
 
+/* ---- the JSON line (pure) ---------------------------------------------- */
+
+/* s as a JSON string, escaped and cut as out_escaped() does (max bytes of
+ * escaped text, "..." when cut); NULL (or empty, when empty_null) is null. */
+static void out_json_string(struct out *o, const char *s, size_t len, size_t max,
+                            bool empty_null) {
+        if (!s || (len == 0 && empty_null)) {
+                out_str(o, "null");
+                return;
+        }
+        static const char hex[] = "0123456789abcdef";
+        size_t total = 0;
+        for (size_t i = 0; i < len && total <= max; i++)
+                total += plain((unsigned char)s[i]) ? 1 : 6;
+        size_t budget = total <= max ? max : max - 3;
+        size_t used = 0;
+        out_char(o, '"');
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char)s[i];
+                size_t need = plain(c) ? 1 : 6;
+                if (used + need > budget)
+                        break;
+                if (need == 1) {
+                        out_char(o, (char)c);
+                } else {
+                        char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+                        out_bytes(o, e, 6);
+                }
+                used += need;
+        }
+        if (total > max)
+                out_bytes(o, "...", 3);
+        out_char(o, '"');
+}
+
+static void out_json_seconds(struct out *o, int64_t ms) {
+        if (ms < 0)
+                out_str(o, "null");
+        else
+                out_seconds(o, ms);
+}
+
+static void out_json_key(struct out *o, const char *key) {
+        out_str(o, ",\"");
+        out_str(o, key);
+        out_str(o, "\":");
+}
+
+size_t lbd_access_log_format_json(char *buf, size_t cap, const struct lbd_access_entry *e,
+                                  const char *time_iso) {
+        struct out o = { buf, 0, cap - 1 };
+        out_str(&o, "{\"time\":\"");
+        out_str(&o, time_iso);
+        out_str(&o, "\",\"protocol\":");
+        out_str(&o, e->tcp ? "\"tcp\"" : "\"http\"");
+        out_json_key(&o, "service");
+        out_json_string(&o, e->service, e->service ? strlen(e->service) : 0, 128, true);
+        out_json_key(&o, "remote_addr");
+        char ip[LBD_ADDRESS_IP_TEXT_MAX];
+        size_t ip_len = lbd_address_ip_text(e->client_family, e->client_addr, ip);
+        out_json_string(&o, ip, ip_len, sizeof ip, false);
+        if (!e->tcp) {
+                out_json_key(&o, "request");
+                out_json_string(&o, e->request, e->request_len, LBD_ACCESS_LOG_REQUEST_MAX,
+                                false);
+        }
+        out_json_key(&o, "status");
+        out_u64(&o, e->status);
+        if (e->tcp) {
+                out_json_key(&o, "bytes_sent");
+                out_u64(&o, e->bytes_sent);
+                out_json_key(&o, "bytes_received");
+                out_u64(&o, e->bytes_received);
+        } else {
+                out_json_key(&o, "body_bytes_sent");
+                out_u64(&o, e->bytes_sent);
+                out_json_key(&o, "http_referer");
+                out_json_string(&o, e->referer, e->referer_len, LBD_ACCESS_LOG_HEADER_MAX, true);
+                out_json_key(&o, "http_user_agent");
+                out_json_string(&o, e->user_agent, e->user_agent_len, LBD_ACCESS_LOG_HEADER_MAX,
+                                true);
+        }
+        out_json_key(&o, "upstream_addr");
+        out_json_string(&o, e->upstream, e->upstream ? strlen(e->upstream) : 0, 160, true);
+        if (!e->tcp) {
+                out_json_key(&o, "upstream_status");
+                if (e->upstream && e->upstream_status)
+                        out_u64(&o, e->upstream_status);
+                else
+                        out_str(&o, "null");
+        }
+        out_json_key(&o, "upstream_connect_time");
+        out_json_seconds(&o, e->upstream ? e->connect_ms : -1);
+        if (!e->tcp) {
+                out_json_key(&o, "upstream_header_time");
+                out_json_seconds(&o, e->upstream ? e->header_ms : -1);
+                out_json_key(&o, "upstream_response_time");
+                out_json_seconds(&o, e->upstream ? e->upstream_ms : -1);
+        }
+        out_json_key(&o, "request_time");
+        out_seconds(&o, (int64_t)e->request_ms);
+        out_json_key(&o, "retries");
+        out_u64(&o, e->retries);
+        /* A line cut by a small buffer is not JSON, but still one line. */
+        if (o.len + 2 > o.cap && o.len > 0)
+                o.len = o.cap >= 2 ? o.cap - 2 : 0;
+        out_str(&o, "}\n");
+        buf[o.len] = '\0';
+        return o.len;
+}
+
+void lbd_access_log_time_iso(time_t t, char out[LBD_ACCESS_LOG_TIME_SIZE]) {
+        struct tm tm;
+        if (!localtime_r(&t, &tm)) {
+                strcpy(out, "1970-01-01T00:00:00+00:00");
+                return;
+        }
+        long off = tm.tm_gmtoff / 60;
+        char sign = off < 0 ? '-' : '+';
+        if (off < 0)
+                off = -off;
+        size_t n = strftime(out, LBD_ACCESS_LOG_TIME_SIZE - 7, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(out + n, LBD_ACCESS_LOG_TIME_SIZE - n, "%c%02ld:%02ld", sign, off / 60 % 100,
+                 off % 60);
+}
+
 void lbd_access_log_time_local(time_t t, char out[LBD_ACCESS_LOG_TIME_SIZE]) {
         static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
@@ -175,6 +301,13 @@ enum mode { MODE_OFF, MODE_FILE, MODE_JOURNAL };
  * the fd number stays the same for the life of the process; reopening
  * dup2()s the new file onto it. */
 static enum mode mode = MODE_OFF;
+static bool json; /* access-log-format=json; set before the fork, as mode */
+
+/* The time of the current second (time_local or ISO 8601), per thread: localtime_r() once a
+ * second at most. */
+static _Thread_local time_t cached_sec = -1;
+static _Thread_local char cached_time[LBD_ACCESS_LOG_TIME_SIZE];
+
 static int access_fd = -1;
 static char access_path[PATH_MAX];
 static bool access_chown;
@@ -241,6 +374,10 @@ int lbd_logs_open(const struct lbd_daemon_config *config, const char *logs_dir, 
                                        config->access_log, logs_dir);
         if (!config->access_log)
                 strcpy(target, "off");
+        if (json != (config->access_log_format == LBD_ACCESS_LOG_JSON)) {
+                json = config->access_log_format == LBD_ACCESS_LOG_JSON;
+                cached_sec = -1; /* this thread's cached time is the other format's */
+        }
         if (strcmp(target, "off") == 0 || strcmp(target, "journal") == 0) {
                 if (access_fd >= 0) {
                         close(access_fd);
@@ -296,16 +433,14 @@ void lbd_logs_reopen_signal_safe(void) {
 
 bool lbd_access_log_enabled(void) { return mode != MODE_OFF; }
 
-/* $time_local of the current second, per thread: localtime_r() once a
- * second at most. */
-static _Thread_local time_t cached_sec = -1;
-static _Thread_local char cached_time[LBD_ACCESS_LOG_TIME_SIZE];
-
 static const char *time_local_now(void) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME_COARSE, &ts);
         if (ts.tv_sec != cached_sec) {
-                lbd_access_log_time_local(ts.tv_sec, cached_time);
+                if (json)
+                        lbd_access_log_time_iso(ts.tv_sec, cached_time);
+                else
+                        lbd_access_log_time_local(ts.tv_sec, cached_time);
                 cached_sec = ts.tv_sec;
         }
         return cached_time;
@@ -322,6 +457,19 @@ static void journal_send(const struct lbd_access_entry *e, const char *line, siz
         snprintf(req_time, sizeof req_time, "%llu.%03llu",
                  (unsigned long long)e->request_ms / 1000,
                  (unsigned long long)e->request_ms % 1000);
+        char up_status[16] = "-", connect_time[32] = "-", header_time[32] = "-";
+        if (e->upstream && e->upstream_status)
+                snprintf(up_status, sizeof up_status, "%u", e->upstream_status);
+        if (e->upstream && e->connect_ms >= 0)
+                snprintf(connect_time, sizeof connect_time, "%lld.%03lld",
+                         (long long)e->connect_ms / 1000, (long long)e->connect_ms % 1000);
+        if (e->upstream && e->header_ms >= 0)
+                snprintf(header_time, sizeof header_time, "%lld.%03lld",
+                         (long long)e->header_ms / 1000, (long long)e->header_ms % 1000);
+        const char *ref = e->referer && e->referer_len ? e->referer : "-";
+        int ref_len = ref == e->referer ? (int)e->referer_len : 1;
+        const char *ua = e->user_agent && e->user_agent_len ? e->user_agent : "-";
+        int ua_len = ua == e->user_agent ? (int)e->user_agent_len : 1;
         const char *req = e->tcp ? "TCP" : e->request ? e->request : "-";
         int req_len = e->tcp || !e->request ? (int)strlen(req)
                       : (int)(e->request_len > LBD_ACCESS_LOG_REQUEST_MAX
@@ -335,14 +483,19 @@ static void journal_send(const struct lbd_access_entry *e, const char *line, siz
                         e->status, "LBD_BYTES_SENT=%llu", (unsigned long long)e->bytes_sent,
                         "LBD_BYTES_RECEIVED=%llu", (unsigned long long)e->bytes_received,
                         "LBD_UPSTREAM=%s", e->upstream ? e->upstream : "-",
-                        "LBD_UPSTREAM_TIME=%s", up_time, "LBD_REQUEST_TIME=%s", req_time, NULL);
+                        "LBD_UPSTREAM_TIME=%s", up_time, "LBD_REQUEST_TIME=%s", req_time,
+                        "LBD_UPSTREAM_STATUS=%s", up_status, "LBD_CONNECT_TIME=%s", connect_time,
+                        "LBD_HEADER_TIME=%s", header_time, "LBD_RETRIES=%u", e->retries,
+                        "LBD_REFERER=%.*s", ref_len, ref, "LBD_USER_AGENT=%.*s", ua_len, ua,
+                        NULL);
 }
 
 void lbd_access_log_write(const struct lbd_access_entry *e) {
         if (mode == MODE_OFF)
                 return;
         char line[LBD_ACCESS_LOG_LINE_MAX];
-        size_t len = lbd_access_log_format(line, sizeof line, e, time_local_now());
+        size_t len = json ? lbd_access_log_format_json(line, sizeof line, e, time_local_now())
+                          : lbd_access_log_format(line, sizeof line, e, time_local_now());
         if (mode == MODE_JOURNAL) {
                 journal_send(e, line, len);
                 return;

@@ -94,6 +94,11 @@ struct lbd_access_entry {
         const char *upstream;         /* NULL: none tried */
         int64_t upstream_ms;          /* < 0: "-" */
         uint64_t request_ms;
+        /* Only in the JSON line and the journal: */
+        unsigned upstream_status;     /* the backend's status; 0: none */
+        int64_t connect_ms;           /* < 0: none (a pooled connection: 0) */
+        int64_t header_ms;            /* to the response head's first byte; < 0: none */
+        unsigned retries;             /* backends tried after the first */
 };
 
 /* Format e as one line, '\n' included, into buf (cap >= 1). A pure
@@ -102,6 +107,27 @@ struct lbd_access_entry {
  * LBD_ACCESS_LOG_LINE_MAX nothing but the documented field cuts happens. */
 size_t lbd_access_log_format(char *buf, size_t cap, const struct lbd_access_entry *e,
                              const char *time_local);
+
+/* The same entry as one JSON object and '\n' (access-log-format=json):
+ *
+ *   {"time":"2026-12-04T06:46:00+01:00","protocol":"http","service":"web",
+ *    "remote_addr":"10.0.0.1","request":"GET / HTTP/1.1","status":200,
+ *    "body_bytes_sent":22,"http_referer":null,"http_user_agent":"curl/7.88",
+ *    "upstream_addr":"127.0.0.1:8001","upstream_status":200,
+ *    "upstream_connect_time":0.001,"upstream_header_time":0.003,
+ *    "upstream_response_time":0.003,"request_time":0.004,"retries":0}
+ *
+ * (one line; nginx's variable names). A tcp line has "protocol":"tcp",
+ * "bytes_sent", "bytes_received", "upstream_addr", "upstream_connect_time"
+ * and "request_time" (the session's). Absent values are null; times are
+ * seconds with millisecond precision. Strings are cut as in the combined
+ * line; '"', '\\' and bytes outside 0x20..0x7e are \u00HH escapes (a
+ * byte, not a character: the line stays ASCII and valid JSON whatever the
+ * client sent). Same purity and size bound as lbd_access_log_format(). */
+size_t lbd_access_log_format_json(char *buf, size_t cap, const struct lbd_access_entry *e,
+                                  const char *time_iso);
+/* ISO 8601 local time with its offset, "2026-12-04T06:46:00+01:00". */
+void lbd_access_log_time_iso(time_t t, char out[LBD_ACCESS_LOG_TIME_SIZE]);
 
 /* $time_local for t in the local time zone (cut to size if need be). */
 void lbd_access_log_time_local(time_t t, char out[LBD_ACCESS_LOG_TIME_SIZE]);

@@ -154,7 +154,8 @@ struct http_txn {
         struct lbd_access_http log;
         /* statistics (traffic-stats.h) of the request under way */
         uint64_t start_us;  /* first byte of the head */
-        uint64_t ready_us;  /* the upstream connection was ready */
+        uint64_t ready_us;  /* the upstream connection was ready; 0: not yet */
+        uint64_t first_byte_us; /* the response's first byte came; 0: not yet */
         uint64_t bytes_out; /* response bytes to the client, head included */
         uint32_t head_in;   /* bytes of the request head */
         bool server_cut;    /* the backend closed in the middle of the response */
@@ -353,6 +354,15 @@ static void log_request(struct lbd_session *s, unsigned status, uint64_t body_by
                 .upstream = upstream,
                 .upstream_ms = upstream ? (int64_t)(now - t->log.upstream_ms) : -1,
                 .request_ms = now - t->log.start_ms,
+                .upstream_status = upstream && t->resp_head ? t->log.status : 0,
+                /* Of the last try (an earlier one's times do not count). */
+                .connect_ms = t->ready_us >= s->attempt_us && t->ready_us
+                                      ? (int64_t)((t->ready_us - s->attempt_us) / 1000)
+                                      : -1,
+                .header_ms = t->first_byte_us >= s->attempt_us && t->first_byte_us
+                                     ? (int64_t)((t->first_byte_us - s->attempt_us) / 1000)
+                                     : -1,
+                .retries = s->tries > 1 ? s->tries - 1 : 0,
         };
         lbd_access_log_write(&e);
 }
@@ -603,6 +613,7 @@ static int read_head(struct lbd_session *s) {
                         lbd_access_http_begin(&t->log, now);
                         t->bytes_out = 0;
                         t->head_in = 0;
+                        t->ready_us = t->first_byte_us = 0;
                         t->server_cut = false;
                         t->head_deadline = now + 1000ull * HTTP_HEADER_TIMEOUT_S;
                         s->deadline_ms = t->head_deadline;
@@ -939,6 +950,7 @@ static bool read_upstream(struct lbd_session *s) {
                                 /* http: the response time is to the first
                                  * byte (passive health, statistics). */
                                 uint64_t now = lbd_now_us();
+                                t->first_byte_us = now;
                                 lbd_table_report_success(s->worker->table, s->backend,
                                                          (uint32_t)(now - s->attempt_us));
                                 lbd_table_count_first_byte(s->worker->table, s->backend,

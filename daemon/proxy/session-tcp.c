@@ -294,6 +294,10 @@ static void tcp_free(struct lbd_session *s) {
                 .upstream_ms = tcp_stats(s)->connect_ms ? (int64_t)tcp_stats(s)->connect_ms - 1
                                                   : (int64_t)(now - tcp_stats(s)->start_ms),
                 .request_ms = now - tcp_stats(s)->start_ms,
+                .connect_ms = tcp_stats(s)->connect_ms ? (int64_t)tcp_stats(s)->connect_ms - 1
+                                                       : -1,
+                .header_ms = -1,
+                .retries = s->tries > 1 ? s->tries - 1 : 0,
         };
         lbd_access_log_write(&e);
 }

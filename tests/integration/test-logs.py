@@ -21,6 +21,8 @@ no access line anywhere.
 Run by meson (tests/integration/meson.build) or directly after a build:
 /usr/bin/python3 tests/integration/test-logs.py
 """
+import datetime
+import json
 import os
 import pwd
 import re
@@ -326,6 +328,64 @@ class AccessLogOff(unittest.TestCase):
                 self.assertNotIn("/off-x", text)
                 self.assertNotIn("/off-x", lbd.log_text())
             self.assertEqual(lbd.returncode, 0)
+
+
+class JsonAccessLog(unittest.TestCase):
+    """access-log-format=json: every line is one JSON object whose fields are
+    what was sent and what came back (a 200 and a 404 from gunicorn, a 400
+    from lbd itself with no upstream), times ordered connect <= header <=
+    response <= request, an ISO 8601 time of this second."""
+
+    def test_json_lines(self):
+        with lbdtest.PrivateSystemBus() as bus, lbdtest.GunicornBackends(1) as backend:
+            tmp = lbdtest.TempDir("lbd-logs-json-")
+            self.addCleanup(tmp.cleanup)
+            access = tmp.join("access.log")
+            lbd, port = one_service_lbd(bus, backend, tmp,
+                                        ["workers=1", f"access-log={access}",
+                                         "access-log-format=json"])
+            with lbd:
+                lbdtest.wait_until(lambda: lbdtest.port_is_free(port) is False, 10,
+                                   what="lbd to listen", alive=lbd.process)
+                addr = f"127.0.0.1:{port}"
+                agent = 'lbd-test "json" \\ 1.0'
+                self.assertEqual(lbdtest.http_request(
+                    addr, "/json-a?x=1", headers={"User-Agent": agent,
+                                                  "Referer": "http://r.example/"})[0], 200)
+                self.assertEqual(lbdtest.http_request(addr, "/status/404?json-b")[0], 404)
+                with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                    s.sendall(b"GET /json-c HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+                              b"Content-Length: 2\r\n\r\n")
+                    self.assertTrue(s.recv(65536).startswith(b"HTTP/1.1 400 "))
+                lbdtest.wait_until(lambda: len(read_lines(access)) >= 3, 10,
+                                   what="3 lines", alive=lbd.process)
+                self.assertEqual(lbd.stop(), 0)
+            lines = read_lines(access)
+            self.assertEqual(len(lines), 3, lines)
+            entries = [json.loads(x) for x in lines]
+            a, b, c = entries
+            now = datetime.datetime.now(datetime.timezone.utc)
+            for e in entries:
+                when = datetime.datetime.fromisoformat(e["time"])
+                self.assertLess(abs((now - when).total_seconds()), 60, e)
+                self.assertEqual((e["protocol"], e["service"], e["remote_addr"], e["retries"]),
+                                 ("http", "web", "127.0.0.1", 0), e)
+            self.assertEqual(a["request"], "GET /json-a?x=1 HTTP/1.1")
+            self.assertEqual((a["status"], a["upstream_status"]), (200, 200))
+            self.assertEqual(a["body_bytes_sent"], len(b"backend b1\n"))
+            self.assertEqual((a["http_user_agent"], a["http_referer"]),
+                             (agent, "http://r.example/"))
+            for e in (a, b):
+                self.assertEqual(e["upstream_addr"], backend.addresses[0])
+                self.assertLessEqual(e["upstream_connect_time"], e["upstream_header_time"])
+                self.assertLessEqual(e["upstream_header_time"], e["upstream_response_time"])
+                self.assertLessEqual(e["upstream_response_time"], e["request_time"])
+            self.assertEqual((b["status"], b["upstream_status"], b["http_user_agent"]),
+                             (404, 404, None))
+            self.assertEqual((c["request"], c["status"]), ("GET /json-c HTTP/1.1", 400))
+            for key in ("upstream_addr", "upstream_status", "upstream_connect_time",
+                        "upstream_header_time", "upstream_response_time"):
+                self.assertIsNone(c[key], key)
 
 
 class DefaultAccessLog(unittest.TestCase):

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <json-glib/json-glib.h>
+
 #include "access-log.h"
 
 #define T "10/Oct/2000:13:55:36 -0700"
@@ -222,6 +224,174 @@ static void test_time_local(void **state) {
         assert_string_equal(out, "10/Oct/2000:19:15:36 +0530");
 }
 
+/* ---- access-log-format=json ------------------------------------------- */
+
+#define ISO "2000-10-10T13:55:36-07:00"
+
+static void test_json_http_line(void **state) {
+        char buf[LBD_ACCESS_LOG_LINE_MAX];
+        struct lbd_access_entry e = http_entry();
+        e.upstream_status = 200;
+        e.connect_ms = 0;
+        e.header_ms = 2;
+        e.retries = 1;
+        size_t n = lbd_access_log_format_json(buf, sizeof buf, &e, ISO);
+        const char *want =
+                "{\"time\":\"" ISO "\",\"protocol\":\"http\",\"service\":\"web\","
+                "\"remote_addr\":\"192.0.2.7\",\"request\":\"GET /a?b=1 HTTP/1.1\","
+                "\"status\":200,\"body_bytes_sent\":612,"
+                "\"http_referer\":\"http://example.com/\",\"http_user_agent\":\"curl/8.0\","
+                "\"upstream_addr\":\"127.0.0.1:8001\",\"upstream_status\":200,"
+                "\"upstream_connect_time\":0.000,\"upstream_header_time\":0.002,"
+                "\"upstream_response_time\":0.003,\"request_time\":1.234,\"retries\":1}\n";
+        assert_string_equal(buf, want);
+        assert_int_equal(n, strlen(want));
+        /* lbd's own answer: no upstream, no headers: nulls. */
+        e.upstream = NULL;
+        e.referer = e.user_agent = NULL;
+        e.status = 400;
+        e.retries = 0;
+        lbd_access_log_format_json(buf, sizeof buf, &e, ISO);
+        assert_non_null(strstr(buf, "\"http_referer\":null,\"http_user_agent\":null,"
+                                    "\"upstream_addr\":null,\"upstream_status\":null,"
+                                    "\"upstream_connect_time\":null,"
+                                    "\"upstream_header_time\":null,"
+                                    "\"upstream_response_time\":null,"));
+}
+
+static void test_json_tcp_line(void **state) {
+        char buf[LBD_ACCESS_LOG_LINE_MAX];
+        struct lbd_access_entry e = {
+                .tcp = true,
+                .client_family = AF_INET,
+                .client_addr = v4,
+                .service = "db",
+                .status = 200,
+                .bytes_sent = 8388608,
+                .bytes_received = 17,
+                .upstream = "unix:/run/db.sock",
+                .upstream_ms = 1,
+                .connect_ms = 1,
+                .header_ms = -1,
+                .request_ms = 2500,
+        };
+        lbd_access_log_format_json(buf, sizeof buf, &e, ISO);
+        assert_string_equal(buf, "{\"time\":\"" ISO "\",\"protocol\":\"tcp\","
+                                 "\"service\":\"db\",\"remote_addr\":\"192.0.2.7\","
+                                 "\"status\":200,\"bytes_sent\":8388608,\"bytes_received\":17,"
+                                 "\"upstream_addr\":\"unix:/run/db.sock\","
+                                 "\"upstream_connect_time\":0.001,\"request_time\":2.500,"
+                                 "\"retries\":0}\n");
+}
+
+/* Whatever the client sent, the line parses as JSON, and a field says what
+ * came, escaped byte by byte and cut to its limit. */
+static void test_json_escapes_and_cuts(void **state) {
+        char buf[LBD_ACCESS_LOG_LINE_MAX];
+        struct lbd_access_entry e = http_entry();
+        static const char req[] = "GET /\"q\\\x01\xff HTTP/1.1";
+        e.request = req;
+        e.request_len = sizeof req - 1;
+        size_t big = 10000;
+        char *ua = malloc(big);
+        assert_non_null(ua);
+        for (size_t i = 0; i < big; i++)
+                ua[i] = (char)(i % 3 ? 'a' : '"');
+        e.user_agent = ua;
+        e.user_agent_len = big;
+        size_t n = lbd_access_log_format_json(buf, sizeof buf, &e, ISO);
+        assert_true(n < LBD_ACCESS_LOG_LINE_MAX);
+        assert_int_equal(buf[n - 1], '\n');
+        assert_non_null(strstr(buf, "\"request\":\"GET /\\u0022q\\u005c\\u0001\\u00ff HTTP/1.1\""));
+        JsonParser *p = json_parser_new();
+        GError *error = NULL;
+        assert_true(json_parser_load_from_data(p, buf, (gssize)n, &error));
+        JsonObject *o = json_node_get_object(json_parser_get_root(p));
+        const char *got_ua = json_object_get_string_member(o, "http_user_agent");
+        assert_true(strlen(got_ua) <= LBD_ACCESS_LOG_HEADER_MAX);
+        assert_true(g_str_has_suffix(got_ua, "..."));
+        assert_int_equal(json_object_get_int_member(o, "status"), 200);
+        assert_string_equal(json_object_get_string_member(o, "service"), "web");
+        g_object_unref(p);
+        free(ua);
+}
+
+/* Random bytes in every text field, 2,000 times (a fixed seed): each line is
+ * one JSON object, and each field that was not cut decodes to exactly the
+ * bytes sent, one code point U+00HH per byte that needed escaping. */
+static bool decodes_to(const char *utf8, const char *bytes, size_t len) {
+        const char *p = utf8;
+        for (size_t i = 0; i < len; i++) {
+                gunichar c = g_utf8_get_char(p);
+                if (c != (unsigned char)bytes[i])
+                        return false;
+                p = g_utf8_next_char(p);
+        }
+        return *p == '\0';
+}
+
+static void test_json_random_bytes_parse(void **state) {
+        char buf[LBD_ACCESS_LOG_LINE_MAX];
+        char req[600], ua[600], ref[600];
+        uint32_t seed = 12345;
+        for (int round = 0; round < 2000; round++) {
+                char *fields[3] = { req, ua, ref };
+                size_t lens[3];
+                for (int f = 0; f < 3; f++) {
+                        seed = seed * 1103515245u + 12345u;
+                        lens[f] = (seed >> 8) % sizeof req;
+                        for (size_t i = 0; i < lens[f]; i++) {
+                                seed = seed * 1103515245u + 12345u;
+                                /* json-glib's strings end at a NUL: no \u0000 */
+                                fields[f][i] = (char)((seed >> 16) % 255 + 1);
+                        }
+                }
+                struct lbd_access_entry e = http_entry();
+                e.request = req;
+                e.request_len = lens[0];
+                e.user_agent = ua;
+                e.user_agent_len = lens[1];
+                e.referer = ref;
+                e.referer_len = lens[2];
+                size_t n = lbd_access_log_format_json(buf, sizeof buf, &e, ISO);
+                assert_int_equal(buf[n - 1], '\n');
+                assert_null(memchr(buf, '\n', n - 1));
+                JsonParser *p = json_parser_new();
+                GError *error = NULL;
+                if (!json_parser_load_from_data(p, buf, (gssize)n, &error))
+                        fail_msg("round %d: %s in %s", round, error->message, buf);
+                JsonObject *o = json_node_get_object(json_parser_get_root(p));
+                static const char *const names[3] = { "request", "http_user_agent",
+                                                      "http_referer" };
+                for (int f = 0; f < 3; f++) {
+                        JsonNode *v = json_object_get_member(o, names[f]);
+                        assert_non_null(v);
+                        if (lens[f] == 0 && f > 0) {
+                                assert_true(JSON_NODE_HOLDS_NULL(v));
+                                continue;
+                        }
+                        const char *got = json_node_get_string(v);
+                        assert_non_null(got);
+                        if (!g_str_has_suffix(got, "..."))
+                                assert_true(decodes_to(got, fields[f], lens[f]));
+                }
+                g_object_unref(p);
+        }
+}
+
+static void test_time_iso(void **state) {
+        char out[LBD_ACCESS_LOG_TIME_SIZE];
+        setenv("TZ", "UTC", 1);
+        tzset();
+        lbd_access_log_time_iso(971182536, out);
+        assert_string_equal(out, "2000-10-10T12:55:36+00:00");
+        setenv("TZ", "America/Los_Angeles", 1);
+        tzset();
+        lbd_access_log_time_iso(971182536, out);
+        if (strcmp(out, "2000-10-10T12:55:36+00:00") != 0) /* tzdata present */
+                assert_string_equal(out, "2000-10-10T05:55:36-07:00");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_http_line),
@@ -233,6 +403,11 @@ int main(void) {
                 cmocka_unit_test(test_cuts),
                 cmocka_unit_test(test_small_buffer),
                 cmocka_unit_test(test_time_local),
+                cmocka_unit_test(test_json_http_line),
+                cmocka_unit_test(test_json_tcp_line),
+                cmocka_unit_test(test_json_escapes_and_cuts),
+                cmocka_unit_test(test_json_random_bytes_parse),
+                cmocka_unit_test(test_time_iso),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

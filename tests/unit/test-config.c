@@ -173,6 +173,7 @@ static void test_builtin_default(void **state) {
         assert_string_equal(c->daemon.access_log, "access.log"); /* in --logs-dir */
         assert_int_equal(c->daemon.access_log_buffer, 65536);
         assert_int_equal(c->daemon.access_log_flush, 1);
+        assert_int_equal(c->daemon.access_log_format, LBD_ACCESS_LOG_COMBINED);
         assert_string_equal(c->daemon.error_log, "journal");
         assert_null(c->daemon.statsd_host);
         assert_string_equal(c->daemon.statsd_prefix, "lbd");
