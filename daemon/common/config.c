@@ -128,6 +128,7 @@ void lbd_config_free(struct lbd_config *config) {
         g_free(config->daemon.statsd_host);
         g_free(config->daemon.statsd_prefix);
         g_free(config->daemon.dogstatsd_tags);
+        g_free(config->daemon.admin_listen);
         g_clear_pointer(&config->services, g_ptr_array_unref);
         g_clear_pointer(&config->sources, g_ptr_array_unref);
         g_clear_pointer(&config->origins, g_hash_table_unref);
@@ -205,6 +206,7 @@ struct lbd_config *lbd_config_copy(const struct lbd_config *config) {
         d->statsd_host = g_strdup(config->daemon.statsd_host);
         d->statsd_prefix = g_strdup(config->daemon.statsd_prefix);
         d->dogstatsd_tags = g_strdup(config->daemon.dogstatsd_tags);
+        d->admin_listen = g_strdup(config->daemon.admin_listen);
 
         for (guint i = 0; i < config->services->len; i++)
                 g_ptr_array_add(c->services, service_copy(config->services->pdata[i]));

@@ -23,6 +23,7 @@ enum key_type {
         KEY_ACCESS_LOG,
         KEY_ERROR_LOG,
         KEY_STATSD_HOST,
+        KEY_ADMIN_LISTEN, /* an address (tcp or unix), or off */
         KEY_METRIC_PREFIX, /* a metric name's start, or empty */
         KEY_TAGS,        /* DogStatsD tags k:v,k2:v2, or empty: none */
         KEY_LISTEN,      /* list */
@@ -58,6 +59,7 @@ struct config_keys {
 };
 extern const struct config_keys config_daemon_keys;  /* [daemon] */
 extern const struct config_keys config_service_keys; /* [service NAME] */
+extern const struct config_keys config_admin_keys;   /* [admin], in the daemon's struct */
 
 struct config_uint_options {
         const struct uint_option *options;

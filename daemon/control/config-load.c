@@ -203,6 +203,11 @@ static int apply_group(struct loader *l, GKeyFile *kf, const char *file, const c
                 other_keys = config_service_keys.keys, n_other_keys = config_service_keys.n;
                 other_group = "[service NAME]";
                 base = &l->config->daemon;
+        } else if (strcmp(group, "admin") == 0) {
+                keys = config_admin_keys.keys, n_keys = config_admin_keys.n;
+                other_keys = config_daemon_keys.keys, n_other_keys = config_daemon_keys.n;
+                other_group = "[daemon]";
+                base = &l->config->daemon;
         } else if (g_str_has_prefix(group, "service ") || strcmp(group, "service") == 0) {
                 const char *name = group + strlen("service");
                 if (*name == ' ')
@@ -238,14 +243,14 @@ static int apply_group(struct loader *l, GKeyFile *kf, const char *file, const c
                 g_autofree char *first = g_strndup(group, strcspn(group, " "));
                 const char *rest = group + strlen(first);
                 g_autofree char *lower = g_ascii_strdown(first, -1);
-                static const char *const kinds[] = { "daemon", "service" };
+                static const char *const kinds[] = { "daemon", "service", "admin" };
                 const char *kind = config_suggest(lower, kinds, G_N_ELEMENTS(kinds));
                 g_autofree char *hint = kind ? g_strdup_printf(" (did you mean [%s%s]?)", kind,
-                                                               strcmp(kind, "daemon") == 0 ? "" :
-                                                                                             rest) :
+                                                               strcmp(kind, "service") != 0 ? "" :
+                                                                                              rest) :
                                                g_strdup("");
                 g_autofree char *detail = g_strdup_printf(
-                        "unknown group%s; expected [daemon] or [service NAME]", hint);
+                        "unknown group%s; expected [daemon], [admin] or [service NAME]", hint);
                 return group_error(ret_reason, file, group, detail);
         }
 
@@ -259,8 +264,9 @@ static int apply_group(struct loader *l, GKeyFile *kf, const char *file, const c
                         if (config_find_key(other_keys, n_other_keys, key))
                                 detail = g_strdup_printf("unknown key in [%s]; expected it in a "
                                                          "%s group",
-                                                         base == &l->config->daemon ? "daemon" :
-                                                                                      "service",
+                                                         keys == config_service_keys.keys
+                                                                 ? "service"
+                                                                 : group,
                                                          other_group);
                         else {
                                 const char *candidates[CONFIG_KEYS_MAX];

@@ -656,6 +656,13 @@ G_STATIC_ASSERT(G_N_ELEMENTS(daemon_keys) <= CONFIG_KEYS_MAX);
 G_STATIC_ASSERT(G_N_ELEMENTS(service_keys) <= CONFIG_KEYS_MAX);
 
 const struct config_keys config_daemon_keys = { daemon_keys, G_N_ELEMENTS(daemon_keys) };
+
+/* [admin]'s keys live in struct lbd_daemon_config too. */
+static const struct key_def admin_keys[] = {
+        { "listen", KEY_ADMIN_LISTEN, offsetof(struct lbd_daemon_config, admin_listen), 0, 0,
+          NULL },
+};
+const struct config_keys config_admin_keys = { admin_keys, G_N_ELEMENTS(admin_keys) };
 const struct config_keys config_service_keys = { service_keys, G_N_ELEMENTS(service_keys) };
 
 const struct key_def *config_find_key(const struct key_def *keys, size_t n, const char *name) {
@@ -802,6 +809,24 @@ bool config_apply_value(const struct key_def *def, const char *value, char **ite
                         *detail = g_strdup_printf("'%s' is a unix socket; expected the UDP "
                                                   "HOST:PORT of a statsd server, or off",
                                                   value);
+                        return false;
+                }
+                replace_string(target, a.text);
+                return true;
+        }
+
+        case KEY_ADMIN_LISTEN: {
+                char **target = field;
+                if (*value == '\0' || strcmp(value, "off") == 0) {
+                        g_clear_pointer(target, g_free);
+                        return true;
+                }
+                struct lbd_address a;
+                _cleanup_free_ char *why = NULL;
+                if (lbd_address_parse(value, &a, &why) < 0) {
+                        *detail = g_strdup_printf("'%s': %s; expected HOST:PORT, unix:/PATH or "
+                                                  "off",
+                                                  value, why ? why : "out of memory");
                         return false;
                 }
                 replace_string(target, a.text);

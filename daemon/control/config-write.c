@@ -104,7 +104,8 @@ static char *format_value(const struct key_def *def, const void *base) {
                 }
                 break;
         }
-        case KEY_STATSD_HOST: {
+        case KEY_STATSD_HOST:
+        case KEY_ADMIN_LISTEN: {
                 const char *v = *(char *const *)field;
                 append_escaped(out, v ? v : "off", false);
                 break;
@@ -169,6 +170,8 @@ GKeyFile *lbd_config_to_keyfile(const struct lbd_config *config, const struct lb
         GKeyFile *kf = g_key_file_new();
 
         write_group(kf, "daemon", config_daemon_keys.keys, config_daemon_keys.n, &config->daemon,
+                    base ? &base->daemon : NULL);
+        write_group(kf, "admin", config_admin_keys.keys, config_admin_keys.n, &config->daemon,
                     base ? &base->daemon : NULL);
         for (guint i = 0; i < config->services->len; i++) {
                 const struct lbd_service_config *s = config->services->pdata[i];

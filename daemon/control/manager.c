@@ -12,6 +12,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "admin.h"
 #include "arbiter.h"
 #include "backend-table.h"
 #include "config-files.h"
@@ -40,6 +41,8 @@ static void configuration_applied(struct lbd_manager *m) {
         lbd_health_apply(m->health, m->config); /* checks follow the backends */
         if (m->statsd)
                 lbd_statsd_apply(m->statsd, m->config);
+        if (m->admin)
+                (void)lbd_admin_apply(m->admin, m->config); /* logged; the old address stays */
         if (m->links)
                 lbd_links_sync_plugins(m->links, m->plugins); /* a reload may bring new ones */
         HOOK(m, configuration_changed);
@@ -290,6 +293,11 @@ static void on_workers_changed(void *userdata) {
         HOOK(m, workers_changed);
 }
 
+static size_t on_private_fds(void *userdata, int *fds, size_t max) {
+        struct lbd_manager *m = userdata;
+        return lbd_admin_fds(m->admin, fds, max);
+}
+
 static void on_stopped(void *userdata) {
         struct lbd_manager *m = userdata;
         g_main_loop_quit(m->loop);
@@ -377,6 +385,7 @@ int lbd_manager_start(struct lbd_manager *m) {
                         .reload = on_reload,
                         .workers_changed = on_workers_changed,
                         .stopped = on_stopped,
+                        .private_fds = on_private_fds,
                 },
         };
         if (m->bus && sd_bus_get_fd(m->bus) >= 0)
@@ -393,12 +402,17 @@ int lbd_manager_start(struct lbd_manager *m) {
         lbd_health_apply(m->health, m->config);
         m->statsd = lbd_statsd_new(m->event, m->table, m->arbiter);
         lbd_statsd_apply(m->statsd, m->config);
+        m->admin = lbd_admin_new(m->event, m->table, m->arbiter);
+        r = lbd_admin_apply(m->admin, m->config);
+        if (r < 0)
+                return r; /* at start, an admin address that cannot be bound stops lbd */
         return start_timers(m);
 }
 
 void lbd_manager_stop_parts(struct lbd_manager *m) {
         m->health = lbd_health_free(m->health); /* its sockets, before the table */
         m->statsd = lbd_statsd_free(m->statsd); /* reads the table and the arbiter */
+        m->admin = lbd_admin_free(m->admin);    /* so does this */
         /* The arbiter frees the retired generations' plugins (their fini()
          * stops their network plugins) before the links stop the rest. */
         m->arbiter = lbd_arbiter_free(m->arbiter);

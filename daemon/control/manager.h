@@ -84,6 +84,7 @@ struct lbd_manager {
         struct lbd_arbiter *arbiter;
         struct lbd_health *health; /* active health checks (health-check.h) */
         struct lbd_statsd *statsd; /* StatsD sender (statsd.h) */
+        struct lbd_admin *admin;   /* /metrics and the status page (admin.h) */
 
         int exit_code;
 };

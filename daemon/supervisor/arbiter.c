@@ -187,10 +187,14 @@ static int spawn_worker(struct lbd_arbiter *a, struct generation *g, pid_t *ret_
          * after a reload would go on queueing connections nobody takes). */
         const int *all_fds;
         size_t n_all = lbd_listeners_fds(a->listeners, &all_fds);
-        g_autofree int *close_fds = g_new(int, n_all + a->n_close_fds);
+        g_autofree int *close_fds =
+                g_new(int, n_all + a->n_close_fds + LBD_ARBITER_PRIVATE_FDS_MAX);
         size_t n_close = 0;
         for (size_t i = 0; i < a->n_close_fds; i++)
                 close_fds[n_close++] = a->close_fds[i];
+        if (a->hooks.private_fds)
+                n_close += a->hooks.private_fds(a->hooks.userdata, close_fds + n_close,
+                                                LBD_ARBITER_PRIVATE_FDS_MAX);
         for (size_t i = 0; i < n_all; i++)
                 if (!lbd_listener_set_has_fd(g->listeners, all_fds[i]))
                         close_fds[n_close++] = all_fds[i];

@@ -55,7 +55,13 @@ struct lbd_arbiter_hooks {
         void (*reload)(void *userdata);          /* SIGHUP */
         void (*workers_changed)(void *userdata); /* TTIN, TTOU changed the count */
         void (*stopped)(void *userdata);         /* stopping, and the last worker is gone */
+        /* Asked at every fork: more of the master's fds that no worker
+         * keeps (the admin listener and its clients), at most max; returns
+         * how many. May be NULL. */
+        size_t (*private_fds)(void *userdata, int *fds, size_t max);
 };
+
+#define LBD_ARBITER_PRIVATE_FDS_MAX 64u
 
 #define LBD_ARBITER_CLOSE_FDS_MAX 4u
 

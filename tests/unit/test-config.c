@@ -628,6 +628,41 @@ static void test_statsd_host(void **state) {
         assert_null(c->daemon.statsd_host);
 }
 
+static void test_admin_listen(void **state) {
+        {
+                g_autoptr(lbd_config) c = parse_ok("[daemon]\nworkers=1\n");
+                assert_null(c->daemon.admin_listen); /* off by default */
+        }
+        static const struct {
+                const char *value, *text;
+        } good[] = {
+                { "127.0.0.1:9101", "127.0.0.1:9101" },
+                { "[::1]:9101", "[::1]:9101" },
+                { "unix:/run/lbd/admin.sock", "unix:/run/lbd/admin.sock" },
+                { "off", NULL },
+                { "", NULL },
+        };
+        for (size_t i = 0; i < G_N_ELEMENTS(good); i++) {
+                g_autofree char *text = g_strdup_printf("[admin]\nlisten=%s\n", good[i].value);
+                g_autoptr(lbd_config) c = parse_ok(text);
+                if (good[i].text)
+                        assert_string_equal(c->daemon.admin_listen, good[i].text);
+                else
+                        assert_null(c->daemon.admin_listen);
+                /* Written back under [admin], read again the same. */
+                g_autoptr(GKeyFile) kf = lbd_config_to_keyfile(c, NULL);
+                g_autofree char *value = g_key_file_get_value(kf, "admin", "listen", NULL);
+                assert_string_equal(value, good[i].text ? good[i].text : "off");
+        }
+        check_error("[admin]\nlisten=127.0.0.1\n", SRC ": [admin] listen: ", "has no port",
+                    "expected HOST:PORT, unix:/PATH or off", NULL);
+        check_error("[admin]\nworkers=2\n", SRC ": [admin] workers: ",
+                    "unknown key in [admin]; expected it in a [daemon] group", NULL);
+        check_error("[admin]\nlisten-address=127.0.0.1:1\n", SRC ": [admin] listen-address: ",
+                    "unknown key", NULL);
+        check_error("[Admin]\n", "(did you mean [admin]?)", NULL);
+}
+
 static void test_statsd_prefix_and_tags(void **state) {
         static const char *const good_prefixes[] = { "lbd", "", "web.front-1", "a_b.c" };
         for (size_t i = 0; i < G_N_ELEMENTS(good_prefixes); i++) {
@@ -690,7 +725,7 @@ static void test_unknown_keys(void **state) {
 
 static void test_unknown_groups(void **state) {
         check_error("[deamon]\n", SRC ": [deamon]: unknown group", "(did you mean [daemon]?)",
-                    "expected [daemon] or [service NAME]", NULL);
+                    "expected [daemon], [admin] or [service NAME]", NULL);
         check_error("[Service web]\nlisten=127.0.0.1:1\n", "(did you mean [service web]?)", NULL);
         check_error("[services web]\n", "(did you mean [service web]?)", NULL);
         {
@@ -1313,6 +1348,7 @@ int main(void) {
                 T(test_proxy_host),
                 T(test_logs),
                 T(test_statsd_host),
+                T(test_admin_listen),
                 T(test_statsd_prefix_and_tags),
                 T(test_unknown_keys),
                 T(test_unknown_groups),
