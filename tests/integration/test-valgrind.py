@@ -49,11 +49,13 @@ class MasterUnderValgrind(unittest.TestCase):
         self.statsd.bind(("127.0.0.1", 0))
         self.addCleanup(self.statsd.close)
         statsd = "127.0.0.1:%d" % self.statsd.getsockname()[1]
+        self.admin = f"127.0.0.1:{lbdtest.free_port()}"  # /metrics and the page too
         self.config = self.tmp.join("lbd.conf")
         with open(self.config, "w") as f:
             f.write("[daemon]\nworkers=2\nworker-model=event\ngraceful-timeout=5\n"
                     f"timeout=120\nstatsd-host={statsd}\nstatsd-interval=1\n"
                     "dogstatsd-tags=env:test\n"
+                    f"[admin]\nlisten={self.admin}\n"
                     f"[service web]\nlisten={self.listen}\n"
                     f"backends={self.backends.addresses[0]}\n")
         self.vg_log = self.tmp.join("valgrind.%p.log")
@@ -95,6 +97,14 @@ class MasterUnderValgrind(unittest.TestCase):
         for _ in range(10):
             self.assertEqual(self.get(), 200)
         self.call(ROOT, IFACE, "GetStatistics")
+        for page in ("/metrics", "/", "/nothing"):
+            status = lbdtest.http_request(self.admin, page, timeout=30.0)[0]
+            self.assertEqual(status, 404 if page == "/nothing" else 200)
+        # A scrape left half-sent: the master frees it when lbd stops.
+        host, port = self.admin.rsplit(":", 1)
+        idle = socket.create_connection((host, int(port)), timeout=30)
+        self.addCleanup(idle.close)
+        idle.sendall(b"GET /metrics HTTP/1.1\r\n")
         self.call(ROOT, IFACE, "RemoveBackend", "ss", "web", b2)
 
         other = f"127.0.0.1:{lbdtest.free_port()}"
