@@ -683,6 +683,29 @@ static void replace_string(char **field, const char *value) {
 
 /* Parses value (or items, for list keys) as def says and stores it in base
  * (a struct lbd_daemon_config or lbd_service_config). */
+/* An address or off (empty too) into *target (NULL for off); unix
+ * addresses only when allow_unix. expected: what the error says is wanted. */
+static bool parse_address_or_off(const char *value, char **target, bool allow_unix,
+                                 const char *expected, char **detail) {
+        if (*value == '\0' || strcmp(value, "off") == 0) {
+                g_clear_pointer(target, g_free);
+                return true;
+        }
+        struct lbd_address a;
+        _cleanup_free_ char *why = NULL;
+        if (lbd_address_parse(value, &a, &why) < 0) {
+                *detail = g_strdup_printf("'%s': %s; expected %s", value,
+                                          why ? why : "out of memory", expected);
+                return false;
+        }
+        if (a.sa.ss_family == AF_UNIX && !allow_unix) {
+                *detail = g_strdup_printf("'%s' is a unix socket; expected %s", value, expected);
+                return false;
+        }
+        replace_string(target, a.text);
+        return true;
+}
+
 bool config_apply_value(const struct key_def *def, const char *value, char **items, void *base,
                         char **detail) {
         void *field = (char *)base + def->offset;
@@ -793,45 +816,14 @@ bool config_apply_value(const struct key_def *def, const char *value, char **ite
                 return false;
         }
 
-        case KEY_STATSD_HOST: {
-                char **target = field;
-                if (*value == '\0' || strcmp(value, "off") == 0) {
-                        g_clear_pointer(target, g_free);
-                        return true;
-                }
-                struct lbd_address a;
-                _cleanup_free_ char *why = NULL;
-                if (lbd_address_parse(value, &a, &why) < 0) {
-                        *detail = g_strdup_printf("'%s': %s", value, why ? why : "out of memory");
-                        return false;
-                }
-                if (a.sa.ss_family == AF_UNIX) {
-                        *detail = g_strdup_printf("'%s' is a unix socket; expected the UDP "
-                                                  "HOST:PORT of a statsd server, or off",
-                                                  value);
-                        return false;
-                }
-                replace_string(target, a.text);
-                return true;
-        }
+        case KEY_STATSD_HOST:
+                return parse_address_or_off(value, field, false,
+                                            "the UDP HOST:PORT of a statsd server, or off",
+                                            detail);
 
-        case KEY_ADMIN_LISTEN: {
-                char **target = field;
-                if (*value == '\0' || strcmp(value, "off") == 0) {
-                        g_clear_pointer(target, g_free);
-                        return true;
-                }
-                struct lbd_address a;
-                _cleanup_free_ char *why = NULL;
-                if (lbd_address_parse(value, &a, &why) < 0) {
-                        *detail = g_strdup_printf("'%s': %s; expected HOST:PORT, unix:/PATH or "
-                                                  "off",
-                                                  value, why ? why : "out of memory");
-                        return false;
-                }
-                replace_string(target, a.text);
-                return true;
-        }
+        case KEY_ADMIN_LISTEN:
+                return parse_address_or_off(value, field, true, "HOST:PORT, unix:/PATH or off",
+                                            detail);
 
         case KEY_METRIC_PREFIX:
                 if (!metric_prefix_is_valid(value)) {

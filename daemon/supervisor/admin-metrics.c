@@ -131,65 +131,18 @@ static void name_of(char *out, size_t cap, const char *level, const char *suffix
         snprintf(out, cap, "lbd_%s_%s", level, suffix);
 }
 
-/* The families both levels have, from their traffic readings. */
-static void write_traffic(GString *out, GArray *all, bool servers) {
-        const char *level = servers ? "server" : "backend";
-        char name[96];
-        for (size_t m = 0; m < G_N_ELEMENTS(traffic_metrics); m++) {
-                const struct traffic_metric *tm = &traffic_metrics[m];
-                name_of(name, sizeof name, level, tm->suffix);
-                lbd_prom_family(out, name, tm->type, tm->help);
-                for (guint i = 0; i < all->len; i++) {
-                        const struct service_reading *r =
-                                &g_array_index(all, struct service_reading, i);
-                        if (!servers) {
-                                struct lbd_prom_labels l = { { "proxy" }, { r->name } };
-                                lbd_prom_sample(out, name, &l, tm->get(&r->traffic));
-                                continue;
-                        }
-                        for (guint k = 0; k < r->backends->len; k++) {
-                                const struct backend_reading *b =
-                                        &g_array_index(r->backends, struct backend_reading, k);
-                                struct lbd_prom_labels l = { { "proxy", "server" },
-                                                             { r->name, b->address } };
-                                lbd_prom_sample(out, name, &l, tm->get(&b->stats.traffic));
-                        }
-                }
-        }
-        name_of(name, sizeof name, level, "http_responses_total");
-        lbd_prom_family(out, name, LBD_PROM_COUNTER, "HTTP responses by class (tcp: 200, 502).");
-        for (guint i = 0; i < all->len; i++) {
-                const struct service_reading *r = &g_array_index(all, struct service_reading, i);
-                for (unsigned c = 0; c < LBD_STATUS_CLASSES; c++) {
-                        const char *code = lbd_status_class_name(c);
-                        if (!servers) {
-                                struct lbd_prom_labels l = { { "proxy", "code" }, { r->name, code } };
-                                lbd_prom_sample(out, name, &l, r->traffic.responses[c]);
-                                continue;
-                        }
-                        for (guint k = 0; k < r->backends->len; k++) {
-                                const struct backend_reading *b =
-                                        &g_array_index(r->backends, struct backend_reading, k);
-                                struct lbd_prom_labels l = { { "proxy", "server", "code" },
-                                                             { r->name, b->address, code } };
-                                lbd_prom_sample(out, name, &l, b->stats.traffic.responses[c]);
-                        }
-                }
-        }
-}
+/* Calls fn for each service (servers false) or each backend (true) with
+ * its labels (proxy, and server) and its traffic. */
+typedef void (*row_fn)(GString *out, const char *name, const struct lbd_prom_labels *l,
+                       const struct lbd_traffic_counts *c, const void *data);
 
-/* A histogram family of each service (stride 1) or backend (stride 2). */
-static void write_histograms(GString *out, GArray *all, bool servers, const char *suffix,
-                             const char *help, size_t offset) {
-        char name[96];
-        name_of(name, sizeof name, servers ? "server" : "backend", suffix);
-        lbd_prom_family(out, name, LBD_PROM_HISTOGRAM, help);
+static void each_row(GString *out, GArray *all, bool servers, const char *name, row_fn fn,
+                     const void *data) {
         for (guint i = 0; i < all->len; i++) {
                 const struct service_reading *r = &g_array_index(all, struct service_reading, i);
                 if (!servers) {
                         struct lbd_prom_labels l = { { "proxy" }, { r->name } };
-                        lbd_prom_histogram(out, name, &l,
-                                           (const void *)((const char *)&r->traffic + offset), 1);
+                        fn(out, name, &l, &r->traffic, data);
                         continue;
                 }
                 for (guint k = 0; k < r->backends->len; k++) {
@@ -197,11 +150,65 @@ static void write_histograms(GString *out, GArray *all, bool servers, const char
                                 &g_array_index(r->backends, struct backend_reading, k);
                         struct lbd_prom_labels l = { { "proxy", "server" },
                                                      { r->name, b->address } };
-                        lbd_prom_histogram(
-                                out, name, &l,
-                                (const void *)((const char *)&b->stats.traffic + offset), 2);
+                        fn(out, name, &l, &b->stats.traffic, data);
                 }
         }
+}
+
+static void traffic_row(GString *out, const char *name, const struct lbd_prom_labels *l,
+                        const struct lbd_traffic_counts *c, const void *data) {
+        const struct traffic_metric *tm = data;
+        lbd_prom_sample(out, name, l, tm->get(c));
+}
+
+/* One sample per class, with code= after the row's labels. */
+static void classes_row(GString *out, const char *name, const struct lbd_prom_labels *l,
+                        const struct lbd_traffic_counts *c, const void *data) {
+        struct lbd_prom_labels with = *l;
+        unsigned n = 0;
+        while (n < 3 && with.name[n])
+                n++;
+        for (unsigned k = 0; k < LBD_STATUS_CLASSES; k++) {
+                with.name[n] = "code";
+                with.value[n] = lbd_status_class_name(k);
+                lbd_prom_sample(out, name, &with, c->responses[k]);
+        }
+}
+
+struct histogram_choice {
+        size_t offset; /* of the histogram in struct lbd_traffic_counts */
+        unsigned stride;
+};
+
+static void histogram_row(GString *out, const char *name, const struct lbd_prom_labels *l,
+                          const struct lbd_traffic_counts *c, const void *data) {
+        const struct histogram_choice *h = data;
+        lbd_prom_histogram(out, name, l, (const void *)((const char *)c + h->offset), h->stride);
+}
+
+/* The families both levels have, from their traffic readings. */
+static void write_traffic(GString *out, GArray *all, bool servers) {
+        const char *level = servers ? "server" : "backend";
+        char name[96];
+        for (size_t m = 0; m < G_N_ELEMENTS(traffic_metrics); m++) {
+                name_of(name, sizeof name, level, traffic_metrics[m].suffix);
+                lbd_prom_family(out, name, traffic_metrics[m].type, traffic_metrics[m].help);
+                each_row(out, all, servers, name, traffic_row, &traffic_metrics[m]);
+        }
+        name_of(name, sizeof name, level, "http_responses_total");
+        lbd_prom_family(out, name, LBD_PROM_COUNTER, "HTTP responses by class (tcp: 200, 502).");
+        each_row(out, all, servers, name, classes_row, NULL);
+}
+
+/* A histogram family of each service (every bucket) or backend (one per
+ * octave). */
+static void write_histograms(GString *out, GArray *all, bool servers, const char *suffix,
+                             const char *help, size_t offset) {
+        char name[96];
+        name_of(name, sizeof name, servers ? "server" : "backend", suffix);
+        lbd_prom_family(out, name, LBD_PROM_HISTOGRAM, help);
+        struct histogram_choice h = { offset, servers ? 2 : 1 };
+        each_row(out, all, servers, name, histogram_row, &h);
 }
 
 /* lbd_backend_*_time_average_seconds, from the histograms (since start). */

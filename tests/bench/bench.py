@@ -57,6 +57,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -362,7 +363,7 @@ class LbdInstance:
     """A PrivateSystemBus and an lbd on it with the given services."""
 
     def __init__(self, name, model, workers, services, backends, threads, policy=None,
-                 access_log=False):
+                 access_log=False, admin=None, build_dir=None, daemon_lines=()):
         self.name = name
         self.model = model
         self.workers = workers
@@ -371,6 +372,9 @@ class LbdInstance:
         self.threads = threads
         self.policy = policy
         self.access_log = access_log  # a file in its temporary directory (buffered)
+        self.admin = admin            # [admin] listen=, or None
+        self.build_dir = build_dir    # another build's lbd and plugins (None: this one)
+        self.daemon_lines = list(daemon_lines)  # more [daemon] keys
         self.bus = self.lbd = self.tmp = None
 
     def __repr__(self):
@@ -387,7 +391,9 @@ class LbdInstance:
                  "worker-connections=10000", f"threads={self.threads}",
                  f"keepalive={KEEPALIVE_S}", "graceful-timeout=2", "user=lbd",
                  "access-log=" + (self.tmp.join("access.log") if self.access_log else "off"),
-                 ""]
+                 *self.daemon_lines, ""]
+        if self.admin:
+            lines += ["[admin]", f"listen={self.admin}", ""]
         for name, mode, port in self.services:
             lines += [f"[service {name}]", f"listen=127.0.0.1:{port}", f"mode={mode}",
                       "backends=" + ";".join(self.backends)]
@@ -399,7 +405,12 @@ class LbdInstance:
             f.write("\n".join(lines))
         try:
             self.bus = lbdtest.PrivateSystemBus().start()
-            self.lbd = lbdtest.Lbd(self.bus, config=config, log_level="warning").start()
+            other = {}
+            if self.build_dir:
+                other = {"lbd": os.path.join(self.build_dir, "daemon", "lbd"),
+                         "plugin_dirs": [os.path.join(self.build_dir, "plugins")]}
+            self.lbd = lbdtest.Lbd(self.bus, config=config, log_level="warning",
+                                   **other).start()
             for _, _, port in self.services:
                 lbdtest.wait_until(lambda p=port: lbdtest.port_accepts(p), 10,
                                    what=f"lbd {self.name} to listen on {port}",
@@ -644,6 +655,12 @@ def main():
     ap.add_argument("--getstats-backends", type=int, default=10000,
                     help="backends of the GetStatistics test (the master's CPU per call); "
                          "0 skips it (default 10000)")
+    ap.add_argument("--baseline-build-dir", default=None,
+                    help="another build of lbd (e.g. from before statistics) to compare CPU "
+                         "per request with, lbd event c=50 (this build with StatsD on)")
+    ap.add_argument("--scrape-backends", type=int, default=1000,
+                    help="backends of the /metrics scrape test (scrape time and size, p99 of "
+                         "traffic with and without scrapes); 0 skips it (default 1000)")
     ap.add_argument("--bulk-mib", type=int, default=1024,
                     help="size of the bulk tcp transfer (download and upload through lbd "
                          "tcp and HAProxy tcp with splice-auto), MiB; 0 skips it "
@@ -886,10 +903,13 @@ def _bench(args, conn_counts, build_dir, failures, started):
     getstats = (getstats_test(args, start, started, failures) if args.getstats_backends > 0
                 else None)
     pool = pool_size_test(args, start, started, failures) if args.pool_backends > 0 else None
+    scrape = scrape_test(args, start, started, failures) if args.scrape_backends > 0 else None
+    cost = (stats_cost_test(args, start, started, failures, backend_addrs, backend_pids)
+            if args.baseline_build_dir else None)
     storms = storm_test(args, start, started, failures, backend_addrs) if args.storm else None
 
     report(args, conn_counts, systems, results, idle, spread, pool, storms, calls, bulk,
-           getstats)
+           getstats, scrape, cost)
     print(f"\n(run took {time.monotonic() - t_start:.0f} s)")
     if failures:
         print("\nCould not run:")
@@ -1047,28 +1067,144 @@ def syscall_test(by_key, proxies, failures):
     return out
 
 
+def start_pool_servers(big, start, failures):
+    """Two nginx processes, each on half of big addresses (127.1.x.y for the
+    first, 127.<after>.x.y for the second). Returns (servers, first addresses,
+    second addresses), or (None, ...) when one did not start."""
+    half = (big + 1) // 2
+    port = distinct_free_ports(1)[0]
+    first = pool_addresses(half, port, 1)
+    second = pool_addresses(big - half, port, 1 + (half + 249) // 250)
+    servers = [start(nginx_pool_backend("p1", first)), start(nginx_pool_backend("p2", second))]
+    if not all(servers):
+        return None, first, second
+    for srv in servers:
+        host, p = srv.probe
+        try:
+            lbdtest.wait_until(lambda: lbdtest.port_accepts(p, host), 10,
+                               what=f"{srv.name} on {host}:{p}", alive=srv.process)
+        except lbdtest.FixtureError as e:
+            failures.append(str(e))
+            return None, first, second
+    return servers, first, second
+
+
+def scrape_test(args, start, started, failures):
+    """/metrics of lbd event (1 worker) in front of --scrape-backends nginx
+    backends: how long a scrape takes (wall, from the client), how big it
+    is, and the p99 of wrk c=50 traffic alone and with a scrape every
+    SCRAPE_EVERY_S, interleaved over the rounds. Returns a dict, or None."""
+    n = args.scrape_backends
+    servers, first, second = start_pool_servers(n, start, failures)
+    if not servers:
+        return None
+    port, admin_port = distinct_free_ports(2)
+    admin = f"127.0.0.1:{admin_port}"
+    inst = start(LbdInstance("scrape", "event", 1, [("web", "http", port)], first + second,
+                             args.threads, admin=admin))
+    out = {"n": n, "times": [], "bytes": 0, "alone": [], "scraped": []}
+    try:
+        if not inst:
+            return None
+        run_wrk(port, 50, 2)  # warm-up: upstream connections to every backend
+        for rnd in range(args.rounds):
+            for scraping in ((False, True) if rnd % 2 == 0 else (True, False)):
+                stop = threading.Event()
+                times = []
+
+                def scraper():
+                    while not stop.wait(SCRAPE_EVERY_S):
+                        t0 = time.monotonic()
+                        status, _, body = lbdtest.http_request(admin, "/metrics", timeout=30)
+                        times.append(time.monotonic() - t0)
+                        out["bytes"] = len(body)
+                        if status != 200:
+                            failures.append(f"/metrics answered {status}")
+                thread = threading.Thread(target=scraper, daemon=True)
+                if scraping:
+                    thread.start()
+                r = parse_wrk(run_wrk(port, 50, args.duration))
+                stop.set()
+                if scraping:
+                    thread.join(30)
+                    out["times"] += times
+                if r["errors"] or r["non2xx"]:
+                    failures.append(f"scrape test: {r['errors']} errors, {r['non2xx']} non-2xx")
+                out["scraped" if scraping else "alone"].append(r)
+                print(f"  scrape round {rnd + 1}: {'with' if scraping else 'without':<7} "
+                      f"scrapes {r['rps']:9.0f} req/s  p99 {fmt_ms(r['p99'])}"
+                      + (f"  ({len(times)} scrapes)" if scraping else ""), flush=True)
+        return out
+    except (RuntimeError, ValueError, OSError, subprocess.TimeoutExpired) as e:
+        failures.append(f"scrape test: {e}")
+        return None
+    finally:
+        if inst:
+            inst.stop()
+            started.remove(inst)
+        for srv in servers:
+            srv.stop()
+            started.remove(srv)
+
+
+SCRAPE_EVERY_S = 0.2
+
+
+def stats_cost_test(args, start, started, failures, backend_addrs, backend_pids):
+    """CPU per request of lbd event (1 worker, c=50, access log off) as built
+    here, with StatsD sending every second to a UDP socket of the bench,
+    against --baseline-build-dir's lbd (a build from before statistics),
+    interleaved over the rounds. Returns {"now": [...], "baseline": [...]}."""
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))
+    statsd = "127.0.0.1:%d" % sink.getsockname()[1]
+    ports = distinct_free_ports(2)
+    now = start(LbdInstance("stats-now", "event", 1, [("http", "http", ports[0])], backend_addrs,
+                            args.threads, daemon_lines=[f"statsd-host={statsd}"]))
+    base = start(LbdInstance("stats-baseline", "event", 1, [("http", "http", ports[1])],
+                             backend_addrs, args.threads, build_dir=args.baseline_build_dir))
+    out = {"now": [], "baseline": []}
+    try:
+        if not now or not base:
+            return None
+        pairs = [("now", now, ports[0]), ("baseline", base, ports[1])]
+        for _, _, port in pairs:
+            run_wrk(port, 50, 1)
+        for rnd in range(args.rounds):
+            for key, inst, port in (pairs if rnd % 2 == 0 else list(reversed(pairs))):
+                r = measure(System(inst.name, inst.name, port, lambda i=inst: i.pid, "http"),
+                            50, args.duration, backend_pids)
+                if r["errors"] or r["non2xx"]:
+                    failures.append(f"stats cost {key}: {r['errors']} errors, "
+                                    f"{r['non2xx']} non-2xx")
+                out[key].append(r)
+                print(f"  stats round {rnd + 1}: {key:<9} {r['rps']:9.0f} req/s  "
+                      f"cpu {fmt_us(r['cpu_us'])} us/req", flush=True)
+        sink.settimeout(0.1)
+        try:
+            out["statsd_bytes"] = len(sink.recv(65536))
+        except socket.timeout:
+            failures.append("stats cost: StatsD sent nothing")
+        return out
+    except (RuntimeError, ValueError, subprocess.TimeoutExpired) as e:
+        failures.append(f"stats cost: {e}")
+        return None
+    finally:
+        sink.close()
+        for inst in (now, base):
+            if inst:
+                inst.stop()
+                started.remove(inst)
+
+
 def pool_size_test(args, start, started, failures):
     """req/s of lbd event (1 worker, c=50) over 2 backends and over
     args.pool_backends backends, per policy, interleaved over the rounds.
     Returns {(policy, n): [measure() result per round]}."""
     big = args.pool_backends
-    half = (big + 1) // 2
-    port = distinct_free_ports(1)[0]
-    # Two nginx processes, each on half of the large pool's addresses
-    # (127.1.x.y for the first, 127.<after>.x.y for the second).
-    first = pool_addresses(half, port, 1)
-    second = pool_addresses(big - half, port, 1 + (half + 249) // 250)
-    servers = [start(nginx_pool_backend("p1", first)), start(nginx_pool_backend("p2", second))]
-    if not all(servers):
+    servers, first, second = start_pool_servers(big, start, failures)
+    if not servers:
         return None
-    for srv in servers:
-        host, p = srv.probe
-        try:
-            lbdtest.wait_until(lambda: lbdtest.port_accepts(p, host), 10, what=f"{srv.name} on {host}:{p}",
-                               alive=srv.process)
-        except lbdtest.FixtureError as e:
-            failures.append(str(e))
-            return None
     pools = {2: [first[0], second[0]], big: first + second}
     policies = [p for p in args.pool_policies.split(",") if p]
     plan = [(pol, n) for pol in policies for n in (2, big)]
@@ -1135,7 +1271,7 @@ def by_key_label(systems, key):
 
 
 def report(args, conn_counts, systems, results, idle, spread, pool=None, storms=None,
-           calls=None, bulk=None, getstats=None):
+           calls=None, bulk=None, getstats=None, scrape=None, cost=None):
     S = {}
     for (key, c), runs in results.items():
         S[(key, c)] = summarize(runs)
@@ -1256,6 +1392,29 @@ def report(args, conn_counts, systems, results, idle, spread, pool=None, storms=
         n, cpu_ms, trip_ms = getstats
         print(f"\nGetStatistics at {n} backends: the master's CPU {cpu_ms:.1f} ms per call, "
               f"{trip_ms:.0f} ms round trip with busctl (mean of {GETSTATS_CALLS} calls)")
+
+    if scrape:
+        times = sorted(scrape["times"])
+        alone = median([r["p99"] for r in scrape["alone"]])
+        scraped = median([r["p99"] for r in scrape["scraped"]])
+        rps_alone = median([r["rps"] for r in scrape["alone"]])
+        rps_scraped = median([r["rps"] for r in scrape["scraped"]])
+        if times:
+            print(f"\n/metrics at {scrape['n']} backends: {scrape['bytes'] / 1e6:.1f} MB, "
+                  f"{median(times) * 1e3:.0f} ms median, {times[-1] * 1e3:.0f} ms max over "
+                  f"{len(times)} scrapes (target < 50 ms: "
+                  f"{'met' if median(times) < 0.05 else 'MISS'})")
+            print(f"  wrk c=50 alongside: p99 {fmt_ms(alone)} without scrapes, "
+                  f"{fmt_ms(scraped)} with one every {SCRAPE_EVERY_S * 1e3:.0f} ms "
+                  f"({scraped / alone:.2f}x); req/s {rps_alone:.0f} / {rps_scraped:.0f}")
+
+    if cost:
+        a = median([r["cpu_us"] for r in cost["now"]])
+        b = median([r["cpu_us"] for r in cost["baseline"]])
+        print(f"\nStatistics' cost, lbd event c=50 (median of {args.rounds}): "
+              f"{fmt_us(a)} us/req with statistics and StatsD, {fmt_us(b)} us/req in "
+              f"{args.baseline_build_dir}: {a / b:.3f}x (target <= 1.03: "
+              f"{'met' if a / b <= 1.03 else 'MISS'})")
 
     bulk_ratio = {}
     if bulk:
