@@ -22,8 +22,7 @@ static int force_stderr;
  * reopen it on USR1). */
 static bool error_file;
 static char error_path[PATH_MAX];
-static bool error_chown;
-static uid_t error_uid;
+static bool error_share;
 static gid_t error_gid;
 static int saved_stderr = -1; /* the stderr lbd started with */
 
@@ -97,17 +96,25 @@ static int make_parents(const char *path) {
         return 0;
 }
 
-int log_file_open(const char *path, bool chown_to, uid_t uid, gid_t gid) {
+static int open_append(const char *path) {
         int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
-        if (fd < 0 && errno == ENOENT) {
+        return fd < 0 ? -errno : fd;
+}
+
+int log_file_open(const char *path, bool share, gid_t gid) {
+        int fd = open_append(path);
+        if (fd == -ENOENT) {
                 int r = make_parents(path);
                 if (r < 0)
                         return r;
-                fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+                fd = open_append(path);
         }
+        if (fd == -EACCES && share &&
+            fchownat(AT_FDCWD, path, geteuid(), gid, AT_SYMLINK_NOFOLLOW) == 0)
+                fd = open_append(path);
         if (fd < 0)
-                return -errno;
-        if (chown_to && fchown(fd, uid, gid) < 0) {
+                return fd;
+        if (share && (fchown(fd, geteuid(), gid) < 0 || fchmod(fd, 0660) < 0)) {
                 int r = -errno;
                 close(fd);
                 return r;
@@ -115,7 +122,7 @@ int log_file_open(const char *path, bool chown_to, uid_t uid, gid_t gid) {
         return fd;
 }
 
-int log_set_error_log(const char *target, bool chown_to, uid_t uid, gid_t gid) {
+int log_set_error_log(const char *target, bool share, gid_t gid) {
         if (!target || strcmp(target, "journal") == 0) {
                 if (error_file && saved_stderr >= 0)
                         (void)dup2(saved_stderr, STDERR_FILENO);
@@ -125,7 +132,7 @@ int log_set_error_log(const char *target, bool chown_to, uid_t uid, gid_t gid) {
         }
         if (strlen(target) >= sizeof error_path)
                 return -ENAMETOOLONG;
-        int fd = log_file_open(target, chown_to, uid, gid);
+        int fd = log_file_open(target, share, gid);
         if (fd < 0)
                 return fd;
         if (saved_stderr < 0)
@@ -136,8 +143,7 @@ int log_set_error_log(const char *target, bool chown_to, uid_t uid, gid_t gid) {
                 return r;
         error_file = true;
         strcpy(error_path, target);
-        error_chown = chown_to;
-        error_uid = uid;
+        error_share = share;
         error_gid = gid;
         return 0;
 }
@@ -145,7 +151,7 @@ int log_set_error_log(const char *target, bool chown_to, uid_t uid, gid_t gid) {
 int log_reopen_error_log(void) {
         if (!error_file)
                 return 0;
-        int fd = log_file_open(error_path, error_chown, error_uid, error_gid);
+        int fd = log_file_open(error_path, error_share, error_gid);
         if (fd < 0)
                 return fd;
         int r = dup2(fd, STDERR_FILENO) < 0 ? -errno : 0;

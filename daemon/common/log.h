@@ -31,18 +31,26 @@ void log_set_force_stderr(int force);
  * The file is opened as log_file_open() does. The master calls this at
  * start and for each new configuration (access-log.c: lbd_logs_open()).
  * 0, or -errno (stderr unchanged). */
-int log_set_error_log(const char *target, bool chown_to, uid_t uid, gid_t gid);
+int log_set_error_log(const char *target, bool share, gid_t gid);
 /* Open the error log file again at its path (after a rotation moved it):
- * the master with chown as above; a worker's USR1 handler with
+ * the master as log_file_open() does; a worker's USR1 handler with
  * log_reopen_error_log_signal_safe() (no allocation, no stdio; keeps
  * errno). 0 or -errno; no-op without a file. */
 int log_reopen_error_log(void);
 void log_reopen_error_log_signal_safe(void);
 
 /* Open path to append log lines: O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC,
- * created 0640, missing parent directories created 0755; fchown()ed to
- * uid:gid when chown_to. Returns the fd or -errno. */
-int log_file_open(const char *path, bool chown_to, uid_t uid, gid_t gid);
+ * created 0640, missing parent directories created 0755. With share (a
+ * master whose workers run under another uid), the file is the master's
+ * with group gid (the workers'), mode 0660: the workers write to it and
+ * reopen it through the group, and the master, which under the shipped
+ * unit is root without CAP_DAC_OVERRIDE, can open it again at its next
+ * start and on USR1. A file the master cannot open (made by logrotate's
+ * "create", or given to the workers' user by an earlier lbd) is taken
+ * back first with CAP_CHOWN; the logs directory is writable by the master
+ * alone, so the path cannot be swapped under it. Returns the fd or
+ * -errno. */
+int log_file_open(const char *path, bool share, gid_t gid);
 
 /* Log one line. "component" names the part of the daemon (or the plugin) the
  * line is about; it becomes LBD_COMPONENT= in the journal. */

@@ -18,7 +18,7 @@ const char lbd_config_builtin_default[] =
         "\n"
         "[daemon]\n"
         "workers=auto              # auto (2 * online CPUs + 1) | 1-1024\n"
-        "worker-model=event        # sync | thread | event (a worker plugin)\n"
+        "worker-model=event        # sync | thread | event | uring (a worker plugin)\n"
         "worker-connections=1000   # most simultaneous clients per worker\n"
         "threads=4                 # threads per worker (thread)\n"
         "timeout=30                # seconds a silent worker lives before it is killed\n"

@@ -310,8 +310,7 @@ static _Thread_local char cached_time[LBD_ACCESS_LOG_TIME_SIZE];
 
 static int access_fd = -1;
 static char access_path[PATH_MAX];
-static bool access_chown;
-static uid_t access_uid;
+static bool access_share;
 static gid_t access_gid;
 
 /* A file log's block (nginx's buffer=/flush=): lines gather in the
@@ -337,8 +336,8 @@ static void block_write_locked(void) {
 }
 
 /* Open path onto access_fd (a new fd number the first time). */
-static int access_open(const char *path, bool chown_to, uid_t uid, gid_t gid) {
-        int fd = log_file_open(path, chown_to, uid, gid);
+static int access_open(const char *path, bool share, gid_t gid) {
+        int fd = log_file_open(path, share, gid);
         if (fd < 0)
                 return fd;
         if (access_fd < 0) {
@@ -358,14 +357,14 @@ static int log_path(const char *logs_dir, const char *target, char out[PATH_MAX]
         return n < 0 || n >= PATH_MAX ? -ENAMETOOLONG : 0;
 }
 
-int lbd_logs_open(const struct lbd_daemon_config *config, const char *logs_dir, bool chown_to,
-                  uid_t uid, gid_t gid) {
+int lbd_logs_open(const struct lbd_daemon_config *config, const char *logs_dir, bool share,
+                  gid_t gid) {
         char error_path[PATH_MAX], target[PATH_MAX];
         int r = log_path(logs_dir, config->error_log, error_path);
         if (r < 0)
                 return log_error_errno(r, "cannot open the error log %s in %s: %m",
                                        config->error_log, logs_dir);
-        r = log_set_error_log(error_path, chown_to, uid, gid);
+        r = log_set_error_log(error_path, share, gid);
         if (r < 0)
                 return log_error_errno(r, "cannot open the error log %s: %m", error_path);
         r = config->access_log ? log_path(logs_dir, config->access_log, target) : 0;
@@ -387,14 +386,13 @@ int lbd_logs_open(const struct lbd_daemon_config *config, const char *logs_dir, 
                 mode = strcmp(target, "journal") == 0 ? MODE_JOURNAL : MODE_OFF;
                 return 0;
         }
-        r = access_open(target, chown_to, uid, gid);
+        r = access_open(target, share, gid);
         if (r < 0)
                 return log_error_errno(r, "cannot open the access log %s: %m", target);
         strcpy(access_path, target);
         block_cap = config->access_log_buffer;
         flush_ms = 1000ull * (config->access_log_flush ? config->access_log_flush : 1);
-        access_chown = chown_to;
-        access_uid = uid;
+        access_share = share;
         access_gid = gid;
         mode = MODE_FILE;
         return 0;
@@ -408,7 +406,7 @@ int lbd_logs_reopen(void) {
                 ret = r;
         }
         if (mode == MODE_FILE) {
-                r = access_open(access_path, access_chown, access_uid, access_gid);
+                r = access_open(access_path, access_share, access_gid);
                 if (r < 0) {
                         log_error_errno(r, "cannot reopen the access log %s: %m", access_path);
                         ret = r;
@@ -421,7 +419,7 @@ void lbd_logs_reopen_signal_safe(void) {
         int saved_errno = errno;
         log_reopen_error_log_signal_safe();
         if (mode == MODE_FILE && access_fd >= 0) {
-                /* The master created the file (and chowned it to us). */
+                /* The master created the file (group-writable for us). */
                 int fd = open(access_path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY);
                 if (fd >= 0) {
                         (void)dup3(fd, access_fd, O_CLOEXEC);

@@ -133,12 +133,13 @@ void lbd_access_log_time_iso(time_t t, char out[LBD_ACCESS_LOG_TIME_SIZE]);
 void lbd_access_log_time_local(time_t t, char out[LBD_ACCESS_LOG_TIME_SIZE]);
 
 /* Master: set up the logs of config (the access log, and the error log
- * through log.c): open or create the files and chown them to uid:gid when
- * chown_to is true; a file named without a directory is in logs_dir.
+ * through log.c): open or create the files, shared with the workers' group
+ * gid when share is true (log_file_open()); a file named without a
+ * directory is in logs_dir.
  * Called at start and for every new configuration, before the workers that
  * use it are forked. 0, or -errno (logged). */
-int lbd_logs_open(const struct lbd_daemon_config *config, const char *logs_dir, bool chown_to,
-                  uid_t uid, gid_t gid);
+int lbd_logs_open(const struct lbd_daemon_config *config, const char *logs_dir, bool share,
+                  gid_t gid);
 /* Master, on USR1: the same for the files open now. 0 or -errno (logged). */
 int lbd_logs_reopen(void);
 /* Worker, from its USR1 handler: reopen the files by path.

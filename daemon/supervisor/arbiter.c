@@ -145,7 +145,7 @@ static int generation_new(struct lbd_arbiter *a, struct lbd_config *config,
         /* Last: the log files the workers of g inherit (see access-log.h). */
         if (r >= 0)
                 r = lbd_logs_open(&config->daemon, a->logs_dir, g->identity.drop,
-                                  g->identity.uid, g->identity.gid);
+                                  g->identity.gid);
         if (r < 0) {
                 generation_free(g);
                 return r;

@@ -243,11 +243,12 @@ class LogsBase:
         self.lines_with(self.error, "SIGUSR1")  # the master reopened its error log
         self.assertTrue(os.path.exists(self.access))
         if os.geteuid() == 0:
-            uid = pwd.getpwnam(self.WORKER_USER).pw_uid
+            # The master's, with the workers' group (log_file_open()).
+            gid = pwd.getpwnam(self.WORKER_USER).pw_gid
             for path in (self.access, self.error):
                 st = os.stat(path)
-                self.assertEqual(st.st_uid, uid, path)
-                self.assertEqual(st.st_mode & 0o777, 0o640, path)
+                self.assertEqual((st.st_uid, st.st_gid), (0, gid), path)
+                self.assertEqual(st.st_mode & 0o777, 0o660, path)
         # The worker reopens from its signal handler: lines after that go
         # to the new file (retry until the signal has arrived). A line waits
         # in the worker's block up to access-log-flush (1 s): look for any

@@ -62,13 +62,34 @@ def missing_prerequisites():
     return None
 
 
+def host_mirror():
+    """The Debian mirror the host's apt uses (the archive this machine can
+    reach), else deb.debian.org."""
+    try:
+        with open("/etc/apt/sources.list.d/debian.sources", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("URIs:") and line.split()[1:]:
+                    return line.split()[1]
+    except OSError:
+        pass
+    try:
+        with open("/etc/apt/sources.list", encoding="utf-8") as f:
+            for line in f:
+                words = line.split()
+                if len(words) >= 3 and words[0] == "deb" and words[2] == SUITE:
+                    return words[1]
+    except OSError:
+        pass
+    return DEFAULT_MIRROR
+
+
 class Rootfs:
     """A minimal bookworm tree made by debootstrap, cached in cache_dir."""
 
     def __init__(self, cache_dir, packages, mirror=None):
         self.cache_dir = cache_dir
         self.packages = sorted(packages)
-        self.mirror = mirror or os.environ.get("LBD_DEBIAN_MIRROR", DEFAULT_MIRROR)
+        self.mirror = mirror or os.environ.get("LBD_DEBIAN_MIRROR") or host_mirror()
         self.path = os.path.join(cache_dir, "rootfs")
         self._stamp = os.path.join(cache_dir, "rootfs.stamp")
         self._proc = None

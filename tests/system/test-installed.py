@@ -45,7 +45,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 
@@ -408,12 +407,19 @@ def run_checks(c):
     ok(f"logrotate -f: USR1 from its postrotate, new lines in a new {log_file} "
        f"(mode {st.st_mode & 0o777:o}), none in .1")
 
-    # 10. Restart.
+    # 10. Restart, over a log file as lbd 0.1 left it (the workers' user's,
+    # 0600): the master, root without CAP_DAC_OVERRIDE, must take it back.
+    c.run(["chown", "lbd:lbd", log_file])
+    c.run(["chmod", "0600", log_file])
     c.run(["systemctl", "restart", "lbd"], timeout=90)
+    st = os.stat(c.path(log_file))
+    check((st.st_uid, st.st_mode & 0o777) == (0, 0o660),
+          f"{log_file} after the restart: uid {st.st_uid}, mode {st.st_mode & 0o777:o}")
     master_after = lbd_pids(c)[0]
     check(master_after != master_before, "systemctl restart kept the master")
     check([a[0] for a in curl(c, "http://127.0.0.1/", n=3)] == [200] * 3, "after restart")
-    ok(f"systemctl restart: master {master_before} -> {master_after}, serving")
+    ok(f"systemctl restart: master {master_before} -> {master_after}, serving; "
+       f"{log_file} taken back from user lbd (root:lbd 0660)")
 
     # 11. The master SIGKILLed: systemd restarts it with its saved state.
     c.run(["lbclient", "backend", "set", "web", "127.0.0.1:8002", "weight", "3"])
