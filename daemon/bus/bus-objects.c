@@ -187,6 +187,8 @@ static int service_property(sd_bus *bus, const char *path, const char *interface
                 return sd_bus_message_append(reply, "u", s->proxy_connect_timeout);
         if (g_str_equal(property, "ProxyReadTimeout"))
                 return sd_bus_message_append(reply, "u", s->proxy_read_timeout);
+        if (g_str_equal(property, "Statistics"))
+                return lbd_bus_append_service_statistics(reply, m, s);
         if (g_str_equal(property, "ActiveConnections") || g_str_equal(property, "Requests")) {
                 uint64_t active, requests;
                 lbd_bus_service_counters(m, s, &active, &requests);
@@ -230,6 +232,9 @@ static const sd_bus_vtable service_vtable[] = {
         SERVICE_PROPERTY("Backends", "ao", SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SERVICE_PROPERTY("ActiveConnections", "u", SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SERVICE_PROPERTY("Requests", "t", SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        /* Every counter: too big to send with each change, so invalidated
+         * (with the throttled counters) and read when wanted. */
+        SERVICE_PROPERTY("Statistics", "a{sv}", SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
         SD_BUS_VTABLE_END,
 };
 
@@ -246,6 +251,8 @@ static int backend_property(sd_bus *bus, const char *path, const char *interface
                                          path);
         if (g_str_equal(property, "Address"))
                 return sd_bus_message_append(reply, "s", b->address.text);
+        if (g_str_equal(property, "Statistics"))
+                return lbd_bus_append_backend_statistics(reply, m, s, b);
         if (g_str_equal(property, "Backup"))
                 return sd_bus_message_append(reply, "b", (int)b->backup);
         static const struct {
@@ -298,6 +305,7 @@ static const sd_bus_vtable backend_vtable[] = {
         BACKEND_PROPERTY("ActiveConnections", "u", SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         BACKEND_PROPERTY("Requests", "t", SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         BACKEND_PROPERTY("Failures", "t", SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        BACKEND_PROPERTY("Statistics", "a{sv}", SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
         SD_BUS_VTABLE_END,
 };
 
@@ -446,7 +454,7 @@ static void counters_check(struct bus_objects *o, const char *path, const char *
                 g_hash_table_insert(o->counters, g_strdup(path), c);
                 return;
         }
-        const char *changed[4];
+        const char *changed[5];
         size_t n = 0;
         if (c->active != active)
                 changed[n++] = "ActiveConnections";
@@ -454,9 +462,11 @@ static void counters_check(struct bus_objects *o, const char *path, const char *
                 changed[n++] = "Requests";
         if (c->failures != failures)
                 changed[n++] = "Failures";
-        changed[n] = NULL;
         if (n == 0)
                 return;
+        /* Everything in Statistics moves with these (sent as invalidated). */
+        changed[n++] = "Statistics";
+        changed[n] = NULL;
         *c = (struct shown_counters){ active, requests, failures };
         emit(sd_bus_emit_properties_changed_strv(o->m->bus, path, iface, (char **)changed),
              "counter changes", path);

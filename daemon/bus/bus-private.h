@@ -127,3 +127,11 @@ void lbd_bus_backend_counters(struct lbd_manager *m, const struct lbd_service_co
                               const struct lbd_backend_config *b, struct lbd_bus_counters *ret);
 void lbd_bus_service_counters(struct lbd_manager *m, const struct lbd_service_config *s,
                               uint64_t *ret_active, uint64_t *ret_requests);
+/* The Statistics property of a backend and of a service: an a{sv} with the
+ * keys GetStatistics() gives the same object (a service's without its
+ * Backends, which have objects of their own). */
+int lbd_bus_append_backend_statistics(sd_bus_message *reply, struct lbd_manager *m,
+                                      const struct lbd_service_config *s,
+                                      const struct lbd_backend_config *b);
+int lbd_bus_append_service_statistics(sd_bus_message *reply, struct lbd_manager *m,
+                                      const struct lbd_service_config *s);

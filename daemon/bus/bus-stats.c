@@ -118,17 +118,14 @@ static int append_traffic(sd_bus_message *reply, const struct lbd_traffic_counts
         return r;
 }
 
-static int append_backend(sd_bus_message *reply, struct lbd_manager *m,
-                          const struct lbd_service_config *s, const struct lbd_backend_config *b) {
+int lbd_bus_append_backend_statistics(sd_bus_message *reply, struct lbd_manager *m,
+                                      const struct lbd_service_config *s,
+                                      const struct lbd_backend_config *b) {
         struct lbd_backend_stats st = { .state = LBD_BACKEND_UP };
         bool known = m->table &&
                      lbd_table_backend_stats(m->table, s->name, b->address.text, &st) == 0;
         const char *state = known ? lbd_backend_state_to_string(st.state) : config_state(b);
-        int r = sd_bus_message_open_container(reply, 'e', "sa{sv}");
-        if (r >= 0)
-                r = sd_bus_message_append(reply, "s", b->address.text);
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "{sv}");
+        int r = sd_bus_message_open_container(reply, 'a', "{sv}");
         if (r >= 0)
                 r = sd_bus_message_append(
                         reply, "{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}", "State", "s", state,
@@ -140,27 +137,56 @@ static int append_backend(sd_bus_message *reply, struct lbd_manager *m,
                         st.down_ms);
         if (r >= 0)
                 r = append_traffic(reply, &st.traffic);
-        for (int k = 0; r >= 0 && k < 2; k++) /* a{sv}, e */
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r;
+}
+
+static int append_backend(sd_bus_message *reply, struct lbd_manager *m,
+                          const struct lbd_service_config *s, const struct lbd_backend_config *b) {
+        int r = sd_bus_message_open_container(reply, 'e', "sa{sv}");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", b->address.text);
+        if (r >= 0)
+                r = lbd_bus_append_backend_statistics(reply, m, s, b);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r;
+}
+
+/* A service's own keys into an open a{sv} (its backends are not among them). */
+static int append_service_keys(sd_bus_message *reply, struct lbd_manager *m,
+                               const struct lbd_service_config *s) {
+        uint64_t active = 0, requests = 0;
+        struct lbd_traffic_counts traffic = { 0 };
+        if (m->table)
+                (void)lbd_table_service_stats(m->table, s->name, &active, &requests, &traffic);
+        int r = sd_bus_message_append(reply, "{sv}{sv}", "ActiveConnections", "t", active,
+                                      "Requests", "t", requests);
+        if (r >= 0)
+                r = append_traffic(reply, &traffic);
+        return r;
+}
+
+int lbd_bus_append_service_statistics(sd_bus_message *reply, struct lbd_manager *m,
+                                      const struct lbd_service_config *s) {
+        int r = sd_bus_message_open_container(reply, 'a', "{sv}");
+        if (r >= 0)
+                r = append_service_keys(reply, m, s);
+        if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         return r;
 }
 
 static int append_service(sd_bus_message *reply, struct lbd_manager *m,
                           const struct lbd_service_config *s) {
-        uint64_t active = 0, requests = 0;
-        struct lbd_traffic_counts traffic = { 0 };
-        if (m->table)
-                (void)lbd_table_service_stats(m->table, s->name, &active, &requests, &traffic);
         int r = sd_bus_message_open_container(reply, 'e', "sa{sv}");
         if (r >= 0)
                 r = sd_bus_message_append(reply, "s", s->name);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "{sv}");
         if (r >= 0)
-                r = sd_bus_message_append(reply, "{sv}{sv}", "ActiveConnections", "t", active,
-                                          "Requests", "t", requests);
-        if (r >= 0)
-                r = append_traffic(reply, &traffic);
+                r = append_service_keys(reply, m, s);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'e', "sv");
         if (r >= 0)

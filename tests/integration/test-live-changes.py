@@ -305,6 +305,11 @@ class LiveChanges(unittest.TestCase):
             n = len(changes(path, "Requests"))
             self.assertGreaterEqual(n, 2, out)
             self.assertLessEqual(n, 8, out)
+            # Statistics moves with them, listed as invalidated (its value
+            # is too big to send each time).
+            invalidated = [line for line in changes(path, "Statistics")
+                           if re.search(r"\[[^]]*'Statistics'[^]]*\]\)$", line)]
+            self.assertEqual(len(invalidated), n, out)
         last = changes(p1, "Requests")[-1]
         m = re.search(r"'Requests': <uint64 (\d+)>", last)
         self.assertTrue(m, last)

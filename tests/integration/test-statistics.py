@@ -39,6 +39,8 @@ import lbdtest  # noqa: E402
 ROOT = lbdtest.ROOT_PATH
 IFACE = lbdtest.ROOT_IFACE
 BUS_NAME = lbdtest.BUS_NAME
+SERVICE_IFACE = "org.example.LoadBalancer.Service"
+BACKEND_IFACE = "org.example.LoadBalancer.Backend"
 TAGS = "env:test,tier:front"
 
 
@@ -216,6 +218,29 @@ class Statistics(unittest.TestCase):
                          (self.N_DEAD,) * 4)
         empty = traffic(stats, "empty")
         self.assertEqual((empty["Responses5xx"], empty["ConnectAttempts"]), (self.N_EMPTY, 0))
+
+    def test_statistics_properties_are_get_statistics(self):
+        # With no traffic in between, each object's Statistics property has
+        # exactly the keys and values GetStatistics gives it. (A backend
+        # that is down has a clock running in DownTimeMs, and may come up
+        # between two reads: for "dead" the keys and its fixed counters.)
+        stats = self.get_statistics()
+        for service, backend in (("web", self.backend.address), ("dead", self.refusing)):
+            want = {k: v for k, v in stats["Services"]["data"][service].items()
+                    if k != "Backends"}
+            got = self.bus.get_property(lbdtest.service_path(service), SERVICE_IFACE,
+                                        "Statistics")
+            self.assertEqual(got, want, service)
+            want_b = stats["Services"]["data"][service]["Backends"]["data"][backend]
+            got_b = self.bus.get_property(lbdtest.backend_path(service, backend),
+                                          BACKEND_IFACE, "Statistics")
+            if service == "web":
+                self.assertEqual(got_b, want_b, backend)
+            else:
+                self.assertEqual(set(got_b), set(want_b), backend)
+                for k in ("ConnectAttempts", "ConnectionErrors", "Responses5xx", "Failures"):
+                    self.assertEqual(got_b[k], want_b[k], k)
+                self.assertEqual(got_b["ConnectAttempts"]["data"], self.N_DEAD)
 
     def test_bytes_are_counted_to_the_byte(self):
         before = traffic(self.get_statistics(), "web", self.backend.address)
