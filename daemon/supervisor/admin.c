@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -15,6 +14,7 @@
 #include "admin-request.h"
 #include "cleanup.h"
 #include "log.h"
+#include "socket-file.h"
 
 #define CLIENT_TIMEOUT_US (10 * 1000000ull)
 
@@ -34,6 +34,7 @@ struct lbd_admin {
         const struct lbd_arbiter *arbiter;
         struct lbd_config *config; /* a copy: the services /metrics names */
         struct lbd_address address;
+        struct lbd_socket_file file; /* unix: the one bind() made */
         int fd;
         sd_event_source *io;
         GPtrArray *clients; /* of struct client * */
@@ -187,9 +188,9 @@ static void stop(struct lbd_admin *a) {
         g_ptr_array_set_size(a->clients, 0);
         if (a->fd >= 0) {
                 close(a->fd);
-                if (a->address.sa.ss_family == AF_UNIX)
-                        (void)unlink(((struct sockaddr_un *)&a->address.sa)->sun_path);
+                lbd_socket_file_remove(&a->file, &a->address);
         }
+        a->file = (struct lbd_socket_file){ 0 };
         a->fd = -1;
         a->address.text[0] = '\0';
 }
@@ -205,8 +206,19 @@ static bool is_local(const struct lbd_address *addr) {
         return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
 }
 
-/* A listening socket on addr: its fd, or -errno (logged). */
-static int bind_listener(const struct lbd_address *addr) {
+/* A listening socket on addr: its fd, or -errno (logged); *file is the
+ * socket file it made (unix). */
+static int bind_listener(const struct lbd_address *addr, struct lbd_socket_file *file) {
+        *file = (struct lbd_socket_file){ 0 };
+        if (addr->sa.ss_family == AF_UNIX) {
+                const char *why = NULL;
+                int r = lbd_socket_file_clear(addr, &why);
+                if (r < 0 && why)
+                        return log_error_errno(r, "admin: cannot listen on %s: %s", addr->text,
+                                               why);
+                if (r < 0)
+                        return log_error_errno(r, "admin: cannot listen on %s: %m", addr->text);
+        }
         int fd = socket(addr->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return log_error_errno(-errno, "admin: cannot open a socket for %s: %m",
@@ -214,18 +226,13 @@ static int bind_listener(const struct lbd_address *addr) {
         int one = 1;
         if (addr->sa.ss_family != AF_UNIX)
                 (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        else {
-                /* A socket file left by an lbd that did not stop cleanly. */
-                const char *path = ((const struct sockaddr_un *)&addr->sa)->sun_path;
-                struct stat st;
-                if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-                        (void)unlink(path);
-        }
         if (bind(fd, (const struct sockaddr *)&addr->sa, addr->len) < 0 || listen(fd, 64) < 0) {
                 int r = -errno;
                 close(fd);
                 return log_error_errno(r, "admin: cannot listen on %s: %m", addr->text);
         }
+        if (addr->sa.ss_family == AF_UNIX)
+                lbd_socket_file_note(file, addr);
         return fd;
 }
 
@@ -261,7 +268,8 @@ int lbd_admin_apply(struct lbd_admin *a, const struct lbd_config *config) {
         }
         /* The new socket before giving up the old: a move that fails keeps
          * what worked. */
-        int fd = bind_listener(&addr);
+        struct lbd_socket_file file;
+        int fd = bind_listener(&addr, &file);
         if (fd < 0)
                 return fd;
         sd_event_source *io = NULL;
@@ -274,6 +282,7 @@ int lbd_admin_apply(struct lbd_admin *a, const struct lbd_config *config) {
         a->fd = fd;
         a->io = io;
         a->address = addr;
+        a->file = file;
         if (is_local(&addr))
                 log_info("admin: serving /metrics and the status page on %s", addr.text);
         else

@@ -10,17 +10,14 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "socket-file.h"
 
 /* One bound address. Shared by the sets that listen on it. */
 struct listen_socket {
         int fd;
         struct lbd_address address;
         unsigned refs;
-        /* Unix: the socket file made by bind(), removed on close if the path
-         * still names it. */
-        bool owns_file;
-        dev_t dev;
-        ino_t ino;
+        struct lbd_socket_file file; /* unix: the one bind() made */
 };
 
 struct lbd_listeners {
@@ -39,13 +36,7 @@ static const char *unix_path(const struct lbd_address *a) {
 }
 
 static void socket_close(struct listen_socket *s) {
-        if (s->owns_file) {
-                struct stat st;
-                const char *path = unix_path(&s->address);
-                if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == s->dev &&
-                    st.st_ino == s->ino && unlink(path) < 0)
-                        log_warning_errno(errno, "cannot remove the socket file %s: %m", path);
-        }
+        lbd_socket_file_remove(&s->file, &s->address);
         if (s->fd >= 0)
                 close(s->fd);
         g_free(s);
@@ -106,30 +97,6 @@ static void socket_unref(struct lbd_listeners *l, struct listen_socket *s) {
         registry_update_fds(l);
 }
 
-/* Remove path if it is a unix socket nobody accepts on. -EADDRINUSE when
- * someone does, -EEXIST when it is another kind of file. */
-static int remove_stale_socket(const char *path, const struct lbd_address *a) {
-        struct stat st;
-        if (lstat(path, &st) < 0)
-                return errno == ENOENT ? 0 : -errno;
-        if (!S_ISSOCK(st.st_mode))
-                return -EEXIST;
-        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (probe < 0)
-                return -errno;
-        /* A non-blocking connect to a unix socket never waits: it succeeds
-         * or fails with EAGAIN (queue full) when something listens, and
-         * with ECONNREFUSED when nothing does. */
-        int r = connect(probe, (const struct sockaddr *)&a->sa, a->len) == 0 ? 0 : errno;
-        close(probe);
-        if (r != ECONNREFUSED)
-                return r == 0 || r == EAGAIN ? -EADDRINUSE : -r;
-        if (unlink(path) < 0 && errno != ENOENT)
-                return -errno;
-        log_info("removed the stale socket file %s", path);
-        return 0;
-}
-
 /* Open, bind and listen on a. On failure *why may be set to a static
  * explanation to use instead of strerror(). */
 static int socket_open(const struct lbd_address *a, struct listen_socket **ret,
@@ -139,16 +106,7 @@ static int socket_open(const struct lbd_address *a, struct listen_socket **ret,
         int r;
 
         if (is_unix) {
-                r = remove_stale_socket(unix_path(a), a);
-                if (r == -EEXIST) {
-                        *why = "the path exists and is not a socket; lbd removes only stale "
-                               "socket files";
-                        return r;
-                }
-                if (r == -EADDRINUSE) {
-                        *why = "another process accepts connections on that socket file";
-                        return r;
-                }
+                r = lbd_socket_file_clear(a, why);
                 if (r < 0)
                         return r;
         }
@@ -169,13 +127,8 @@ static int socket_open(const struct lbd_address *a, struct listen_socket **ret,
         s->fd = fd;
         s->address = *a;
         if (is_unix) {
-                struct stat st;
                 const char *path = unix_path(a);
-                if (lstat(path, &st) == 0) {
-                        s->owns_file = true;
-                        s->dev = st.st_dev;
-                        s->ino = st.st_ino;
-                }
+                lbd_socket_file_note(&s->file, a);
                 /* Whoever may reach the directory may connect, as with
                  * nginx's unix listeners; the umask must not decide. */
                 if (chmod(path, 0666) < 0) {

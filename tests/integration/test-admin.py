@@ -472,5 +472,45 @@ class AdminMoves(unittest.TestCase):
                           lbd.log_text())
 
 
+    def test_unix_socket_in_use_at_start(self):
+        """A unix path another process accepts on is refused, as for a
+        service listener, and that process's socket file is left alone; a
+        stale socket file (nobody accepts) is replaced."""
+        with lbdtest.PrivateSystemBus() as bus, lbdtest.GunicornBackends(1) as backend:
+            tmp = lbdtest.TempDir("lbd-admin-unix-")
+            self.addCleanup(tmp.cleanup)
+            path = tmp.join("admin.sock")
+            other = socket.socket(socket.AF_UNIX)
+            self.addCleanup(other.close)
+            other.bind(path)
+            other.listen()
+            config = tmp.join("lbd.conf")
+            with open(config, "w") as f:
+                f.write("\n".join(["[daemon]", "workers=1", "user=nobody", "access-log=off",
+                                   "", "[admin]", f"listen=unix:{path}", "",
+                                   "[service web]", f"listen=127.0.0.1:{lbdtest.free_port()}",
+                                   f"backends={backend.addresses[0]}", ""]))
+            lbd = lbdtest.Lbd(bus, config=config)
+            with self.assertRaises(lbdtest.FixtureError):
+                lbd.start()
+            self.assertIn(f"admin: cannot listen on unix:{path}: another process accepts "
+                          "connections on that socket file", lbd.log_text())
+            # The other process still has its socket, and it still works.
+            probe = socket.socket(socket.AF_UNIX)
+            self.addCleanup(probe.close)
+            probe.connect(path)
+            other.close()  # now a stale file: nobody accepts on it
+            self.assertTrue(os.path.exists(path))
+            lbd = lbdtest.Lbd(bus, config=config)
+            with lbd:
+                lbdtest.wait_until(lambda: "admin: serving /metrics" in lbd.log_text(), 10,
+                                   what="the admin listener on the stale path",
+                                   alive=lbd.process)
+                self.assertEqual(scrape(f"unix:{path}")[0], 200)
+                self.assertIn(f"removed the stale socket file {path}", lbd.log_text())
+                self.assertEqual(lbd.stop(), 0)
+            self.assertFalse(os.path.exists(path))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
