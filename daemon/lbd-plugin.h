@@ -98,6 +98,17 @@ struct lbd_host {
          * configuration names the plugin (lbd -t, SetWorkerModel). */
         void (*init_error)(const struct lbd_host *host, const char *format, ...)
                 __attribute__((format(printf, 2, 3)));
+
+        /* Appended after init_error: check struct_size first.
+         *
+         * The master's fds inside a shared object (a connection of its own
+         * to the system bus, authenticated as the master) that worker
+         * processes must not inherit. fds() is asked at every fork for the
+         * object stored under key and writes at most max of them; the
+         * worker closes them before it serves. 0, or -ENOENT when key holds
+         * no object. Master process, main loop thread only. */
+        int (*set_shared_private_fds)(const struct lbd_host *host, const char *key,
+                                      size_t (*fds)(void *object, int *fds, size_t max));
 };
 
 /* ---- worker plugins ---------------------------------------------------- */

@@ -293,9 +293,12 @@ static void on_workers_changed(void *userdata) {
         HOOK(m, workers_changed);
 }
 
+/* The master's fds no worker may keep: the admin listener's, and those in
+ * the plugins' shared objects (libnm's own connection to the system bus). */
 static size_t on_private_fds(void *userdata, int *fds, size_t max) {
         struct lbd_manager *m = userdata;
-        return lbd_admin_fds(m->admin, fds, max);
+        size_t n = lbd_admin_fds(m->admin, fds, max);
+        return n + lbd_shared_private_fds(m->shared, fds + n, max - n);
 }
 
 static void on_stopped(void *userdata) {

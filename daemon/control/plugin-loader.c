@@ -141,6 +141,12 @@ static int host_set_shared(const struct lbd_host *host, const char *key, void *o
         return lbd_shared_set(e->shared, key, object, destroy);
 }
 
+static int host_set_shared_private_fds(const struct lbd_host *host, const char *key,
+                                       size_t (*fds)(void *object, int *fds, size_t max)) {
+        const struct plugin_entry *e = container_of(host, const struct plugin_entry, host);
+        return lbd_shared_set_private_fds(e->shared, key, fds);
+}
+
 /* ---- step 2: the file and its directory --------------------------------- */
 
 /* Owned by root, writable by nobody else (the group bits are also the ACL
@@ -455,6 +461,7 @@ static void load_file(struct load_context *c, size_t dir_index, int dir_fd, cons
                 .get_shared = host_get_shared,
                 .set_shared = host_set_shared,
                 .init_error = host_init_error,
+                .set_shared_private_fds = host_set_shared_private_fds,
         };
         e->shared = c->options->shared;
         e->pub.desc = desc;

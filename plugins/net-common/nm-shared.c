@@ -69,6 +69,22 @@ static void client_destroy(void *object) {
                 g_object_weak_unref(watcher, on_busy_watcher_gone, &gone);
 }
 
+/* The client's connection to the system bus: the master's, authenticated
+ * as root; a worker forked after it was made must not keep it. */
+static size_t client_private_fds(void *object, int *fds, size_t max) {
+        GDBusConnection *bus = nm_client_get_dbus_connection(object);
+        if (!bus || max == 0)
+                return 0;
+        GIOStream *stream = g_dbus_connection_get_stream(bus);
+        if (!G_IS_SOCKET_CONNECTION(stream))
+                return 0;
+        int fd = g_socket_get_fd(g_socket_connection_get_socket(G_SOCKET_CONNECTION(stream)));
+        if (fd < 0)
+                return 0;
+        fds[0] = fd;
+        return 1;
+}
+
 NMClient *net_shared_client(const struct lbd_host *host, char **why) {
         if (host->struct_size < offsetof(struct lbd_host, set_shared) + sizeof(host->set_shared) ||
             !host->get_shared || !host->set_shared) {
@@ -88,6 +104,10 @@ NMClient *net_shared_client(const struct lbd_host *host, char **why) {
                 g_object_unref(client);
                 return NULL;
         }
+        if (host->struct_size >= offsetof(struct lbd_host, set_shared_private_fds) +
+                                         sizeof(host->set_shared_private_fds) &&
+            host->set_shared_private_fds)
+                (void)host->set_shared_private_fds(host, SHARED_KEY, client_private_fds);
         GCancellable *cancel = g_cancellable_new();
         g_object_set_data_full(G_OBJECT(client), CANCEL_MARK, cancel, g_object_unref);
         g_async_initable_init_async(G_ASYNC_INITABLE(client), G_PRIORITY_DEFAULT, cancel,

@@ -504,6 +504,51 @@ class LinkTest(unittest.TestCase):
         self.call("DeleteLink", "s", "bond12")
         self.assertEqual(self.nm.connections(), {})
 
+    # --- the master's connections stay the master's -------------------------------
+
+    def test_respawned_worker_keeps_no_master_bus_connection(self):
+        """libnm's connection to the system bus is made after the first
+        workers were forked; a worker forked later (a respawn) must not
+        inherit it: it is authenticated as the master."""
+        def sockets(pid):
+            out = set()
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                try:
+                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                except OSError:
+                    continue
+                if target.startswith("socket:["):
+                    out.add(target[8:-1])
+            return out
+
+        def listening():
+            # The listeners are shared on purpose: tcp state 0A, unix __SO_ACCEPTCON.
+            out = set()
+            for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+                with open(name) as f:
+                    out |= {w[9] for w in (line.split() for line in list(f)[1:]) if w[3] == "0A"}
+            with open("/proc/net/unix") as f:
+                out |= {w[6] for w in (line.split() for line in list(f)[1:])
+                        if len(w) >= 7 and int(w[3], 16) & 0x10000}
+            return out
+
+        def workers():
+            with open(f"/proc/{self.lbd.pid}/task/{self.lbd.pid}/children") as f:
+                return sorted(int(p) for p in f.read().split())
+
+        lbdtest.wait_until(lambda: len(workers()) == 2, 10, what="2 workers")
+        before = workers()
+        master_only = sockets(self.lbd.pid) - listening()
+        # sd-bus's connection (closed by the arbiter) and libnm's own.
+        self.assertGreaterEqual(len(master_only), 2, master_only)
+        os.kill(before[0], signal.SIGKILL)
+        lbdtest.wait_until(lambda: len(workers()) == 2 and workers() != before, 15,
+                           what="the respawn", alive=self.lbd.process)
+        new = [w for w in workers() if w not in before][0]
+        leaked = sockets(new) & (sockets(self.lbd.pid) - listening())
+        self.assertEqual(leaked, set(), f"worker {new} holds the master's sockets")
+        self.assertEqual(lbdtest.http_request(f"127.0.0.1:{self.port}")[0], 200)
+
     # --- authorization ------------------------------------------------------------
 
     def test_unprivileged_caller_refused(self):
