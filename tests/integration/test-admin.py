@@ -366,6 +366,15 @@ class Admin(unittest.TestCase):
         self.assertEqual(len(page.workers), 2)
 
 
+def write_config(path, admin, backend, workers=1):
+    """One service in front of backend, the admin listener on admin."""
+    with open(path, "w") as f:
+        f.write("\n".join(["[daemon]", f"workers={workers}", "user=nobody", "access-log=off",
+                           "", "[admin]", f"listen={admin}", "",
+                           "[service web]", f"listen=127.0.0.1:{lbdtest.free_port()}",
+                           f"backends={backend}", ""]))
+
+
 class AdminMoves(unittest.TestCase):
     """A reload moves the listener; unix sockets; a bad address at start."""
 
@@ -420,11 +429,7 @@ class AdminMoves(unittest.TestCase):
             self.addCleanup(tmp.cleanup)
             port = lbdtest.free_port()
             config = tmp.join("lbd.conf")
-            with open(config, "w") as f:
-                f.write("\n".join(["[daemon]", "workers=2", "user=nobody", "access-log=off",
-                                   "", "[admin]", f"listen=127.0.0.1:{port}", "",
-                                   "[service web]", f"listen=127.0.0.1:{lbdtest.free_port()}",
-                                   f"backends={backend.addresses[0]}", ""]))
+            write_config(config, f"127.0.0.1:{port}", backend.addresses[0], workers=2)
             lbd = lbdtest.Lbd(bus, config=config)
             with lbd:
                 lbdtest.wait_until(lambda: lbdtest.port_accepts(port), 10,
@@ -460,17 +465,12 @@ class AdminMoves(unittest.TestCase):
             busy.listen()
             taken = f"127.0.0.1:{busy.getsockname()[1]}"
             config = tmp.join("lbd.conf")
-            with open(config, "w") as f:
-                f.write("\n".join(["[daemon]", "workers=1", "user=nobody", "access-log=off",
-                                   "", "[admin]", f"listen={taken}", "",
-                                   "[service web]", f"listen=127.0.0.1:{lbdtest.free_port()}",
-                                   f"backends={backend.addresses[0]}", ""]))
+            write_config(config, taken, backend.addresses[0])
             lbd = lbdtest.Lbd(bus, config=config)
             with self.assertRaises(lbdtest.FixtureError):
                 lbd.start()
             self.assertIn(f"admin: cannot listen on {taken}: Address already in use",
                           lbd.log_text())
-
 
     def test_unix_socket_in_use_at_start(self):
         """A unix path another process accepts on is refused, as for a
@@ -485,11 +485,7 @@ class AdminMoves(unittest.TestCase):
             other.bind(path)
             other.listen()
             config = tmp.join("lbd.conf")
-            with open(config, "w") as f:
-                f.write("\n".join(["[daemon]", "workers=1", "user=nobody", "access-log=off",
-                                   "", "[admin]", f"listen=unix:{path}", "",
-                                   "[service web]", f"listen=127.0.0.1:{lbdtest.free_port()}",
-                                   f"backends={backend.addresses[0]}", ""]))
+            write_config(config, f"unix:{path}", backend.addresses[0])
             lbd = lbdtest.Lbd(bus, config=config)
             with self.assertRaises(lbdtest.FixtureError):
                 lbd.start()
