@@ -117,6 +117,14 @@ static void become_worker(const struct lbd_worker_params *p) {
                                 p->identity->text);
                 _exit(1);
         }
+        /* Nothing the worker runs can gain privileges again (a setuid
+         * program, file capabilities), whatever the unit says; also what a
+         * seccomp filter needs without CAP_SYS_ADMIN. */
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+                log_error_errno(errno, "worker (slot %u): cannot set no_new_privs: %m",
+                                p->slot_index);
+                _exit(1);
+        }
         if (follow_master(master) < 0)
                 _exit(1);
 }

@@ -51,12 +51,16 @@ def alive(pid):
         return False
 
 
-def uid_of(pid):
+def status_field(pid, name):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("Uid:"):
-                return [int(x) for x in line.split()[1:]]
-    raise AssertionError(f"no Uid line for {pid}")
+            if line.startswith(name + ":"):
+                return line.split(":", 1)[1].split()
+    raise AssertionError(f"no {name} line for {pid}")
+
+
+def uid_of(pid):
+    return [int(x) for x in status_field(pid, "Uid")]
 
 
 def connect_result(port, timeout=2.0):
@@ -191,6 +195,11 @@ class ArbiterTest(unittest.TestCase):
         self.assertEqual(self.workers(), pids)
         for pid in pids:
             self.assertEqual(uid_of(pid), [NOBODY_UID] * 4, f"worker {pid} kept root")
+            # No way up again, not even through a setuid program; and the
+            # precondition of a seccomp filter without CAP_SYS_ADMIN.
+            self.assertEqual(status_field(pid, "NoNewPrivs"), ["1"], f"worker {pid}")
+        # The master keeps its privileges (it forks workers of other users).
+        self.assertEqual(status_field(self.lbd.pid, "NoNewPrivs"), ["0"])
         self.assertEqual(sorted(self.started_pids()), sorted(pids))
         # The workers accept on the listener the master bound.
         self.assertEqual(connect_result(self.port), "accepted")
