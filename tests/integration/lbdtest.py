@@ -1195,6 +1195,20 @@ def _distinct_free_ports(n):
 # --- the command-line tools ---------------------------------------------------------
 
 
+def wrk_totals(out):
+    """(requests, socket errors, non-2xx/3xx answers) from wrk's report: every
+    socket error counted (connect, read, write, timeout). FixtureError when
+    out is no wrk report."""
+    m = re.search(r"(\d+) requests in", out)
+    if not m:
+        raise FixtureError(f"not a wrk report:\n{out}")
+    requests = int(m.group(1))
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    socket_errors = sum(int(x) for x in m.groups()) if m else 0
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return requests, socket_errors, int(m.group(1)) if m else 0
+
+
 def run(argv, env=None, timeout=30.0, check=False):
     """Run a command, capturing text output; returns CompletedProcess."""
     return subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

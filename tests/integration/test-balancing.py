@@ -81,14 +81,8 @@ ACTIVE = {"interval": 1, "rise": 2, "fall": 2, "timeout": 1}
 
 
 def parse_wrk(out):
-    m = re.search(r"(\d+) requests in", out)
-    if not m:
-        raise AssertionError(f"wrk said:\n{out}")
-    requests = int(m.group(1))
-    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    socket_errors = sum(int(x) for x in m.groups()) if m else 0
-    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    non2xx = int(m.group(1)) if m else 0
+    """wrk's totals, and the answers per X-Backend that the Lua script printed."""
+    requests, socket_errors, non2xx = lbdtest.wrk_totals(out)
     counts = {k: int(v) for k, v in re.findall(r"^backend-count (\S+) (\d+)$", out, re.M)}
     return requests, socket_errors, non2xx, counts
 

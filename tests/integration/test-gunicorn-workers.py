@@ -34,17 +34,6 @@ MODELS = lbdtest.WORKER_MODELS
 SEQUENTIAL = 30
 
 
-def parse_wrk(out):
-    """(requests, non-2xx/3xx, socket errors) from wrk's report."""
-    m = re.search(r"(\d+) requests in", out)
-    requests = int(m.group(1)) if m else 0
-    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    non2xx = int(m.group(1)) if m else 0
-    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    errors = sum(int(x) for x in m.groups()) if m else 0
-    return requests, non2xx, errors
-
-
 class GunicornWorkerClasses(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -135,7 +124,7 @@ class GunicornWorkerClasses(unittest.TestCase):
         url = f"http://{self.address(model, wc, transport)}/"
         out = subprocess.run([WRK, "-t1", "-c10", "-d2s", url], stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True, timeout=30).stdout
-        requests, non2xx, errors = parse_wrk(out)
+        requests, errors, non2xx = lbdtest.wrk_totals(out)
         print(f"{model:6} {wc:8} {transport:5} {requests:6} requests, {non2xx} non-2xx, "
               f"{errors} socket errors", file=sys.stderr)
         self.assertGreater(requests, 100, out)

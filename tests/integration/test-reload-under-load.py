@@ -12,7 +12,6 @@ again (TTIN) under the load. (wrk's timeout is raised to 10 s: on a loaded 2-cor
 machine a slow answer is not a lost one.)
 """
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -29,15 +28,6 @@ def worker_pids(master):
             return set(int(p) for p in f.read().split())
     except FileNotFoundError:
         return set()
-
-
-def parse_wrk(out):
-    requests = int(re.search(r"(\d+) requests in", out).group(1))
-    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    socket_errors = sum(int(x) for x in m.groups()) if m else 0
-    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    non2xx = int(m.group(1)) if m else 0
-    return requests, socket_errors, non2xx
 
 
 class ReloadUnderLoadBase:
@@ -86,7 +76,7 @@ class ReloadUnderLoadBase:
                 time.sleep(1.5)
 
         out = self.run_wrk(7, reload_three_times)
-        requests, socket_errors, non2xx = parse_wrk(out)
+        requests, socket_errors, non2xx = lbdtest.wrk_totals(out)
         self.assertGreater(requests, 500, out)
         self.assertEqual(socket_errors, 0, out)
         self.assertEqual(non2xx, 0, out)
@@ -113,7 +103,7 @@ class ReloadUnderLoadBase:
             time.sleep(1.5)
 
         out = self.run_wrk(7, shrink_and_grow)
-        requests, socket_errors, non2xx = parse_wrk(out)
+        requests, socket_errors, non2xx = lbdtest.wrk_totals(out)
         self.assertGreater(requests, 500, out)
         self.assertEqual(socket_errors, 0, out)
         self.assertEqual(non2xx, 0, out)
