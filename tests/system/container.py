@@ -22,19 +22,21 @@ as a package would install it: the fixture of tests/system.
   wrk) in the container's network namespace only. stop() powers the
   container off (SIGTERM to nspawn, SIGKILL after a timeout) and unmounts.
 
-Everything started is stopped by PID; the overlay is unmounted and the
-scratch directory removed, also when a test fails (context manager, and an
-atexit handler for a test that dies half way).
+Processes are lbdtest's ManagedProcess and the fixtures are registered with
+lbdtest, like the integration tests' (stopped by PID, newest first, at exit
+or on SIGTERM should a test die half way); the overlay is unmounted and the
+scratch directory removed, also when a test fails.
 
 Standard library only; runs on Debian's /usr/bin/python3 as root.
 """
-import atexit
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "integration"))
+import lbdtest  # noqa: E402
 
 SUITE = "bookworm"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
@@ -92,7 +94,7 @@ class Rootfs:
         self.mirror = mirror or os.environ.get("LBD_DEBIAN_MIRROR") or host_mirror()
         self.path = os.path.join(cache_dir, "rootfs")
         self._stamp = os.path.join(cache_dir, "rootfs.stamp")
-        self._proc = None
+        self._proc = None  # debootstrap, while it runs
         self._log = os.path.join(cache_dir, "debootstrap.log")
 
     def _stamp_text(self):
@@ -117,28 +119,28 @@ class Rootfs:
             elif os.path.exists(p):
                 os.unlink(p)
         log(f"rootfs: debootstrap {SUITE} from {self.mirror} (log: {self._log})")
-        with open(self._log, "wb") as out:
-            self._proc = subprocess.Popen(
-                ["debootstrap", "--variant=minbase", "--include=" + ",".join(self.packages),
-                 SUITE, self.path + ".new", self.mirror],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True)
-        _live.append(self)
+        if os.path.exists(self._log):
+            os.unlink(self._log)
+        self._proc = lbdtest.ManagedProcess(
+            "debootstrap",
+            ["debootstrap", "--variant=minbase", "--include=" + ",".join(self.packages),
+             SUITE, self.path + ".new", self.mirror], self._log).start()
+        lbdtest._register(self)
 
     def wait(self, timeout=1200):
         """Wait for debootstrap; raise Unavailable when it could not make the tree."""
         if self._proc is None:
             return self.path
         try:
-            rc = self._proc.wait(timeout)
+            self._proc.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.stop()
             raise Unavailable(f"debootstrap did not finish within {timeout} s")
+        rc = self._proc.stop()
+        tail = self._proc.log_tail(15)
         self._proc = None
-        _forget(self)
+        lbdtest._unregister(self)
         if rc != 0:
-            with open(self._log, encoding="utf-8", errors="replace") as f:
-                tail = "\n".join(f.read().splitlines()[-15:])
             raise Unavailable(f"debootstrap failed (status {rc}; is {self.mirror} "
                               f"reachable?); its log ends:\n{tail}")
         if os.path.isdir(self.path):
@@ -153,9 +155,8 @@ class Rootfs:
         return self.path
 
     def stop(self):
-        if self._proc is not None and self._proc.poll() is None:
-            os.killpg(self._proc.pid, signal.SIGKILL)
-            self._proc.wait()
+        if self._proc is not None:
+            self._proc.stop()
         self._proc = None
 
 
@@ -227,7 +228,7 @@ class Container:
         shutil.rmtree(self.scratch, ignore_errors=True)
         for d in ("upper", "work", "merged"):
             os.makedirs(os.path.join(self.scratch, d))
-        _live.append(self)
+        lbdtest._register(self)
         opts = (f"lowerdir={':'.join(self.lower)},"
                 f"upperdir={self.scratch}/upper,workdir={self.scratch}/work")
         r = subprocess.run(["mount", "-t", "overlay", "overlay", "-o", opts, self.root],
@@ -235,27 +236,28 @@ class Container:
         if r.returncode != 0:
             raise Unavailable(f"cannot mount the overlay: {r.stdout.strip()}")
         self._mounted = True
-        with open(self.log_path, "wb") as out:
-            self._nspawn = subprocess.Popen(
-                ["systemd-nspawn", "--boot", "--register=no", "--keep-unit",
-                 "--private-network", "--console=read-only", f"--machine={self.name}",
-                 "-D", self.root],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True)
-        deadline = time.monotonic() + boot_timeout
-        while self.leader is None:
-            if self._nspawn.poll() is not None:
-                raise Unavailable(f"systemd-nspawn exited (status {self._nspawn.returncode}) "
-                                  f"before the container booted:\n{self.console_tail()}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"no container init after {boot_timeout} s:\n"
-                                   f"{self.console_tail()}")
-            self.leader = self._find_leader()
-            time.sleep(0.1)
-        # --wait returns when the boot is over (running, or degraded).
-        r = self.run(["systemctl", "is-system-running", "--wait"], check=False,
-                     timeout=max(5.0, deadline - time.monotonic()))
-        state = r.stdout.strip()
+        # SIGTERM (stop(), or the kernel when this test dies) is a clean
+        # poweroff of the container.
+        self._nspawn = lbdtest.ManagedProcess(
+            "systemd-nspawn",
+            ["systemd-nspawn", "--boot", "--register=no", "--keep-unit", "--private-network",
+             "--console=read-only", f"--machine={self.name}", "-D", self.root],
+            self.log_path).start()
+        try:
+            self.leader = lbdtest.wait_until(self._find_leader, boot_timeout,
+                                             interval=0.1, what="the container's init",
+                                             alive=self._nspawn)
+        except lbdtest.FixtureError as e:
+            if not self._nspawn.running():
+                raise Unavailable(f"systemd-nspawn could not boot the tree: {e}") from e
+            raise
+        # --wait returns when the boot is over (running, or degraded); until
+        # init has its control socket, systemctl fails at once and says nothing.
+        state = lbdtest.wait_until(
+            lambda: self.run(["systemctl", "is-system-running", "--wait"], check=False,
+                             timeout=boot_timeout).stdout.strip(),
+            boot_timeout, interval=0.1, what="systemd in the container to answer",
+            alive=self._nspawn)
         if state not in ("running", "degraded"):
             raise RuntimeError(f"the container did not boot (state {state!r}):\n"
                                f"{self.console_tail()}")
@@ -281,11 +283,7 @@ class Container:
         return None
 
     def console_tail(self, lines=30):
-        try:
-            with open(self.log_path, encoding="utf-8", errors="replace") as f:
-                return "\n".join(f.read().splitlines()[-lines:])
-        except OSError:
-            return "(no console log)"
+        return self._nspawn.log_tail(lines) if self._nspawn else "(no console log)"
 
     def run(self, argv, check=True, timeout=60.0, input=None, user=None):
         """argv inside the container, as root or as user (its name, with its
@@ -314,15 +312,7 @@ class Container:
 
     def stop(self, timeout=30):
         if self._nspawn is not None:
-            if self._nspawn.poll() is None:
-                # nspawn turns SIGTERM into a clean poweroff of the container.
-                os.kill(self._nspawn.pid, signal.SIGTERM)
-                try:
-                    self._nspawn.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    log(f"container: no poweroff within {timeout} s; killing it")
-                    os.killpg(self._nspawn.pid, signal.SIGKILL)
-                    self._nspawn.wait()
+            self._nspawn.stop(timeout)  # SIGTERM: poweroff; SIGKILL after timeout
             self._nspawn = None
             self.leader = None
         if self._mounted:
@@ -333,7 +323,7 @@ class Container:
             self._mounted = False
         if os.path.isdir(self.scratch) and os.environ.get("LBD_TEST_KEEP_TMP") != "1":
             shutil.rmtree(self.scratch, ignore_errors=True)
-        _forget(self)
+        lbdtest._unregister(self)
 
 
 def _run(argv, check, timeout, input):
@@ -347,26 +337,3 @@ def _run(argv, check, timeout, input):
         raise AssertionError(f"`{' '.join(argv[argv.index('--') + 1:] if '--' in argv else argv)}` "
                              f"exited {r.returncode}:\n{r.stdout}{r.stderr}")
     return r
-
-
-# Everything started, stopped at exit should a test die half way.
-_live = []
-
-
-def _forget(obj):
-    if obj in _live:
-        _live.remove(obj)
-
-
-def _stop_all():
-    while _live:
-        obj = _live.pop()
-        try:
-            obj.stop()
-        except Exception as e:  # keep going: stop the rest
-            print(f"system: stopping {obj!r} failed: {e}", file=sys.stderr)
-
-
-atexit.register(_stop_all)
-for _sig in (signal.SIGTERM, signal.SIGHUP):
-    signal.signal(_sig, lambda signum, frame: sys.exit(128 + signum))
