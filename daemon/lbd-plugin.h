@@ -304,7 +304,14 @@ struct lbd_worker_ops {
          * 0 on a clean stop, a negative errno otherwise. */
         int (*run)(void *plugin_data, const struct lbd_worker_host *host,
                    struct lbd_worker *worker);
-        void *reserved[4];
+        /* The system calls run() makes beyond those every worker may make,
+         * by name ("io_uring_enter"), NULL-terminated; NULL for none.
+         * A worker is confined before run() (Landlock and a seccomp
+         * allow-list, see lbd(8) "SECURITY"): any other system call kills
+         * it. Took the place of reserved[0], which ABI 1 plugins left
+         * NULL. */
+        const char *const *extra_syscalls;
+        void *reserved[3];
 };
 
 /* ---- policy plugins ---------------------------------------------------- */

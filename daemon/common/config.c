@@ -109,6 +109,7 @@ struct lbd_config *lbd_config_new(void) {
                 .statsd_prefix = g_strdup("lbd"),
                 .dogstatsd_tags = NULL,
                 .statsd_interval = 1,
+                .confine_workers = true,
         };
         c->services = g_ptr_array_new_with_free_func((GDestroyNotify)service_free);
         c->sources = g_ptr_array_new_with_free_func(g_free);

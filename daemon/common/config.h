@@ -108,6 +108,7 @@ struct lbd_daemon_config {
         /* DogStatsD tags sent with every metric, "k:v,k2:v2", or NULL. */
         char *dogstatsd_tags;
         unsigned statsd_interval; /* seconds between sends, 1..3600, default 1 */
+        bool confine_workers;  /* Landlock + seccomp in the workers, default yes */
         /* [admin] listen=: where /metrics and the status page are served
          * (read-only), a canonical address, or NULL (off, the default). */
         char *admin_listen;

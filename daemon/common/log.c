@@ -159,6 +159,8 @@ int log_reopen_error_log(void) {
         return r;
 }
 
+const char *log_error_log_path(void) { return error_file ? error_path : NULL; }
+
 void log_reopen_error_log_signal_safe(void) {
         if (!error_file)
                 return;

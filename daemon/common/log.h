@@ -38,6 +38,8 @@ int log_set_error_log(const char *target, bool share, gid_t gid);
  * errno). 0 or -errno; no-op without a file. */
 int log_reopen_error_log(void);
 void log_reopen_error_log_signal_safe(void);
+/* The error log file's path, or NULL when errors go to the journal. */
+const char *log_error_log_path(void);
 
 /* Open path to append log lines: O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC,
  * created 0640, missing parent directories created 0755. With share (a

@@ -38,6 +38,7 @@ const char lbd_config_builtin_default[] =
         "statsd-prefix=lbd         # metric names start PREFIX. (empty: no prefix)\n"
         "statsd-interval=1         # seconds between sends, 1-3600\n"
         "dogstatsd-tags=           # tags sent with every metric: k:v,k2:v2\n"
+        "confine-workers=yes       # Landlock and a system call allow-list; no: debugging\n"
         "\n"
         "# Read-only HTTP: Prometheus /metrics and the status page at /.\n"
         "[admin]\n"

@@ -29,6 +29,7 @@ enum key_type {
         KEY_LISTEN,      /* list */
         KEY_MODE,
         KEY_LOG_FORMAT,  /* combined | json */
+        KEY_BOOL,        /* yes | no (and systemd's other spellings) */
         KEY_BACKENDS,    /* list */
         KEY_HEALTH_CHECK,
 };

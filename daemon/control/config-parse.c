@@ -634,6 +634,7 @@ static const struct key_def daemon_keys[] = {
         { "statsd-prefix", KEY_METRIC_PREFIX, D(statsd_prefix), 0, 0, NULL },
         { "statsd-interval", KEY_UINT, D(statsd_interval), 1, 3600, "seconds" },
         { "dogstatsd-tags", KEY_TAGS, D(dogstatsd_tags), 0, 0, NULL },
+        { "confine-workers", KEY_BOOL, D(confine_workers), 0, 0, NULL },
 };
 #undef D
 
@@ -873,6 +874,20 @@ bool config_apply_value(const struct key_def *def, const char *value, char **ite
                         return false;
                 }
                 *(enum lbd_service_mode *)field = (enum lbd_service_mode)m;
+                return true;
+        }
+
+        case KEY_BOOL: {
+                static const char *const yes[] = { "yes", "true", "on", "1", NULL };
+                static const char *const no[] = { "no", "false", "off", "0", NULL };
+                if (g_strv_contains(yes, value)) {
+                        *(bool *)field = true;
+                } else if (g_strv_contains(no, value)) {
+                        *(bool *)field = false;
+                } else {
+                        *detail = g_strdup_printf("'%s' is not yes or no", value);
+                        return false;
+                }
                 return true;
         }
 

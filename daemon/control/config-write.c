@@ -120,6 +120,9 @@ static char *format_value(const struct key_def *def, const void *base) {
                 }
                 break;
         }
+        case KEY_BOOL:
+                g_string_append(out, *(const bool *)field ? "yes" : "no");
+                break;
         case KEY_LOG_FORMAT:
                 g_string_append(out, *(const enum lbd_access_log_format *)field ==
                                                      LBD_ACCESS_LOG_JSON

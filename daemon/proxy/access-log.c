@@ -415,6 +415,15 @@ int lbd_logs_reopen(void) {
         return ret;
 }
 
+size_t lbd_logs_reopened_files(const char *paths[2]) {
+        size_t n = 0;
+        if (log_error_log_path())
+                paths[n++] = log_error_log_path();
+        if (mode == MODE_FILE)
+                paths[n++] = access_path;
+        return n;
+}
+
 void lbd_logs_reopen_signal_safe(void) {
         int saved_errno = errno;
         log_reopen_error_log_signal_safe();

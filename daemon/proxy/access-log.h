@@ -145,6 +145,10 @@ int lbd_logs_reopen(void);
 /* Worker, from its USR1 handler: reopen the files by path.
  * Async-signal-safe; saves errno. */
 void lbd_logs_reopen_signal_safe(void);
+/* The files lbd_logs_reopen_signal_safe() opens: the error log's and the
+ * access log's paths, those that are files (0 to 2 of them), for the
+ * worker's Landlock rules. */
+size_t lbd_logs_reopened_files(const char *paths[2]);
 
 /* Is anything logged? (A cheap test before gathering an entry.) */
 bool lbd_access_log_enabled(void);

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "socket-io.h"
 #include "upstream-pool.h"
+#include "worker-confine.h"
 
 /* What the worker's signal handlers set. A handler can reach nothing but
  * static storage, so this is the one static variable of the worker; the
@@ -98,7 +99,8 @@ static int follow_master(pid_t master) {
 }
 
 /* Become a worker: let go of the master's control plane, take the
- * worker's signals, drop privileges, follow the master. Exits on failure. */
+ * worker's signals, drop privileges, follow the master, confine itself
+ * (worker-confine.h). Exits on failure. */
 static void become_worker(const struct lbd_worker_params *p) {
         pid_t master = getppid();
         /* The master's control plane is not ours: holding its bus socket
@@ -127,6 +129,9 @@ static void become_worker(const struct lbd_worker_params *p) {
         }
         if (follow_master(master) < 0)
                 _exit(1);
+        if (p->config->daemon.confine_workers &&
+            lbd_worker_confine(p->landlock_abi, p->model) < 0)
+                _exit(1); /* logged */
 }
 
 /* The engine's view of this worker (engine.h). Exits when out of memory. */

@@ -38,6 +38,8 @@ struct lbd_worker_params {
         /* The master's fds the worker must not keep (bus, event loop). */
         const int *close_fds;
         size_t n_close_fds;
+        /* lbd_landlock_abi() as the master found it (worker-landlock.h). */
+        int landlock_abi;
 };
 
 /* Run a worker in the current (freshly forked) process. Never returns:

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "scoreboard.h"
 #include "worker.h"
+#include "worker-landlock.h"
 
 /* A worker that dies sooner than this after its start died "at start". */
 #define QUICK_DEATH_MS 1000u
@@ -71,6 +72,7 @@ struct lbd_arbiter {
         struct lbd_arbiter_hooks hooks;
         int close_fds[LBD_ARBITER_CLOSE_FDS_MAX]; /* the master's, not the workers' */
         size_t n_close_fds;
+        int landlock_abi; /* lbd_landlock_abi(): what the workers confine with */
         struct lbd_scoreboard *scoreboard;
         struct lbd_table *table; /* the shared backend table (the manager's) */
         struct lbd_listeners *listeners;
@@ -151,6 +153,10 @@ static int generation_new(struct lbd_arbiter *a, struct lbd_config *config,
                 return r;
         }
         g->id = ++a->next_generation;
+        if (!config->daemon.confine_workers)
+                log_warning("%s: [daemon] confine-workers=no: the workers run without Landlock "
+                            "and without a system call filter",
+                            lbd_config_origin(config, "daemon", "confine-workers") ?: "default");
         /* Its services' pools stay while its workers may pick from them
          * (the configuration was synced to the table before). */
         lbd_table_pool_hold(a->table, config);
@@ -215,6 +221,7 @@ static int spawn_worker(struct lbd_arbiter *a, struct generation *g, pid_t *ret_
                 .identity = &g->identity,
                 .close_fds = close_fds,
                 .n_close_fds = n_close,
+                .landlock_abi = a->landlock_abi,
         };
 
         /* A fresh slot: the counters are this worker's (max-requests counts
@@ -393,6 +400,12 @@ static void log_exit(const struct worker *w, int status, uint64_t requests, cons
                 if (w->timed_out)
                         log_info("worker %d (slot %u) killed after its heartbeat timeout; %s",
                                  (int)w->pid, w->slot, what);
+                else if (sig == SIGSYS && !w->killed)
+                        /* SECCOMP_RET_KILL_PROCESS (proxy/worker-seccomp.h). */
+                        log_error("worker %d (slot %u) was killed by its system call filter: "
+                                  "it made a system call workers may not make (a bug in a "
+                                  "plugin, or an attack on it; see SECURITY in lbd(8)); %s",
+                                  (int)w->pid, w->slot, what);
                 else
                         log_full(w->killed ? LOG_WARNING : LOG_ERR, NULL,
                                  "worker %d (slot %u) was killed by signal %s%s; %s",
@@ -749,6 +762,16 @@ int lbd_arbiter_new(const struct lbd_arbiter_params *p, struct lbd_arbiter **ret
         a->retired = g_ptr_array_new_with_free_func((GDestroyNotify)generation_free);
         a->listeners = lbd_listeners_new();
         *ret = a;
+
+        /* Said once here, not by every worker. */
+        a->landlock_abi = lbd_landlock_abi();
+        if (a->landlock_abi < 0)
+                log_warning_errno(a->landlock_abi,
+                                  "Landlock is not available (%m): workers are confined by "
+                                  "their system call filter alone");
+        else
+                log_debug("workers are confined with Landlock ABI %d and a system call filter",
+                          a->landlock_abi);
 
         int r = setup_event_sources(a);
         if (r < 0)

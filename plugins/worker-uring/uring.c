@@ -363,9 +363,17 @@ out:
         return r < 0 ? r : 0;
 }
 
+/* The ring's own calls; what the ring does (accept, recv, send, close)
+ * the kernel checks as it would those system calls, Landlock included,
+ * but not seccomp, which sees only these. */
+static const char *const ring_syscalls[] = {
+        "io_uring_setup", "io_uring_enter", "io_uring_register", NULL,
+};
+
 static const struct lbd_worker_ops ops = {
         .struct_size = sizeof(struct lbd_worker_ops),
         .run = uring_run,
+        .extra_syscalls = ring_syscalls,
 };
 
 /* Name and description: plugins/worker-uring/meson.build. */

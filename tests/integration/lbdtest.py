@@ -41,6 +41,7 @@ import http.client
 import json
 import re
 import os
+import pwd
 import select
 import shutil
 import signal
@@ -88,6 +89,7 @@ DEFAULT_CONFIG_FILE = "/etc/lbd/lbd.conf"
 DBUS_DAEMON = shutil.which("dbus-daemon") or "/usr/bin/dbus-daemon"
 GUNICORN = "/usr/bin/gunicorn"  # Debian's: runs on /usr/bin/python3
 BUSCTL = shutil.which("busctl") or "/usr/bin/busctl"
+SETPRIV = shutil.which("setpriv") or "/usr/bin/setpriv"
 
 
 def lbd_path():
@@ -293,6 +295,32 @@ def wait_until(predicate, timeout, interval=0.05, what="condition", alive=None):
 
 
 # --- ports and HTTP ------------------------------------------------------------------
+
+
+def worker_pids(master):
+    """The PIDs of master's child processes (the children of each of its
+    threads), sorted; [] once master is gone."""
+    found = set()
+    try:
+        tasks = os.listdir(f"/proc/{master}/task")
+    except FileNotFoundError:
+        return []
+    for task in tasks:
+        try:
+            with open(f"/proc/{master}/task/{task}/children") as f:
+                found.update(int(x) for x in f.read().split())
+        except FileNotFoundError:
+            pass
+    return sorted(found)
+
+
+def status_field(pid, name):
+    """The words of the "Name:" line of /proc/pid/status."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(name + ":"):
+                return line.split(":", 1)[1].split()
+    raise AssertionError(f"no {name} line in /proc/{pid}/status")
 
 
 def port_is_free(port, host="127.0.0.1"):
@@ -726,8 +754,11 @@ class Lbd:
 
     def __init__(self, bus, args=(), config=None, plugin_dirs=None, env=None, lbd=None,
                  log_level="debug", start_timeout=20.0, allow_unowned_plugins=None,
-                 wrapper=()):
+                 wrapper=(), user=None):
         self.bus = bus
+        # Run lbd as this user (with its groups, no capabilities), as
+        # lbd.service does with User=lbd; None: as the test (root).
+        self.user = user
         self.wrapper = list(wrapper)  # argv before lbd's own (deny-io-uring ERRNO)
         self.allow_unowned_plugins = allow_unowned_plugins
         self.extra_args = list(args)
@@ -780,10 +811,33 @@ class Lbd:
         if self.log_level:
             argv += ["--log-level", self.log_level]
         if self.config:
-            argv += ["--config", self.config]
+            argv += ["--config", self.config_path]
         else:
             argv += default_config_args(self.tmp.path, self.lbd)
-        return argv + self.extra_args
+        return self._as_user() + argv + self.extra_args
+
+    @property
+    def config_path(self):
+        """The configuration file lbd reads: config, or when lbd runs as
+        another user, a copy of it in lbd's own directory (a test's
+        directory is the test's own, mode 0700)."""
+        return self.tmp.join("lbd.conf") if self.user else self.config
+
+    def _as_user(self):
+        if not self.user:
+            return []
+        return [SETPRIV, f"--reuid={self.user}", f"--regid={self.user}", "--init-groups",
+                "--inh-caps=-all", "--bounding-set=-all", "--"]
+
+    def _give_to_user(self):
+        """lbd's directories and the notification socket, to self.user."""
+        pw = pwd.getpwnam(self.user)
+        if self.config:
+            shutil.copyfile(self.config, self.config_path)
+        for path in [self.tmp.path, self.config_dir, self.state_dir] + (
+                [self.config_path] if self.config else []):
+            os.chown(path, pw.pw_uid, pw.pw_gid)
+        os.chmod(self.tmp.join("notify"), 0o666)
 
     def start(self):
         if not os.access(self.lbd, os.X_OK):
@@ -796,6 +850,8 @@ class Lbd:
         notify_path = self.tmp.join("notify")
         self._notify_sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._notify_sock.bind(notify_path)
+        if self.user:
+            self._give_to_user()
         env = self.bus.env() if hasattr(self.bus, "env") else dict(os.environ)
         if isinstance(self.bus, str):
             env["DBUS_SYSTEM_BUS_ADDRESS"] = self.bus

@@ -21,7 +21,6 @@ Standard library only; runs on Debian's /usr/bin/python3.
 import os
 import shutil
 import subprocess
-import time
 import uuid
 
 import lbdtest

@@ -130,14 +130,6 @@ def holders(inodes):
     return found
 
 
-def children(pid):
-    found = set()
-    for path in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{path}/children") as f:
-            found |= {int(x) for x in f.read().split()}
-    return found
-
-
 def listener_holders(port):
     """PIDs of the processes holding the socket that listens on 127.0.0.1:port."""
     inodes = admin_inodes(port)
@@ -434,7 +426,7 @@ class AdminMoves(unittest.TestCase):
             with lbd:
                 lbdtest.wait_until(lambda: lbdtest.port_accepts(port), 10,
                                    what="the admin listener", alive=lbd.process)
-                lbdtest.wait_until(lambda: len(children(lbd.pid)) == 2, 10, what="2 workers")
+                lbdtest.wait_until(lambda: len(lbdtest.worker_pids(lbd.pid)) == 2, 10, what="2 workers")
                 quiet = [socket.create_connection(("127.0.0.1", port), timeout=10)
                          for _ in range(4)]
                 for s in quiet:
@@ -445,10 +437,10 @@ class AdminMoves(unittest.TestCase):
                     lambda: len(holders(admin_inodes(port, ("01",)) - mine)) == 1
                     and len(admin_inodes(port, ("01",)) - mine) == 4, 10,
                     what="the master to accept the 4 connections")
-                before = children(lbd.pid)
+                before = lbdtest.worker_pids(lbd.pid)
                 os.kill(min(before), signal.SIGKILL)
-                lbdtest.wait_until(lambda: len(children(lbd.pid)) == 2 and
-                                   children(lbd.pid) != before, 15, what="the respawn",
+                lbdtest.wait_until(lambda: len(lbdtest.worker_pids(lbd.pid)) == 2 and
+                                   lbdtest.worker_pids(lbd.pid) != before, 15, what="the respawn",
                                    alive=lbd.process)
                 admin = admin_inodes(port) | (admin_inodes(port, ("01",)) - mine)
                 self.assertEqual(holders(admin), {lbd.pid})

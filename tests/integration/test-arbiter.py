@@ -12,8 +12,6 @@ variables lbd passes on to its workers.
 Run by meson (tests/integration/meson.build) or directly after a build:
 /usr/bin/python3 tests/integration/test-arbiter.py
 """
-import errno
-import glob
 import os
 import re
 import signal
@@ -30,18 +28,6 @@ TEST_PLUGIN_DIR = os.environ.get("LBD_TEST_PLUGIN_DIR") or os.path.join(
 NOBODY_UID = 65534
 
 
-def children(pid):
-    """PIDs of pid's child processes (every thread's children)."""
-    result = set()
-    for path in glob.glob(f"/proc/{pid}/task/*/children"):
-        try:
-            with open(path) as f:
-                result.update(int(x) for x in f.read().split())
-        except OSError:
-            pass
-    return result
-
-
 def alive(pid):
     """pid exists and is not a zombie."""
     try:
@@ -51,16 +37,8 @@ def alive(pid):
         return False
 
 
-def status_field(pid, name):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(name + ":"):
-                return line.split(":", 1)[1].split()
-    raise AssertionError(f"no {name} line for {pid}")
-
-
 def uid_of(pid):
-    return [int(x) for x in status_field(pid, "Uid")]
+    return [int(x) for x in lbdtest.status_field(pid, "Uid")]
 
 
 def connect_result(port, timeout=2.0):
@@ -156,7 +134,7 @@ class ArbiterTest(unittest.TestCase):
               file=sys.stderr)
 
     def workers(self):
-        return children(self.lbd.pid)
+        return set(lbdtest.worker_pids(self.lbd.pid))
 
     def wait_workers(self, n, timeout=10.0, what=None):
         """Wait until lbd has exactly n children; returns their PIDs."""
@@ -197,9 +175,9 @@ class ArbiterTest(unittest.TestCase):
             self.assertEqual(uid_of(pid), [NOBODY_UID] * 4, f"worker {pid} kept root")
             # No way up again, not even through a setuid program; and the
             # precondition of a seccomp filter without CAP_SYS_ADMIN.
-            self.assertEqual(status_field(pid, "NoNewPrivs"), ["1"], f"worker {pid}")
+            self.assertEqual(lbdtest.status_field(pid, "NoNewPrivs"), ["1"], f"worker {pid}")
         # The master keeps its privileges (it forks workers of other users).
-        self.assertEqual(status_field(self.lbd.pid, "NoNewPrivs"), ["0"])
+        self.assertEqual(lbdtest.status_field(self.lbd.pid, "NoNewPrivs"), ["0"])
         self.assertEqual(sorted(self.started_pids()), sorted(pids))
         # The workers accept on the listener the master bound.
         self.assertEqual(connect_result(self.port), "accepted")

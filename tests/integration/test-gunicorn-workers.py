@@ -19,6 +19,7 @@ Run by meson (tests/integration/meson.build) or directly after a build:
 """
 import json
 import os
+import pwd
 import re
 import subprocess
 import sys
@@ -176,10 +177,12 @@ class GunicornWorkerClasses(unittest.TestCase):
                                what="the 502's log line")
             log = lbd.log_text()
             sock = self.seed.addresses[0]
+            www = pwd.getpwnam("www-data")
             want = (rf"cannot connect to {re.escape(sock)}: Permission denied \(the worker is "
                     r"user lbd \(uid \d+\), group lbd \(gid \d+\); the socket is owned by "
-                    r"www-data \(uid \d+\), group www-data \(gid \d+\), mode 0770: add its "
-                    r"group to \[daemon\] extra-groups=\)")
+                    rf"uid {www.pw_uid}, gid {www.pw_gid}, mode 0770: add group {www.pw_gid} "
+                    rf"to \[daemon\] extra-groups=, by the name `getent group {www.pw_gid}` "
+                    r"gives\)")
             self.assertRegex(log, want)
             self.assertRegex(log, r"answering 502: no backend reachable; last: " +
                              want[len("cannot connect to "):])

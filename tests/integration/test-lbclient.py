@@ -302,8 +302,7 @@ class ReadCommands(LbclientCase):
         self.assertGreaterEqual(s["requests"], 6)
         self.assertGreaterEqual(s["accepted_connections"], 6)
         pids = {w["pid"] for w in s["worker_processes"]}
-        with open(f"/proc/{self.lbd.pid}/task/{self.lbd.pid}/children") as f:
-            self.assertEqual(pids, {int(p) for p in f.read().split()})
+        self.assertEqual(pids, set(lbdtest.worker_pids(self.lbd.pid)))
         self.assertEqual(sum(w["requests"] for w in s["worker_processes"]), s["requests"])
         web = s["services"][0]
         self.assertEqual(web["name"], "web")

@@ -533,8 +533,7 @@ class LinkTest(unittest.TestCase):
             return out
 
         def workers():
-            with open(f"/proc/{self.lbd.pid}/task/{self.lbd.pid}/children") as f:
-                return sorted(int(p) for p in f.read().split())
+            return lbdtest.worker_pids(self.lbd.pid)
 
         lbdtest.wait_until(lambda: len(workers()) == 2, 10, what="2 workers")
         before = workers()

@@ -74,9 +74,7 @@ class LiveChanges(unittest.TestCase):
         return self.bus.busctl(*argv)
 
     def worker_pids(self):
-        pid = self.lbd.pid
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return sorted(int(x) for x in f.read().split())
+        return lbdtest.worker_pids(self.lbd.pid)
 
     def served_by(self, n, listen=None):
         names = []

@@ -190,9 +190,7 @@ class PolkitCase(unittest.TestCase):
         return self.bus.get_property(path, iface, name)
 
     def worker_pids(self):
-        pid = self.lbd.pid
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return sorted(int(x) for x in f.read().split())
+        return lbdtest.worker_pids(self.lbd.pid)
 
     def wait_workers(self, n, timeout=20.0):
         lbdtest.wait_until(lambda: len(self.worker_pids()) == n, timeout,

@@ -22,14 +22,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lbdtest  # noqa: E402
 
 
-def worker_pids(master):
-    try:
-        with open(f"/proc/{master}/task/{master}/children") as f:
-            return set(int(p) for p in f.read().split())
-    except FileNotFoundError:
-        return set()
-
-
 class ReloadUnderLoadBase:
     MODEL = None
 
@@ -52,7 +44,7 @@ class ReloadUnderLoadBase:
         self.addCleanup(lbdtest.stop_clean, self.lbd)
         lbdtest.wait_until(lambda: not lbdtest.port_is_free(self.port), 10,
                            what="lbd to listen", alive=self.lbd.process)
-        lbdtest.wait_until(lambda: len(worker_pids(self.lbd.pid)) == 2, 10,
+        lbdtest.wait_until(lambda: len(set(lbdtest.worker_pids(self.lbd.pid))) == 2, 10,
                            what="two workers")
 
     def run_wrk(self, seconds, during):
@@ -68,7 +60,7 @@ class ReloadUnderLoadBase:
         return out
 
     def test_hup_under_load_loses_nothing(self):
-        before = worker_pids(self.lbd.pid)
+        before = set(lbdtest.worker_pids(self.lbd.pid))
 
         def reload_three_times():
             for _ in range(3):
@@ -80,9 +72,9 @@ class ReloadUnderLoadBase:
         self.assertGreater(requests, 500, out)
         self.assertEqual(socket_errors, 0, out)
         self.assertEqual(non2xx, 0, out)
-        lbdtest.wait_until(lambda: len(worker_pids(self.lbd.pid)) == 2, 15,
+        lbdtest.wait_until(lambda: len(set(lbdtest.worker_pids(self.lbd.pid))) == 2, 15,
                            what="old workers gone")
-        after = worker_pids(self.lbd.pid)
+        after = set(lbdtest.worker_pids(self.lbd.pid))
         self.assertFalse(before & after, "the workers were not replaced")
 
     def test_ttou_ttin_under_load_loses_nothing(self):
@@ -90,15 +82,15 @@ class ReloadUnderLoadBase:
         # half of wrk's keep-alive connections: each finishes its request
         # and closes, and wrk reconnects to the one left. TTIN then starts
         # a worker again, which takes its share of new connections.
-        before = worker_pids(self.lbd.pid)
+        before = set(lbdtest.worker_pids(self.lbd.pid))
 
         def shrink_and_grow():
             os.kill(self.lbd.pid, signal.SIGTTOU)
-            lbdtest.wait_until(lambda: len(worker_pids(self.lbd.pid)) == 1, 15,
+            lbdtest.wait_until(lambda: len(set(lbdtest.worker_pids(self.lbd.pid))) == 1, 15,
                                what="one worker left")
             time.sleep(1.0)
             os.kill(self.lbd.pid, signal.SIGTTIN)
-            lbdtest.wait_until(lambda: len(worker_pids(self.lbd.pid)) == 2, 10,
+            lbdtest.wait_until(lambda: len(set(lbdtest.worker_pids(self.lbd.pid))) == 2, 10,
                                what="a second worker again")
             time.sleep(1.5)
 
@@ -107,14 +99,14 @@ class ReloadUnderLoadBase:
         self.assertGreater(requests, 500, out)
         self.assertEqual(socket_errors, 0, out)
         self.assertEqual(non2xx, 0, out)
-        self.assertEqual(len(before & worker_pids(self.lbd.pid)), 1,
+        self.assertEqual(len(before & set(lbdtest.worker_pids(self.lbd.pid))), 1,
                          "TTOU did not stop one of the two workers")
 
     def test_killed_worker_is_replaced_and_service_goes_on(self):
-        before = worker_pids(self.lbd.pid)
+        before = set(lbdtest.worker_pids(self.lbd.pid))
         victim = min(before)
         os.kill(victim, signal.SIGKILL)
-        lbdtest.wait_until(lambda: len(worker_pids(self.lbd.pid) - {victim}) == 2, 10,
+        lbdtest.wait_until(lambda: len(set(lbdtest.worker_pids(self.lbd.pid)) - {victim}) == 2, 10,
                            what="a replacement worker")
         status, _, body = lbdtest.http_request(f"127.0.0.1:{self.port}", "/")
         self.assertEqual(status, 200)

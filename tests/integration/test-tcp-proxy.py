@@ -59,10 +59,8 @@ class EchoUntilEof:
 
 def worker_pipes(lbd):
     """Pipe fds the lbd's workers hold (its master's children)."""
-    with open(f"/proc/{lbd.pid}/task/{lbd.pid}/children") as f:
-        workers = [int(p) for p in f.read().split()]
     n = 0
-    for pid in workers:
+    for pid in lbdtest.worker_pids(lbd.pid):
         fd_dir = f"/proc/{pid}/fd"
         for fd in os.listdir(fd_dir):
             try:

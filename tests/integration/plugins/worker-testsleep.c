@@ -7,19 +7,31 @@
  * sees which addresses are listened on). The environment shapes it:
  *
  *   LBD_TESTSLEEP_STARTS=FILE       append the worker's PID to FILE at start
- *                                   (the file must exist and be writable by
- *                                   the worker's user)
  *   LBD_TESTSLEEP_FAIL=1            return -ENOSYS at once (a crash loop)
  *   LBD_TESTSLEEP_IGNORE_STOP=1     ignore a graceful stop (TERM); stop only
  *                                   when told to stop now (QUIT/INT)
  *   LBD_TESTSLEEP_HANG_FILE=FILE    when FILE holds this worker's PID, stop
  *                                   heartbeating and hang until killed
+ *   LBD_TESTSLEEP_MISBEHAVE=WHAT    at start, try what a compromised worker
+ *                                   would (test-confinement): execve,
+ *                                   truncate=FILE (open for writing with
+ *                                   O_TRUNC), append=FILE (open for
+ *                                   appending, the flags a worker may use),
+ *                                   signal-master (SIGTERM to the parent);
+ *                                   what got through or was refused is
+ *                                   written to stderr as "testsleep: ..."
+ *
+ * A worker is confined (Landlock, seccomp) and may open no file, so FILEs
+ * of STARTS and HANG_FILE are opened by init() in the master, like a real
+ * plugin's resources, and the workers inherit the descriptors.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,36 +43,96 @@ static bool env_set(const char *name) {
         return v && *v && *v != '0';
 }
 
-static void record_start(void) {
-        const char *path = getenv("LBD_TESTSLEEP_STARTS");
+/* Opened by init() in the master; -1 when not asked for. */
+struct files {
+        int starts;
+        int hang;
+};
+
+static int open_env_file(const char *name, int flags) {
+        const char *path = getenv(name);
         if (!path)
-                return;
-        int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-        if (fd < 0)
+                return -1;
+        return open(path, flags | O_CLOEXEC);
+}
+
+static int testsleep_init(const struct lbd_host *host, void **data) {
+        struct files *f = malloc(sizeof *f);
+        if (!f)
+                return -ENOMEM;
+        f->starts = open_env_file("LBD_TESTSLEEP_STARTS", O_WRONLY | O_APPEND);
+        f->hang = open_env_file("LBD_TESTSLEEP_HANG_FILE", O_RDONLY);
+        *data = f;
+        return 0;
+}
+
+static void testsleep_fini(void *data) {
+        struct files *f = data;
+        if (f->starts >= 0)
+                close(f->starts);
+        if (f->hang >= 0)
+                close(f->hang);
+        free(f);
+}
+
+static void record_start(const struct files *f) {
+        if (f->starts < 0)
                 return;
         char line[32];
         int n = snprintf(line, sizeof(line), "%d\n", (int)getpid());
-        if (write(fd, line, (size_t)n) != n)
+        if (write(f->starts, line, (size_t)n) != n)
                 (void)0; /* the test sees the missing line */
-        close(fd);
 }
 
-static bool hang_requested(void) {
-        const char *path = getenv("LBD_TESTSLEEP_HANG_FILE");
-        if (!path)
+/* The test replaces the file's content in place (truncate and write), so
+ * the descriptor opened at init sees it. */
+static bool hang_requested(const struct files *f) {
+        if (f->hang < 0 || lseek(f->hang, 0, SEEK_SET) < 0)
                 return false;
-        FILE *f = fopen(path, "re");
-        if (!f)
+        char buf[32];
+        ssize_t n = read(f->hang, buf, sizeof buf - 1);
+        if (n <= 0)
                 return false;
-        long pid = 0;
-        bool mine = fscanf(f, "%ld", &pid) == 1 && pid == (long)getpid();
-        fclose(f);
-        return mine;
+        buf[n] = '\0';
+        return strtol(buf, NULL, 10) == (long)getpid();
+}
+
+static void say(const char *what, int err) {
+        fprintf(stderr, "testsleep: worker %d: %s: %s\n", (int)getpid(), what,
+                err ? strerror(err) : "done");
+}
+
+/* What a compromised worker would try. Whatever the filter does not kill
+ * is reported on stderr; the worker then serves as usual. */
+static void misbehave(void) {
+        const char *what = getenv("LBD_TESTSLEEP_MISBEHAVE");
+        if (!what)
+                return;
+        if (strcmp(what, "execve") == 0) {
+                char *argv[] = { (char *)"/bin/true", NULL };
+                execve(argv[0], argv, environ);
+                say("execve /bin/true", errno);
+        } else if (strncmp(what, "truncate=", 9) == 0) {
+                int fd = open(what + 9, O_WRONLY | O_TRUNC | O_CLOEXEC);
+                say("open for writing with O_TRUNC", fd < 0 ? errno : 0);
+        } else if (strncmp(what, "append=", 7) == 0) {
+                int fd = open(what + 7, O_WRONLY | O_APPEND | O_CLOEXEC);
+                if (fd >= 0 && write(fd, "owned\n", 6) != 6)
+                        (void)0;
+                say("open for appending", fd < 0 ? errno : 0);
+        } else if (strcmp(what, "signal-master") == 0) {
+                int r = kill(getppid(), SIGTERM);
+                say("SIGTERM to the master", r < 0 ? errno : 0);
+        } else {
+                say(what, EINVAL);
+        }
 }
 
 static int testsleep_run(void *data, const struct lbd_worker_host *host,
                          struct lbd_worker *worker) {
-        record_start();
+        const struct files *f = data;
+        record_start(f);
+        misbehave();
         if (env_set("LBD_TESTSLEEP_FAIL"))
                 return -ENOSYS;
         bool ignore_stop = env_set("LBD_TESTSLEEP_IGNORE_STOP");
@@ -68,7 +140,7 @@ static int testsleep_run(void *data, const struct lbd_worker_host *host,
         size_t n = host->listeners(worker, &fds);
 
         for (;;) {
-                if (hang_requested())
+                if (hang_requested(f))
                         for (;;)
                                 pause(); /* signal handlers return here; SIGKILL ends it */
                 host->heartbeat(worker);
@@ -92,4 +164,4 @@ static const struct lbd_worker_ops ops = {
 };
 
 LBD_WORKER_PLUGIN("testsleep", "Test worker: heartbeats, accepts and closes, sleeps (tests only)",
-                  ops, NULL, NULL);
+                  ops, testsleep_init, testsleep_fini);

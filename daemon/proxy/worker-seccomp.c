@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+#include "worker-seccomp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <seccomp.h>
+#include <stddef.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <unistd.h>
+
+/* Allowed whatever their arguments. */
+static const int allowed[] = {
+        /* descriptors and sockets the worker has */
+        SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(close),
+        SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(lseek), SCMP_SYS(fcntl), SCMP_SYS(dup),
+        SCMP_SYS(dup2), SCMP_SYS(dup3), SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(accept),
+        SCMP_SYS(accept4), SCMP_SYS(connect), SCMP_SYS(shutdown), SCMP_SYS(sendto),
+        SCMP_SYS(recvfrom), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg), SCMP_SYS(sendmmsg),
+        SCMP_SYS(recvmmsg), SCMP_SYS(setsockopt), SCMP_SYS(getsockopt), SCMP_SYS(getsockname),
+        SCMP_SYS(getpeername), SCMP_SYS(splice), SCMP_SYS(pipe2),
+        /* the journal's large messages go as a sealed memfd */
+        SCMP_SYS(memfd_create),
+        /* waiting */
+        SCMP_SYS(epoll_create1), SCMP_SYS(epoll_ctl), SCMP_SYS(epoll_wait),
+        SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_pwait2), SCMP_SYS(poll), SCMP_SYS(ppoll),
+        SCMP_SYS(select), SCMP_SYS(pselect6), SCMP_SYS(eventfd2), SCMP_SYS(timerfd_create),
+        SCMP_SYS(timerfd_settime), SCMP_SYS(timerfd_gettime), SCMP_SYS(pause),
+        SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep), SCMP_SYS(restart_syscall),
+        /* memory */
+        SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(mprotect),
+        SCMP_SYS(madvise),
+        /* threads */
+        SCMP_SYS(futex), SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(sched_yield),
+        SCMP_SYS(sched_getaffinity), SCMP_SYS(exit), SCMP_SYS(exit_group),
+        /* signals, time, who am I */
+        SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
+        SCMP_SYS(rt_sigsuspend), SCMP_SYS(rt_sigtimedwait), SCMP_SYS(sigaltstack),
+        SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres), SCMP_SYS(gettimeofday), SCMP_SYS(time),
+        SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(getppid), SCMP_SYS(getuid),
+        SCMP_SYS(geteuid), SCMP_SYS(getgid), SCMP_SYS(getegid), SCMP_SYS(getrandom),
+        SCMP_SYS(getrusage), SCMP_SYS(uname),
+};
+
+static int add(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned n_args,
+               const struct scmp_arg_cmp *args) {
+        return seccomp_rule_add_array(ctx, action, nr, n_args, args);
+}
+
+#define ADD(ctx, action, nr, ...)                                                     \
+        add(ctx, action, nr, sizeof((struct scmp_arg_cmp[]){ __VA_ARGS__ }) /         \
+                                     sizeof(struct scmp_arg_cmp),                     \
+            (struct scmp_arg_cmp[]){ __VA_ARGS__ })
+
+/* The rules that look at arguments. */
+static int add_conditional(scmp_filter_ctx ctx) {
+        const scmp_datum_t self = (scmp_datum_t)getpid();
+        /* Which bits of open()'s flags decide what the open may do. */
+        const scmp_datum_t open_bits = O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND | O_TMPFILE |
+                                       O_PATH;
+        const scmp_datum_t read_bits = O_ACCMODE | O_CREAT | O_TRUNC | O_TMPFILE | O_PATH;
+        int r;
+        if ((r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), SCMP_A0(SCMP_CMP_EQ, self))) < 0 ||
+            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), SCMP_A0(SCMP_CMP_EQ, self))) < 0 ||
+            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone),
+                     SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD))) < 0 ||
+            (r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0)) < 0 ||
+            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), SCMP_A0(SCMP_CMP_EQ, AF_INET))) < 0 ||
+            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), SCMP_A0(SCMP_CMP_EQ, AF_INET6))) < 0 ||
+            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), SCMP_A0(SCMP_CMP_EQ, AF_UNIX))) < 0 ||
+            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socketpair),
+                     SCMP_A0(SCMP_CMP_EQ, AF_UNIX))) < 0 ||
+            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat),
+                     SCMP_A2(SCMP_CMP_MASKED_EQ, open_bits, O_WRONLY | O_APPEND))) < 0 ||
+            (r = ADD(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat),
+                     SCMP_A2(SCMP_CMP_MASKED_EQ, read_bits, O_RDONLY))) < 0 ||
+            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), SCMP_A1(SCMP_CMP_EQ, FIONREAD))) < 0 ||
+            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), SCMP_A1(SCMP_CMP_EQ, FIONBIO))) < 0 ||
+            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), SCMP_A1(SCMP_CMP_EQ, TIOCOUTQ))) < 0 ||
+            /* isatty() */
+            (r = ADD(ctx, SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl),
+                     SCMP_A1(SCMP_CMP_EQ, TCGETS))) < 0 ||
+            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME))) < 0 ||
+            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME))) < 0 ||
+            /* reading a limit, never setting one */
+            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), SCMP_A2(SCMP_CMP_EQ, 0))) < 0)
+                return r;
+        return 0;
+}
+
+int lbd_worker_seccomp_apply(const char *const *extra, const char **unknown) {
+        scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+        if (!ctx)
+                return -ENOMEM;
+        int r = 0;
+        for (size_t i = 0; r >= 0 && i < sizeof allowed / sizeof allowed[0]; i++)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
+        if (r >= 0)
+                r = add_conditional(ctx);
+        for (const char *const *name = extra; r >= 0 && name && *name; name++) {
+                int nr = seccomp_syscall_resolve_name(*name);
+                if (nr == __NR_SCMP_ERROR) {
+                        *unknown = *name;
+                        r = -EINVAL;
+                } else {
+                        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+                }
+        }
+        if (r >= 0)
+                r = seccomp_load(ctx);
+        seccomp_release(ctx);
+        return r;
+}
