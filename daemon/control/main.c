@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -97,6 +98,15 @@ static void raise_fd_limit(void) {
                           (unsigned long long)was, (unsigned long long)rl.rlim_cur);
 }
 
+/* No other process of lbd's user (its workers included, a compromised one
+ * most of all) may ptrace the master or read its memory; nor does a crash
+ * dump it (cores would hold what it holds). Workers inherit it. */
+static int forbid_tracing(void) {
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                return log_error_errno(-errno, "cannot make lbd non-dumpable: %m");
+        return 0;
+}
+
 static int run(int argc, char **argv) {
         _cleanup_(manager_done) struct lbd_manager m = { 0 };
 
@@ -132,6 +142,8 @@ static int run(int argc, char **argv) {
                 return LBD_EXIT_OK;
         }
 
+        if (forbid_tracing() < 0)
+                return LBD_EXIT_FAILURE;
         raise_fd_limit();
         /* The workers come after the bus: they close the bus and event
          * loop fds, so those must exist. The arbiter takes over the

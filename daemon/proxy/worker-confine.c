@@ -20,10 +20,10 @@
 
 /* Empty every capability set. A master that runs as root has given its
  * workers another uid, which cleared them; a master running as lbd with
- * the unit's AmbientCapabilities=CAP_NET_BIND_SERVICE has passed that on.
- * capset() is refused (EPERM) where the unit's system call filter denies
- * @privileged: the capability stays in the permitted set, unusable there
- * since binding kills a worker (seccomp) and Landlock refuses TCP binds. */
+ * the unit's AmbientCapabilities=CAP_NET_BIND_SERVICE has passed that on
+ * (lbd.service allows capset() for this). Under a system call filter that
+ * refuses capset() (EPERM) the capability stays, unusable: binding kills
+ * a worker (seccomp) and Landlock refuses TCP binds. */
 static int drop_capabilities(void) {
         if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
                 return -errno;

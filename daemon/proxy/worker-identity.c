@@ -77,14 +77,54 @@ static void describe_self(struct lbd_worker_identity *id) {
         describe(id, pw ? pw->pw_name : uid_text);
 }
 
+/* Not root: the workers can only have the groups the master has, so
+ * extra-groups= must name groups of those (the unit's SupplementaryGroups=,
+ * or the user's own groups). */
+static int check_own_groups(const struct lbd_config *config) {
+        gid_t have[LBD_EXTRA_GROUPS_MAX + 64];
+        int n = getgroups((int)(sizeof have / sizeof have[0]), have);
+        if (n < 0)
+                return log_error_errno(-errno, "cannot read lbd's own groups: %m");
+        for (char **g = config->daemon.extra_groups; g && *g; g++) {
+                gid_t gid;
+                int r = lookup_group(config, "extra-groups", *g, &gid);
+                if (r < 0)
+                        return r;
+                bool found = gid == getegid();
+                for (int i = 0; i < n; i++)
+                        found = found || have[i] == gid;
+                if (!found) {
+                        const struct passwd *pw = getpwuid(geteuid());
+                        char user[64];
+                        snprintf(user, sizeof user, "%s", pw ? pw->pw_name : "lbd");
+                        log_error("%s: [daemon] extra-groups: lbd runs as user %s (uid %u), "
+                                  "not root, and is not in group '%s', so its workers cannot "
+                                  "be either: give lbd the group (SupplementaryGroups=%s in a "
+                                  "drop-in made with systemctl edit lbd, or usermod -aG %s %s) "
+                                  "or remove it from extra-groups=",
+                                  origin_of(config, "extra-groups"), user, (unsigned)geteuid(),
+                                  *g, *g, *g, user);
+                        return -EPERM;
+                }
+        }
+        return 0;
+}
+
 int lbd_worker_identity_resolve(const struct lbd_config *config, struct lbd_worker_identity *ret) {
         const struct lbd_daemon_config *d = &config->daemon;
         struct lbd_worker_identity id = { 0 };
 
         if (geteuid() != 0) {
-                log_info("not running as root: workers keep uid %u (user=%s is not applied)",
-                         (unsigned)geteuid(), d->user);
+                int r = check_own_groups(config);
+                if (r < 0)
+                        return r;
                 describe_self(&id);
+                /* As lbd.service runs it (User=lbd): user=lbd says nothing new. */
+                const struct passwd *self = getpwuid(geteuid());
+                if (!self || strcmp(self->pw_name, d->user) != 0)
+                        log_info("not running as root: workers keep uid %u (user=%s is not "
+                                 "applied)",
+                                 (unsigned)geteuid(), d->user);
                 *ret = id;
                 return 0;
         }

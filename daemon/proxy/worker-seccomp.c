@@ -91,6 +91,15 @@ static int add_conditional(scmp_filter_ctx ctx) {
         return 0;
 }
 
+int lbd_worker_seccomp_probe(void) {
+        /* libseccomp refuses the action where the kernel cannot take it. */
+        scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+        if (!ctx)
+                return -EOPNOTSUPP;
+        seccomp_release(ctx);
+        return 0;
+}
+
 int lbd_worker_seccomp_apply(const char *const *extra, const char **unknown) {
         scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
         if (!ctx)

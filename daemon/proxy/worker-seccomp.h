@@ -20,6 +20,12 @@
  */
 #pragma once
 
+/* Whether this process can load such a filter: 0, or -EOPNOTSUPP where
+ * seccomp() or SECCOMP_RET_KILL_PROCESS is missing (an old kernel,
+ * valgrind, a system call filter around lbd that refuses seccomp()). For
+ * the master, before it forks workers that would fail. Logs nothing. */
+int lbd_worker_seccomp_probe(void);
+
 /* Load the filter for this process (threads made later inherit it). extra
  * is NULL or a NULL-terminated list of system call names to allow too.
  * Needs no_new_privs. 0, -EINVAL with *unknown set to a name the kernel

@@ -16,6 +16,7 @@
 #include "scoreboard.h"
 #include "worker.h"
 #include "worker-landlock.h"
+#include "worker-seccomp.h"
 
 /* A worker that dies sooner than this after its start died "at start". */
 #define QUICK_DEATH_MS 1000u
@@ -73,6 +74,7 @@ struct lbd_arbiter {
         int close_fds[LBD_ARBITER_CLOSE_FDS_MAX]; /* the master's, not the workers' */
         size_t n_close_fds;
         int landlock_abi; /* lbd_landlock_abi(): what the workers confine with */
+        bool seccomp_works; /* lbd_worker_seccomp_probe() */
         struct lbd_scoreboard *scoreboard;
         struct lbd_table *table; /* the shared backend table (the manager's) */
         struct lbd_listeners *listeners;
@@ -140,6 +142,15 @@ static int generation_new(struct lbd_arbiter *a, struct lbd_config *config,
         g->model = lbd_plugin_set_find(plugins, LBD_PLUGIN_KIND_WORKER,
                                        config->daemon.worker_model);
         int r = g->model ? 0 : -ENOENT; /* checked when loading: cannot happen */
+        if (r >= 0 && config->daemon.confine_workers && !a->seccomp_works) {
+                log_error("%s: [daemon] confine-workers=yes, but workers cannot load a seccomp "
+                          "filter here (no seccomp() with SECCOMP_RET_KILL_PROCESS: an old "
+                          "kernel, valgrind, or a system call filter around lbd that refuses "
+                          "seccomp()); no unconfined worker is started unless "
+                          "confine-workers=no says so",
+                          lbd_config_origin(config, "daemon", "confine-workers") ?: "default");
+                r = -EOPNOTSUPP;
+        }
         if (r >= 0)
                 r = lbd_worker_identity_resolve(config, &g->identity);
         if (r >= 0)
@@ -764,6 +775,7 @@ int lbd_arbiter_new(const struct lbd_arbiter_params *p, struct lbd_arbiter **ret
         *ret = a;
 
         /* Said once here, not by every worker. */
+        a->seccomp_works = lbd_worker_seccomp_probe() == 0;
         a->landlock_abi = lbd_landlock_abi();
         if (a->landlock_abi < 0)
                 log_warning_errno(a->landlock_abi,

@@ -30,11 +30,14 @@ NMCLI = shutil.which("nmcli", path="/usr/bin:/usr/sbin:/bin")
 IP = shutil.which("ip", path="/usr/sbin:/usr/bin:/sbin:/bin")
 NM_NAME = "org.freedesktop.NetworkManager"
 NM_BUS_POLICY = "/usr/share/dbus-1/system.d/org.freedesktop.NetworkManager.conf"
+NM_POLKIT_ACTIONS = "/usr/share/polkit-1/actions/org.freedesktop.NetworkManager.policy"
+# What lbd ships for NetworkManager to authorize the user lbd.
+LBD_NM_RULES = os.path.join(lbdtest.SOURCE_ROOT, "polkit", "50-lbd-networkmanager.rules")
 BUS_POLICIES = [lbdtest.BUS_POLICY, NM_BUS_POLICY]
 
 _CONFIG = """[main]
 plugins=keyfile
-auth-polkit=false
+auth-polkit={auth_polkit}
 dhcp=internal
 no-auto-default=*
 
@@ -79,8 +82,11 @@ def version():
 class NetworkManager:
     """NetworkManager in namespace NS with ports eth0..eth{ports-1}."""
 
-    def __init__(self, bus, ports=2, timeout=30.0):
+    def __init__(self, bus, ports=2, timeout=30.0, polkit=False):
         self.bus = bus
+        # Authorize callers through the bus's polkitd (auth-polkit=true),
+        # as a real NetworkManager does; False: everyone may do anything.
+        self.polkit = polkit
         self.ports = [f"eth{i}" for i in range(ports)]
         self.timeout = timeout
         self.netns = None
@@ -126,7 +132,8 @@ class NetworkManager:
         os.mkdir(self.keyfile_dir, 0o700)
         os.mkdir(self.tmp.join("conf.d"))
         with open(self.tmp.join("NetworkManager.conf"), "w") as f:
-            f.write(_CONFIG.format(keyfile_dir=self.keyfile_dir))
+            f.write(_CONFIG.format(keyfile_dir=self.keyfile_dir,
+                                   auth_polkit="true" if self.polkit else "false"))
         tag = uuid.uuid4().hex[:6]
         self.netns = f"lbd-nm-{tag}"
         self._ip("netns", "add", self.netns)

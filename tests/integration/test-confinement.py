@@ -13,8 +13,10 @@ a master run as an unprivileged user (User=lbd), whose workers share its
 uid. The misbehaving worker is the test-only worker plugin testsleep
 (tests/integration/plugins/worker-testsleep.c, LBD_TESTSLEEP_MISBEHAVE).
 """
+import grp
 import hashlib
 import os
+import pwd
 import re
 import sys
 import unittest
@@ -202,6 +204,63 @@ class EveryModel(unittest.TestCase):
             self.assertEqual(lbdtest.status_field(pid, "NoNewPrivs"), ["1"], f"worker {pid}")
         self.assertRegex(lbd.log_text(), r"\[daemon\] confine-workers=no: the workers run "
                                          r"without Landlock and without a system call filter")
+
+
+class UnprivilegedMaster(unittest.TestCase):
+    """lbd run as the user lbd, as lbd.service runs it: the master is not
+    dumpable, its workers share its uid and are confined all the same."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.bus = lbdtest.PrivateSystemBus().start()
+        cls.addClassCleanup(cls.bus.stop)
+        cls.backend = lbdtest.nginx_backend().start()
+        cls.addClassCleanup(cls.backend.stop)
+        cls.lbd_user = pwd.getpwnam("lbd")
+
+    def setUp(self):
+        self.tmp = lbdtest.TempDir("lbd-confine-")
+        self.addCleanup(self.tmp.cleanup)
+
+    def config(self, extra=""):
+        path = self.tmp.join("lbd.conf")
+        self.listen = f"127.0.0.1:{lbdtest.free_port()}"
+        with open(path, "w") as f:
+            f.write(f"[daemon]\nworkers=2\n{extra}[service web]\nlisten={self.listen}\n"
+                    f"backends={self.backend.address}\n")
+        return path
+
+    def test_master_as_lbd(self):
+        lbd = lbdtest.Lbd(self.bus, config=self.config(), user="lbd").start()
+        self.addCleanup(lbd.stop)
+        lbdtest.wait_until(lambda: len(lbdtest.worker_pids(lbd.pid)) == 2, 10,
+                           what="2 workers", alive=lbd.process)
+        status, _, _ = lbdtest.http_request(self.listen, "/")
+        self.assertEqual(status, 200)
+        uid = str(self.lbd_user.pw_uid)
+        self.assertEqual(lbdtest.status_field(lbd.pid, "Uid"), [uid] * 4)
+        # Not dumpable: the kernel gives its /proc files to root.
+        self.assertEqual(os.stat(f"/proc/{lbd.pid}/status").st_uid, 0,
+                         "the master is dumpable")
+        for pid in lbdtest.worker_pids(lbd.pid):
+            self.assertEqual(lbdtest.status_field(pid, "Uid"), [uid] * 4, f"worker {pid}")
+            self.assertEqual(confinement_of(pid), CONFINED, f"worker {pid}")
+        # user=lbd is who lbd is: nothing to say about it.
+        self.assertNotIn("not running as root", lbd.log_text())
+
+    def test_extra_groups_lbd_does_not_have(self):
+        if "lbd" in grp.getgrnam("www-data").gr_mem:
+            self.skipTest("the user lbd is in group www-data here")
+        path = self.config("extra-groups=www-data\n")
+        os.chmod(self.tmp.path, 0o755)
+        r = lbdtest.run([lbdtest.SETPRIV, "--reuid=lbd", "--regid=lbd", "--init-groups", "--",
+                         lbdtest.lbd_path(), "-t", "--config", path,
+                         *lbdtest.plugin_args()])
+        self.assertNotEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertRegex(r.stderr, r"\[daemon\] extra-groups: lbd runs as user lbd \(uid \d+\), "
+                                   r"not root, and is not in group 'www-data', so its workers "
+                                   r"cannot be either: give lbd the group "
+                                   r"\(SupplementaryGroups=www-data")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,10 @@ with a real polkitd; every setting is checked with nmcli on that bus.
   serving HTTP, and links work again once NetworkManager is back;
 - an unprivileged caller is refused (AccessDenied).
 
+lbd runs as the user lbd, and NetworkManager authorizes it through polkit
+(auth-polkit=true) with lbd's shipped rules file only
+(polkit/50-lbd-networkmanager.rules).
+
 Exits 77 (skipped) when the machine cannot run it: not root, no network
 namespaces, no NetworkManager, polkitd or gunicorn, or lbd built without
 the network plugins.
@@ -95,9 +99,15 @@ class LinkTest(unittest.TestCase):
         cls.bus = lbdtest.PrivateSystemBus(
             nmtest.BUS_POLICIES + [lbdtest.POLKIT_BUS_POLICY]).start()
         cls.addClassCleanup(cls.bus.stop)
-        cls.polkitd = lbdtest.Polkitd(cls.bus).start()
+        # NetworkManager asks this polkitd about lbd, which runs as the
+        # user lbd (as lbd.service runs it) and is authorized by the rules
+        # file lbd ships, nothing else.
+        cls.polkitd = lbdtest.Polkitd(
+            cls.bus, actions=[lbdtest.POLKIT_ACTIONS, nmtest.NM_POLKIT_ACTIONS]).start()
         cls.addClassCleanup(cls.polkitd.stop)
-        cls.nm = nmtest.NetworkManager(cls.bus)
+        with open(nmtest.LBD_NM_RULES) as f:
+            cls.polkitd.set_rules("50-lbd-networkmanager.rules", f.read())
+        cls.nm = nmtest.NetworkManager(cls.bus, polkit=True)
         cls.addClassCleanup(cls.nm.cleanup)
         cls.nm.setup().start()
         cls.backends = lbdtest.GunicornBackends(1).start()
@@ -107,7 +117,7 @@ class LinkTest(unittest.TestCase):
         with open(config, "w") as f:
             f.write(f"[daemon]\nworkers=2\n\n[service web]\nlisten=127.0.0.1:{cls.port}\n"
                     f"backends={cls.backends.addresses[0]}\n")
-        cls.lbd = lbdtest.Lbd(cls.bus, config=config).start()
+        cls.lbd = lbdtest.Lbd(cls.bus, config=config, user="lbd").start()
         cls.addClassCleanup(lambda: lbdtest.stop_clean(cls.lbd))
         cls.wait_links_ready()
 

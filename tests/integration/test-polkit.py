@@ -22,6 +22,10 @@ callers as root and as uid 65534 (nobody) through busctl and gdbus.
   daemon keeps running with nothing changed;
 - Workers emits PropertiesChanged on SetWorkers and on TTIN/TTOU.
 
+lbd itself runs as the user lbd, as lbd.service runs it (so polkit must let
+it ask about other users' processes: the actions' owner annotation), except
+in Granted, where it runs as root as when started by hand.
+
 Needs root (polkitd runs in a mount namespace: unshare -m); skipped without.
 """
 import json
@@ -114,6 +118,10 @@ class PolkitCase(unittest.TestCase):
     WITH_POLKITD = True
     RULES = None          # rules.d/50-test.rules text
     LBD_ARGS_BUS = False  # connect lbd with --bus-address instead of the env
+    # lbd runs as lbd.service runs it, as the user lbd: polkit answers it
+    # about its callers because each action names lbd its owner. None: as
+    # root (lbd started by hand, the demo).
+    LBD_USER = "lbd"
 
     @classmethod
     def setUpClass(cls):
@@ -135,7 +143,7 @@ class PolkitCase(unittest.TestCase):
         with open(config, "w") as f:
             f.write(config_text(lbdtest.free_port()))
         args = ["--bus-address", cls.bus.address] if cls.LBD_ARGS_BUS else []
-        cls.lbd = lbdtest.Lbd(cls.bus, config=config, args=args).start()
+        cls.lbd = lbdtest.Lbd(cls.bus, config=config, args=args, user=cls.LBD_USER).start()
         cls.addClassCleanup(cls._stop_lbd)
 
     @classmethod
@@ -472,13 +480,13 @@ class Refused(PolkitCase):
         self.assertTrue(self.lbd.running())
 
     def test_failed_reload_changes_nothing(self):
-        with open(self.config) as f:
+        with open(self.lbd.config_path) as f:
             good = f.read()
         def restore():
-            with open(self.config, "w") as f:
+            with open(self.lbd.config_path, "w") as f:
                 f.write(good)
         self.addCleanup(restore)
-        with open(self.config, "w") as f:
+        with open(self.lbd.config_path, "w") as f:
             f.write(good.replace("workers=2", "workers=banana"))
         before = self.snapshot()
         r = self.gdbus_call("Reload")
@@ -523,6 +531,7 @@ class Granted(PolkitCase):
 
     RULES = GRANT_NOBODY
     LBD_ARGS_BUS = True
+    LBD_USER = None
 
     def test_nobody_is_allowed(self):
         pids = self.worker_pids()
