@@ -11,6 +11,7 @@
 
 #include "bus-private.h"
 #include "cleanup.h"
+#include "quote.h"
 
 static struct lbd_bus_key *find_key(struct lbd_bus_key *keys, size_t n, const char *name) {
         for (size_t i = 0; i < n; i++)
@@ -88,7 +89,7 @@ int lbd_bus_read_options(sd_bus_message *message, struct lbd_bus_key *keys, size
                 if (!k) {
                         g_autofree char *known = known_keys(keys, n);
                         return sd_bus_error_setf(error, LBD_BUS_ERROR_INVALID_ARGUMENT,
-                                                 "Unknown key '%.64s'; known keys: %s", name,
+                                                 "Unknown key %s; known keys: %s", LBD_QUOTE(name),
                                                  known);
                 }
                 if (k->seen)
@@ -100,8 +101,8 @@ int lbd_bus_read_options(sd_bus_message *message, struct lbd_bus_key *keys, size
                         return r;
                 if (!g_str_equal(contents, k->type))
                         return sd_bus_error_setf(error, LBD_BUS_ERROR_INVALID_ARGUMENT,
-                                                 "%s has type '%s'; expected '%s'", k->name,
-                                                 contents, k->type);
+                                                 "%s has type %s; expected %s", k->name,
+                                                 LBD_QUOTE(contents), LBD_QUOTE(k->type));
                 r = sd_bus_message_enter_container(message, 'v', k->type);
                 if (r < 0)
                         return r;

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "polkit.h"
 #include "cleanup.h"
+#include "quote.h"
 
 /* What backends= gives a backend without options (config.c's defaults). */
 static const struct lbd_backend_config backend_defaults = {
@@ -28,8 +29,8 @@ static int find_service(struct lbd_manager *m, const char *name,
                 return r;
         *ret = lbd_config_find_service(m->config, name);
         if (!*ret)
-                return sd_bus_error_setf(error, LBD_BUS_ERROR_NOT_FOUND, "No service '%s'",
-                                         name);
+                return sd_bus_error_setf(error, LBD_BUS_ERROR_NOT_FOUND, "No service %s",
+                                         LBD_QUOTE(name));
         return 0;
 }
 
@@ -65,7 +66,7 @@ int lbd_bus_method_add_backend(sd_bus_message *message, void *userdata, sd_bus_e
         _cleanup_free_ char *why = NULL;
         if (lbd_address_parse(address, &b.address, &why) < 0)
                 return sd_bus_error_setf(error, LBD_BUS_ERROR_INVALID_ARGUMENT,
-                                         "Invalid backend address '%.120s': %s", address,
+                                         "Invalid backend address %s: %s", LBD_QUOTE(address),
                                          why ? why : "out of memory");
         const struct lbd_backend_config *old = lbd_bus_find_backend(s, address);
         if (old)
@@ -113,8 +114,8 @@ int lbd_bus_method_remove_backend(sd_bus_message *message, void *userdata,
         const struct lbd_backend_config *b = lbd_bus_find_backend(s, address);
         if (!b)
                 return sd_bus_error_setf(error, LBD_BUS_ERROR_NOT_FOUND,
-                                         "Service %s has no backend '%.120s'", service,
-                                         address);
+                                         "Service %s has no backend %s", service,
+                                         LBD_QUOTE(address));
 
         r = lbd_polkit_check_async(m->polkit, message, LBD_POLKIT_ACTION_MANAGE_SERVICES,
                                    error);

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "polkit.h"
 #include "cleanup.h"
+#include "quote.h"
 
 /* The kernel's limit (IFNAMSIZ - 1). */
 #define IFNAME_MAX 15
@@ -59,7 +60,8 @@ static int link_property(sd_bus *bus, const char *path, const char *interface,
                          sd_bus_error *error) {
         const struct lbd_link *link = link_of_path(userdata, path);
         if (!link)
-                return sd_bus_error_setf(error, LBD_BUS_ERROR_NOT_FOUND, "No link at %s", path);
+                return sd_bus_error_setf(error, LBD_BUS_ERROR_NOT_FOUND, "No link at %s",
+                                         LBD_QUOTE(path));
         if (g_str_equal(property, "Name"))
                 return sd_bus_message_append(reply, "s", link->name);
         if (g_str_equal(property, "Kind"))
@@ -199,16 +201,16 @@ static int check_ifname(const char *what, const char *name, sd_bus_error *error)
         size_t n = strlen(name);
         if (n == 0 || n > IFNAME_MAX || g_str_equal(name, ".") || g_str_equal(name, ".."))
                 return sd_bus_error_setf(error, LBD_BUS_ERROR_INVALID_ARGUMENT,
-                                         "Invalid %s '%.80s': an interface name has 1 to %d "
+                                         "Invalid %s %s: an interface name has 1 to %d "
                                          "characters and is not \".\" or \"..\"",
-                                         what, name, IFNAME_MAX);
+                                         what, LBD_QUOTE(name), IFNAME_MAX);
         for (const char *p = name; *p; p++)
                 if (*p == '/' || *p == ':' || g_ascii_isspace(*p) || !g_ascii_isprint(*p))
                         return sd_bus_error_setf(error, LBD_BUS_ERROR_INVALID_ARGUMENT,
-                                                 "Invalid %s '%.80s': an interface name has "
+                                                 "Invalid %s %s: an interface name has "
                                                  "no '/', ':', white space or control "
                                                  "characters",
-                                                 what, name);
+                                                 what, LBD_QUOTE(name));
         return 0;
 }
 
@@ -298,9 +300,9 @@ static int read_pairs(sd_bus_message *message, const char *key, char ***ret,
         while ((r = sd_bus_message_read(message, "{ss}", &name, &value)) > 0) {
                 if (!*name || strchr(name, '='))
                         return sd_bus_error_setf(error, LBD_BUS_ERROR_INVALID_ARGUMENT,
-                                                 "Invalid name '%.80s' in %s: a bond option "
+                                                 "Invalid name %s in %s: a bond option "
                                                  "name is not empty and has no '='",
-                                                 name, key);
+                                                 LBD_QUOTE(name), key);
                 if (pairs->len >= LIST_MAX)
                         return sd_bus_error_setf(error, LBD_BUS_ERROR_INVALID_ARGUMENT,
                                                  "Option %s has more than %d entries", key,
@@ -334,8 +336,8 @@ static int read_link_options(sd_bus_message *message, struct link_options *o,
                 if (k == G_N_ELEMENTS(option_keys)) {
                         g_autofree char *known = option_names();
                         return sd_bus_error_setf(error, LBD_BUS_ERROR_INVALID_ARGUMENT,
-                                                 "Unknown option '%.80s'; known options: %s",
-                                                 name, known);
+                                                 "Unknown option %s; known options: %s",
+                                                 LBD_QUOTE(name), known);
                 }
                 const struct option_key *key = &option_keys[k];
                 if (seen[k])
@@ -428,7 +430,7 @@ static int plugin_validate(const struct lbd_plugin *p, const struct lbd_link_req
 static int kind_not_found(struct lbd_manager *m, const char *kind, sd_bus_error *error) {
         g_autofree char *kinds = lbd_links_kinds(m->links);
         return sd_bus_error_setf(error, LBD_BUS_ERROR_NOT_FOUND,
-                                 "No network plugin '%.80s' can make links; loaded: %s", kind,
+                                 "No network plugin %s can make links; loaded: %s", LBD_QUOTE(kind),
                                  kinds && *kinds ? kinds : "none (lbd was built without libnm)");
 }
 
@@ -439,8 +441,8 @@ static int link_not_found(struct lbd_manager *m, const char *ifname, sd_bus_erro
                 g_string_append_printf(names, "%s%s", i ? ", " : "",
                                        ((const struct lbd_link *)links->pdata[i])->name);
         return sd_bus_error_setf(error, LBD_BUS_ERROR_NOT_FOUND,
-                                 "No bond or team link '%.80s' in NetworkManager; links: %s",
-                                 ifname, names->len ? names->str : "none");
+                                 "No bond or team link %s in NetworkManager; links: %s",
+                                 LBD_QUOTE(ifname), names->len ? names->str : "none");
 }
 
 /* ---- calls waiting for NetworkManager ------------------------------------ */

@@ -19,6 +19,7 @@
 #include "bus-private.h"
 #include "log.h"
 #include "cleanup.h"
+#include "quote.h"
 
 #define COUNTER_INTERVAL_USEC (500 * 1000) /* PropertiesChanged of counters: <= 2/s */
 /* Backends sampled per tick. The table finds a backend by name with a scan
@@ -176,7 +177,7 @@ static int service_property(sd_bus *bus, const char *path, const char *interface
         const struct lbd_backend_config *b;
         if (lbd_bus_lookup(m, path, &s, &b) != 1)
                 return sd_bus_error_setf(error, LBD_BUS_ERROR_NOT_FOUND, "No service at %s",
-                                         path);
+                                         LBD_QUOTE(path));
         if (g_str_equal(property, "Name"))
                 return sd_bus_message_append(reply, "s", s->name);
         if (g_str_equal(property, "Mode"))
@@ -248,7 +249,7 @@ static int backend_property(sd_bus *bus, const char *path, const char *interface
         const struct lbd_backend_config *b;
         if (lbd_bus_lookup(m, path, &s, &b) != 2)
                 return sd_bus_error_setf(error, LBD_BUS_ERROR_NOT_FOUND, "No backend at %s",
-                                         path);
+                                         LBD_QUOTE(path));
         if (g_str_equal(property, "Address"))
                 return sd_bus_message_append(reply, "s", b->address.text);
         if (g_str_equal(property, "Statistics"))

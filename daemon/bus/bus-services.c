@@ -17,14 +17,14 @@
 #include "log.h"
 #include "polkit.h"
 #include "cleanup.h"
+#include "quote.h"
 
 int lbd_bus_check_service_name(const char *name, sd_bus_error *error) {
         if (lbd_service_name_is_valid(name))
                 return 0;
         return sd_bus_error_setf(error, LBD_BUS_ERROR_INVALID_ARGUMENT,
-                                 "Invalid service name '%.80s': expected 1 to 64 of "
-                                 "A-Z a-z 0-9 _ -",
-                                 name);
+                                 "Invalid service name %s: expected 1 to 64 of "
+                                 "A-Z a-z 0-9 _ -", LBD_QUOTE(name));
 }
 
 int lbd_bus_check_policy(struct lbd_manager *m, const char *policy, sd_bus_error *error) {
@@ -32,7 +32,7 @@ int lbd_bus_check_policy(struct lbd_manager *m, const char *policy, sd_bus_error
                 return 0;
         g_autofree char *loaded = lbd_plugin_set_names(m->plugins, LBD_PLUGIN_KIND_POLICY);
         return sd_bus_error_setf(error, LBD_BUS_ERROR_INVALID_ARGUMENT,
-                                 "Unknown policy '%.80s'; loaded policy plugins: %s", policy,
+                                 "Unknown policy %s; loaded policy plugins: %s", LBD_QUOTE(policy),
                                  loaded && *loaded ? loaded : "none");
 }
 
@@ -43,10 +43,12 @@ static int check_text(const char *key, const char *value, sd_bus_error *error) {
                 if (*p == ';' || *p == '#' || (unsigned char)*p < 0x20 || *p == 0x7f)
                         return sd_bus_error_setf(
                                 error, LBD_BUS_ERROR_INVALID_ARGUMENT,
-                                "%s '%.120s' contains '%s': one value per entry, no comments "
+                                "%s %s contains %s: one value per entry, no comments "
                                 "or control characters",
-                                key, value,
-                                *p == ';' ? ";" : *p == '#' ? "#" : "a control character");
+                                key, LBD_QUOTE(value),
+                                *p == ';'   ? "';'"
+                                : *p == '#' ? "'#'"
+                                            : "a control character");
         return 0;
 }
 
@@ -125,7 +127,7 @@ int lbd_bus_method_add_service(sd_bus_message *message, void *userdata, sd_bus_e
                 return r;
         if (lbd_config_find_service(m->config, name))
                 return sd_bus_error_setf(error, LBD_BUS_ERROR_EXISTS,
-                                         "A service named '%s' exists already", name);
+                                         "A service named %s exists already", LBD_QUOTE(name));
         if (!set.listen || !set.listen[0])
                 return sd_bus_error_setf(error, LBD_BUS_ERROR_INVALID_ARGUMENT,
                                          "Listen is required: one or more addresses "
@@ -135,13 +137,13 @@ int lbd_bus_method_add_service(sd_bus_message *message, void *userdata, sd_bus_e
                 _cleanup_free_ char *why = NULL;
                 if (lbd_address_parse(*l, &a, &why) < 0)
                         return sd_bus_error_setf(error, LBD_BUS_ERROR_INVALID_ARGUMENT,
-                                                 "Invalid Listen address '%.120s': %s", *l,
+                                                 "Invalid Listen address %s: %s", LBD_QUOTE(*l),
                                                  why ? why : "out of memory");
         }
         if (set.mode && lbd_service_mode_from_string(set.mode) < 0)
                 return sd_bus_error_setf(error, LBD_BUS_ERROR_INVALID_ARGUMENT,
-                                         "Invalid Mode '%.80s': expected http or tcp",
-                                         set.mode);
+                                         "Invalid Mode %s: expected http or tcp",
+                                         LBD_QUOTE(set.mode));
         if (set.policy) {
                 r = lbd_bus_check_policy(m, set.policy, error);
                 if (r < 0)
@@ -202,8 +204,8 @@ int lbd_bus_method_remove_service(sd_bus_message *message, void *userdata,
         if (r < 0)
                 return r;
         if (!lbd_config_find_service(m->config, name))
-                return sd_bus_error_setf(error, LBD_BUS_ERROR_NOT_FOUND, "No service '%s'",
-                                         name);
+                return sd_bus_error_setf(error, LBD_BUS_ERROR_NOT_FOUND, "No service %s",
+                                         LBD_QUOTE(name));
 
         r = lbd_polkit_check_async(m->polkit, message, LBD_POLKIT_ACTION_MANAGE_SERVICES,
                                    error);
@@ -239,8 +241,8 @@ int lbd_bus_method_set_policy(sd_bus_message *message, void *userdata, sd_bus_er
                 return r;
         const struct lbd_service_config *s = lbd_config_find_service(m->config, service);
         if (!s)
-                return sd_bus_error_setf(error, LBD_BUS_ERROR_NOT_FOUND, "No service '%s'",
-                                         service);
+                return sd_bus_error_setf(error, LBD_BUS_ERROR_NOT_FOUND, "No service %s",
+                                         LBD_QUOTE(service));
         r = lbd_bus_check_policy(m, policy, error);
         if (r < 0)
                 return r;

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "polkit.h"
 #include "cleanup.h"
+#include "quote.h"
 
 /* ---- root object ------------------------------------------------------- */
 
@@ -190,13 +191,13 @@ static int method_set_worker_model(sd_bus_message *message, void *userdata,
                         /* Built and installed, but not usable on this
                          * machine (io_uring disabled, say). */
                         return sd_bus_error_setf(error, LBD_BUS_ERROR_NOT_SUPPORTED,
-                                                 "Worker model '%s' cannot be used here: %s; "
-                                                 "loaded worker plugins: %s",
-                                                 model, refused->reason,
+                                                 "Worker model %s cannot be used here: %s; "
+                                                 "loaded worker plugins: %s", LBD_QUOTE(model),
+                                                 refused->reason,
                                                  loaded && *loaded ? loaded : "none");
                 return sd_bus_error_setf(error, LBD_BUS_ERROR_INVALID_ARGUMENT,
-                                         "Unknown worker model '%.80s'; loaded worker plugins: %s",
-                                         model, loaded && *loaded ? loaded : "none");
+                                         "Unknown worker model %s; loaded worker plugins: %s",
+                                         LBD_QUOTE(model), loaded && *loaded ? loaded : "none");
         }
         if (g_str_equal(model, m->config->daemon.worker_model) &&
             threads == m->config->daemon.threads &&

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "address.h"
+#include "quote.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -47,8 +48,8 @@ static int parse_port(const char *s, uint16_t *ret, char **ret_reason) {
         for (const char *p = s; *p; p++) {
                 if (*p < '0' || *p > '9')
                         return address_error(ret_reason,
-                                             "port '%s' is not a decimal number; expected 1-65535",
-                                             s);
+                                             "port %s is not a decimal number; expected 1-65535",
+                                             LBD_QUOTE(s));
                 v = v * 10 + (unsigned long)(*p - '0');
                 /* Stop growing once out of range: the digits after
                  * still have to be digits, but must not overflow. */
@@ -58,7 +59,7 @@ static int parse_port(const char *s, uint16_t *ret, char **ret_reason) {
                 }
         }
         if (too_big || v == 0)
-                return address_error(ret_reason, "port %s is out of range 1-65535", s);
+                return address_error(ret_reason, "port %s is out of range 1-65535", LBD_QUOTE(s));
 
         *ret = (uint16_t)v;
         return 0;
@@ -98,9 +99,8 @@ static int parse_unix(const char *path, struct lbd_address *a, char **ret_reason
         n = strlen(un->sun_path);
         if (n > 1 && un->sun_path[n - 1] == '/')
                 return address_error(ret_reason,
-                                     "unix socket path '%s' ends in '/'; expected the path of a "
-                                     "socket, not a directory",
-                                     path);
+                                     "unix socket path %s ends in '/'; expected the path of a "
+                                     "socket, not a directory", LBD_QUOTE(path));
 
         a->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
         snprintf(a->text, sizeof(a->text), "unix:%s", un->sun_path);
@@ -125,10 +125,11 @@ static int parse_inet(const char *host, bool bracketed, const char *port_text,
                 if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1) {
                         if (strchr(host, '%'))
                                 return address_error(ret_reason,
-                                                     "'%s' is not a numeric IPv6 address (zone "
+                                                     "%s is not a numeric IPv6 address (zone "
                                                      "indices such as %%eth0 are not supported)",
-                                                     host);
-                        return address_error(ret_reason, "'%s' is not a numeric IPv6 address", host);
+                                                     LBD_QUOTE(host));
+                        return address_error(ret_reason, "%s is not a numeric IPv6 address",
+                                             LBD_QUOTE(host));
                 }
                 in6->sin6_family = AF_INET6;
                 in6->sin6_port = htons(port);
@@ -146,13 +147,11 @@ static int parse_inet(const char *host, bool bracketed, const char *port_text,
                 struct in6_addr probe;
                 if (inet_pton(AF_INET6, host, &probe) == 1)
                         return address_error(ret_reason,
-                                             "IPv6 address '%s' must be written in brackets, "
-                                             "e.g. [%s]:%s",
-                                             host, host, port_text);
+                                             "IPv6 address %s must be written in brackets, "
+                                             "e.g. [%s]:%s", LBD_QUOTE(host), host, port_text);
                 return address_error(ret_reason,
-                                     "'%s' is not a numeric IPv4/IPv6 address (names are not "
-                                     "resolved)",
-                                     host);
+                                     "%s is not a numeric IPv4/IPv6 address (names are not "
+                                     "resolved)", LBD_QUOTE(host));
         }
         in->sin_family = AF_INET;
         in->sin_port = htons(port);
@@ -186,8 +185,8 @@ int lbd_address_parse(const char *s, struct lbd_address *ret, char **ret_reason)
                 size_t n = (size_t)(close - (s + 1));
                 char host[INET6_ADDRSTRLEN + 32];
                 if (n >= sizeof(host))
-                        return address_error(ret_reason, "'%.*s' is not a numeric IPv6 address",
-                                             (int)n, s + 1);
+                        return address_error(ret_reason, "%s is not a numeric IPv6 address",
+                                             LBD_QUOTE_N(s + 1, n));
                 memcpy(host, s + 1, n);
                 host[n] = '\0';
                 r = parse_inet(host, true, close + 2, &a, ret_reason);
@@ -206,9 +205,8 @@ int lbd_address_parse(const char *s, struct lbd_address *ret, char **ret_reason)
                 char host[INET6_ADDRSTRLEN + 32];
                 if (n >= sizeof(host))
                         return address_error(ret_reason,
-                                             "'%.*s' is not a numeric IPv4/IPv6 address (names "
-                                             "are not resolved)",
-                                             (int)n, s);
+                                             "%s is not a numeric IPv4/IPv6 address (names "
+                                             "are not resolved)", LBD_QUOTE_N(s, n));
                 memcpy(host, s, n);
                 host[n] = '\0';
                 r = parse_inet(host, false, colon + 1, &a, ret_reason);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "quote.h"
 
 #define HEALTH_CHECK_PATH_MAX 1024u
 
@@ -124,12 +125,13 @@ static char *uint_value_error(enum uint_status st, const char *value, const char
         case UINT_EMPTY:
                 return g_strdup_printf("the value is empty; expected %s", expected);
         case UINT_NEGATIVE:
-                return g_strdup_printf("'%s' is negative; expected %s", value, expected);
+                return g_strdup_printf("%s is negative; expected %s", LBD_QUOTE(value), expected);
         case UINT_OUT_OF_RANGE:
-                return g_strdup_printf("%s is out of range; expected %s", value, expected);
+                return g_strdup_printf("%s is out of range; expected %s", LBD_QUOTE(value),
+                                       expected);
         case UINT_NOT_NUMBER:
         default:
-                return g_strdup_printf("'%s' is not a decimal number; expected %s", value,
+                return g_strdup_printf("%s is not a decimal number; expected %s", LBD_QUOTE(value),
                                        expected);
         }
 }
@@ -140,9 +142,9 @@ static char *uint_option_error(enum uint_status st, const char *item, const char
                                const char *value, unsigned min, unsigned max, const char *unit) {
         g_autofree char *range = range_text(min, max, unit);
         if (st == UINT_OUT_OF_RANGE)
-                return g_strdup_printf("'%s': %s must be %s", item, name, range);
-        return g_strdup_printf("'%s': %s must be a decimal number %s, not '%s'", item, name,
-                               range, value);
+                return g_strdup_printf("%s: %s must be %s", LBD_QUOTE(item), name, range);
+        return g_strdup_printf("%s: %s must be a decimal number %s, not %s", LBD_QUOTE(item), name,
+                               range, LBD_QUOTE(value));
 }
 
 static bool char_is_name(char c) {
@@ -253,9 +255,9 @@ static bool proxy_host_is_valid(const char *v) {
 /* The error for a user or group name that user_name_is_valid() refuses;
  * what is a user or a group name. */
 static char *name_error(const char *value, const char *what, const char *or_else) {
-        return g_strdup_printf("'%s' is not a valid %s name; expected a letter or '_', then up "
-                               "to 31 letters, digits, '_', '.' or '-'%s",
-                               value, what, or_else);
+        return g_strdup_printf("%s is not a valid %s name; expected a letter or '_', then up "
+                               "to 31 letters, digits, '_', '.' or '-'%s", LBD_QUOTE(value), what,
+                               or_else);
 }
 
 static bool file_path_is_valid(const char *path) {
@@ -294,14 +296,15 @@ static bool parse_address_list(char **items, GArray **ret, char **detail) {
                 struct lbd_address a;
                 _cleanup_free_ char *why = NULL;
                 if (lbd_address_parse(*i, &a, &why) < 0) {
-                        *detail = g_strdup_printf("'%s': %s", *i, why ? why : "out of memory");
+                        *detail = g_strdup_printf("%s: %s", LBD_QUOTE(*i),
+                                                  why ? why : "out of memory");
                         return false;
                 }
                 for (guint j = 0; j < list->len; j++)
                         if (lbd_address_equal(&g_array_index(list, struct lbd_address, j), &a)) {
                                 *detail = g_strdup_printf(
-                                        "'%s': %s is listed twice; expected each address once",
-                                        *i, a.text);
+                                        "%s: %s is listed twice; expected each address once",
+                                        LBD_QUOTE(*i), a.text);
                                 return false;
                         }
                 g_array_append_val(list, a);
@@ -328,13 +331,14 @@ static int parse_uint_option(const char *token, const struct uint_option *option
                 if (strlen(o->name) != name_len || strncmp(o->name, token, name_len) != 0)
                         continue;
                 if (!eq) {
-                        *detail = g_strdup_printf("'%s': %s needs a value, e.g. %s=%u", item,
+                        *detail = g_strdup_printf("%s: %s needs a value, e.g. %s=%u",
+                                                  LBD_QUOTE(item),
                                                   o->name, o->name, MAX(o->min, 1u));
                         return -1;
                 }
                 if (*seen & (1u << i)) {
-                        *detail = g_strdup_printf("'%s': %s= is given twice; expected it once",
-                                                  item, o->name);
+                        *detail = g_strdup_printf("%s: %s= is given twice; expected it once",
+                                                  LBD_QUOTE(item), o->name);
                         return -1;
                 }
                 unsigned v;
@@ -384,7 +388,7 @@ static bool parse_backend(const char *item, struct lbd_backend_config *ret, char
 
         _cleanup_free_ char *why = NULL;
         if (lbd_address_parse(words[0], &b.address, &why) < 0) {
-                *detail = g_strdup_printf("'%s': %s", item, why ? why : "out of memory");
+                *detail = g_strdup_printf("%s: %s", LBD_QUOTE(item), why ? why : "out of memory");
                 return false;
         }
 
@@ -407,15 +411,14 @@ static bool parse_backend(const char *item, struct lbd_backend_config *ret, char
                         flag = &b.drain, flag_name = "drain";
                 if (flag) {
                         if (strchr(*w, '=')) {
-                                *detail = g_strdup_printf("'%s': %s takes no value; expected "
-                                                          "the bare word %s",
-                                                          item, flag_name, flag_name);
+                                *detail = g_strdup_printf("%s: %s takes no value; expected "
+                                                          "the bare word %s", LBD_QUOTE(item),
+                                                          flag_name, flag_name);
                                 return false;
                         }
                         if (*flag) {
-                                *detail = g_strdup_printf("'%s': %s is given twice; expected "
-                                                          "it once",
-                                                          item, flag_name);
+                                *detail = g_strdup_printf("%s: %s is given twice; expected "
+                                                          "it once", LBD_QUOTE(item), flag_name);
                                 return false;
                         }
                         *flag = true;
@@ -425,11 +428,10 @@ static bool parse_backend(const char *item, struct lbd_backend_config *ret, char
                 g_autofree char *name = g_strndup(*w, strcspn(*w, "="));
                 g_autofree char *hint =
                         config_did_you_mean(name, backend_words, G_N_ELEMENTS(backend_words));
-                *detail = g_strdup_printf("'%s': unknown option '%s'%s; expected ADDRESS "
+                *detail = g_strdup_printf("%s: unknown option %s%s; expected ADDRESS "
                                           "[weight=N] [max-fails=N] [fail-timeout=N] "
                                           "[max-conns=N] [slow-start=N] [backup] [down] "
-                                          "[drain]",
-                                          item, *w, hint);
+                                          "[drain]", LBD_QUOTE(item), LBD_QUOTE(*w), hint);
                 return false;
         }
 
@@ -448,10 +450,9 @@ static bool parse_backend_list(char **items, GArray **ret, char **detail) {
                         if (lbd_address_equal(
                                     &g_array_index(list, struct lbd_backend_config, j).address,
                                     &b.address)) {
-                                *detail = g_strdup_printf("'%s': backend %s is listed twice; "
+                                *detail = g_strdup_printf("%s: backend %s is listed twice; "
                                                           "expected each address once per "
-                                                          "service",
-                                                          *i, b.address.text);
+                                                          "service", LBD_QUOTE(*i), b.address.text);
                                 return false;
                         }
                 g_array_append_val(list, b);
@@ -519,9 +520,8 @@ static bool parse_health_check(const char *value, struct lbd_health_check_config
         char **options;
         if (strcmp(words[0], "off") == 0 || strcmp(words[0], "none") == 0) {
                 if (words[1]) {
-                        *detail = g_strdup_printf("'%s': %s takes no options; expected %s "
-                                                  "alone",
-                                                  value, words[0], words[0]);
+                        *detail = g_strdup_printf("%s: %s takes no options; expected %s "
+                                                  "alone", LBD_QUOTE(value), words[0], words[0]);
                         return false;
                 }
                 options = words + 1;
@@ -531,24 +531,24 @@ static bool parse_health_check(const char *value, struct lbd_health_check_config
         } else if (strcmp(words[0], "http") == 0) {
                 h.type = LBD_HEALTH_CHECK_HTTP;
                 if (!words[1] || (words[1][0] != '/' && strchr(words[1], '='))) {
-                        *detail = g_strdup_printf("'%s': an http check needs a path; expected "
+                        *detail = g_strdup_printf("%s: an http check needs a path; expected "
                                                   "http /PATH [OPTIONS], e.g. http /healthz",
-                                                  value);
+                                                  LBD_QUOTE(value));
                         return false;
                 }
                 if (!http_path_is_valid(words[1])) {
                         *detail = g_strdup_printf(
-                                "'%s': '%s' is not a valid request path; expected a path "
+                                "%s: %s is not a valid request path; expected a path "
                                 "starting with '/', printable ASCII, at most %u bytes",
-                                value, words[1], HEALTH_CHECK_PATH_MAX);
+                                LBD_QUOTE(value), LBD_QUOTE(words[1]), HEALTH_CHECK_PATH_MAX);
                         return false;
                 }
                 path = g_strdup(words[1]);
                 options = words + 2;
         } else {
-                *detail = g_strdup_printf("'%s': unknown check type '%s'; expected "
-                                          EXPECTED_HEALTH_CHECK,
-                                          value, words[0]);
+                *detail = g_strdup_printf("%s: unknown check type %s; expected "
+                                          EXPECTED_HEALTH_CHECK, LBD_QUOTE(value),
+                                          LBD_QUOTE(words[0]));
                 return false;
         }
 
@@ -565,21 +565,19 @@ static bool parse_health_check(const char *value, struct lbd_health_check_config
 
                 if (g_str_has_prefix(*w, "expect=")) {
                         if (h.type != LBD_HEALTH_CHECK_HTTP) {
-                                *detail = g_strdup_printf("'%s': expect= applies to http "
-                                                          "checks only",
-                                                          value);
+                                *detail = g_strdup_printf("%s: expect= applies to http "
+                                                          "checks only", LBD_QUOTE(value));
                                 return false;
                         }
                         if (expect_seen) {
-                                *detail = g_strdup_printf("'%s': expect= is given twice; "
-                                                          "expected it once",
-                                                          value);
+                                *detail = g_strdup_printf("%s: expect= is given twice; "
+                                                          "expected it once", LBD_QUOTE(value));
                                 return false;
                         }
                         if (!parse_expect(*w + 7, &h.expect_min, &h.expect_max)) {
-                                *detail = g_strdup_printf("'%s': expect must be a status "
+                                *detail = g_strdup_printf("%s: expect must be a status "
                                                           "100-599 or a range such as 200-399",
-                                                          value);
+                                                          LBD_QUOTE(value));
                                 return false;
                         }
                         expect_seen = true;
@@ -590,10 +588,11 @@ static bool parse_health_check(const char *value, struct lbd_health_check_config
                 g_autofree char *hint =
                         config_did_you_mean(name, health_check_words, G_N_ELEMENTS(health_check_words));
                 if (h.type == LBD_HEALTH_CHECK_NONE)
-                        *detail = g_strdup_printf("'%s': unknown option '%s'", value, *w);
+                        *detail = g_strdup_printf("%s: unknown option %s", LBD_QUOTE(value),
+                                                  LBD_QUOTE(*w));
                 else
-                        *detail = g_strdup_printf("'%s': unknown option '%s'%s; expected %s",
-                                                  value, *w, hint,
+                        *detail = g_strdup_printf("%s: unknown option %s%s; expected %s",
+                                                  LBD_QUOTE(value), LBD_QUOTE(*w), hint,
                                                   h.type == LBD_HEALTH_CHECK_HTTP ?
                                                           "interval=, rise=, fall=, timeout= or "
                                                           "expect=" :
@@ -695,12 +694,13 @@ static bool parse_address_or_off(const char *value, char **target, bool allow_un
         struct lbd_address a;
         _cleanup_free_ char *why = NULL;
         if (lbd_address_parse(value, &a, &why) < 0) {
-                *detail = g_strdup_printf("'%s': %s; expected %s", value,
+                *detail = g_strdup_printf("%s: %s; expected %s", LBD_QUOTE(value),
                                           why ? why : "out of memory", expected);
                 return false;
         }
         if (a.sa.ss_family == AF_UNIX && !allow_unix) {
-                *detail = g_strdup_printf("'%s' is a unix socket; expected %s", value, expected);
+                *detail = g_strdup_printf("%s is a unix socket; expected %s", LBD_QUOTE(value),
+                                          expected);
                 return false;
         }
         replace_string(target, a.text);
@@ -734,10 +734,10 @@ bool config_apply_value(const struct key_def *def, const char *value, char **ite
 
         case KEY_PLUGIN_NAME:
                 if (!lbd_plugin_name_is_valid(value)) {
-                        *detail = g_strdup_printf("'%s' is not a plugin name; expected a "
+                        *detail = g_strdup_printf("%s is not a plugin name; expected a "
                                                   "lowercase letter, then up to 31 lowercase "
                                                   "letters, digits or '_' (e.g. %s)",
-                                                  value,
+                                                  LBD_QUOTE(value),
                                                   strcmp(def->name, "worker-model") == 0 ?
                                                           "event" :
                                                           "round_robin");
@@ -791,10 +791,10 @@ bool config_apply_value(const struct key_def *def, const char *value, char **ite
                         return true;
                 }
                 if (!proxy_host_is_valid(value)) {
-                        *detail = g_strdup_printf("'%s' is not a Host header value; expected "
+                        *detail = g_strdup_printf("%s is not a Host header value; expected "
                                                   "NAME, an IPv4 address or [IPv6], with an "
                                                   "optional :PORT, at most %u bytes",
-                                                  value, LBD_PROXY_HOST_MAX);
+                                                  LBD_QUOTE(value), LBD_PROXY_HOST_MAX);
                         return false;
                 }
                 replace_string(field, value);
@@ -808,8 +808,7 @@ bool config_apply_value(const struct key_def *def, const char *value, char **ite
                         replace_string(field, value);
                         return true;
                 }
-                *detail = g_strdup_printf("'%s' is not a log target; expected %s",
-                                          value,
+                *detail = g_strdup_printf("%s is not a log target; expected %s", LBD_QUOTE(value),
                                           access ? "journal, off, an absolute file path or "
                                                    "NAME.log (in the logs directory)"
                                                  : "journal, an absolute file path or "
@@ -828,10 +827,10 @@ bool config_apply_value(const struct key_def *def, const char *value, char **ite
 
         case KEY_METRIC_PREFIX:
                 if (!metric_prefix_is_valid(value)) {
-                        *detail = g_strdup_printf("'%s' is not a metric name prefix; expected "
+                        *detail = g_strdup_printf("%s is not a metric name prefix; expected "
                                                   "letters, digits, '_', '-' and dots between "
                                                   "them, at most %u bytes, or empty",
-                                                  value, LBD_STATSD_PREFIX_MAX);
+                                                  LBD_QUOTE(value), LBD_STATSD_PREFIX_MAX);
                         return false;
                 }
                 replace_string(field, value);
@@ -843,11 +842,10 @@ bool config_apply_value(const struct key_def *def, const char *value, char **ite
                         return true;
                 }
                 if (!tags_are_valid(value)) {
-                        *detail = g_strdup_printf("'%s' is not a list of tags; expected "
+                        *detail = g_strdup_printf("%s is not a list of tags; expected "
                                                   "NAME:VALUE or NAME separated by ',' (letters, "
                                                   "digits, '_', '-', '.', '/', ':'), at most %u "
-                                                  "bytes",
-                                                  value, LBD_STATSD_TAGS_MAX);
+                                                  "bytes", LBD_QUOTE(value), LBD_STATSD_TAGS_MAX);
                         return false;
                 }
                 replace_string(field, value);
@@ -869,8 +867,8 @@ bool config_apply_value(const struct key_def *def, const char *value, char **ite
         case KEY_MODE: {
                 int m = lbd_service_mode_from_string(value);
                 if (m < 0) {
-                        *detail = g_strdup_printf("'%s' is not a mode; expected http or tcp",
-                                                  value);
+                        *detail = g_strdup_printf("%s is not a mode; expected http or tcp",
+                                                  LBD_QUOTE(value));
                         return false;
                 }
                 *(enum lbd_service_mode *)field = (enum lbd_service_mode)m;
@@ -885,7 +883,7 @@ bool config_apply_value(const struct key_def *def, const char *value, char **ite
                 } else if (g_strv_contains(no, value)) {
                         *(bool *)field = false;
                 } else {
-                        *detail = g_strdup_printf("'%s' is not yes or no", value);
+                        *detail = g_strdup_printf("%s is not yes or no", LBD_QUOTE(value));
                         return false;
                 }
                 return true;
@@ -897,9 +895,8 @@ bool config_apply_value(const struct key_def *def, const char *value, char **ite
                 } else if (strcmp(value, "json") == 0) {
                         *(enum lbd_access_log_format *)field = LBD_ACCESS_LOG_JSON;
                 } else {
-                        *detail = g_strdup_printf("'%s' is not a log format; expected combined "
-                                                  "or json",
-                                                  value);
+                        *detail = g_strdup_printf("%s is not a log format; expected combined "
+                                                  "or json", LBD_QUOTE(value));
                         return false;
                 }
                 return true;

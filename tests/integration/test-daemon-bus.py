@@ -136,6 +136,43 @@ class DaemonOnBus(unittest.TestCase):
                                   ("Failures", "t")):
                     self.assertEqual(self.prop(name, path, BACKEND_IFACE)["type"], sig, name)
 
+    def test_bad_arguments_echo_a_bounded_escaped_prefix(self):
+        """A huge or unprintable value comes back as a quoted, escaped prefix
+        with its length, never whole: every error stays under 1,000 bytes
+        (busctl passes at most 128 KiB per argument: 100,000 bytes here)."""
+        big = "a" * 100000
+        cut = "'" + "a" * 64 + "...' (100000 bytes)"
+        svc = "default"
+        cases = [
+            ("AddBackend", "ssa{sv}", [svc, big, "0"], "Invalid backend address " + cut),
+            ("AddBackend", "ssa{sv}", [svc, "127.0.0.1:" + "9" * 100000, "0"],
+             "port '" + "9" * 64 + "...' (100000 bytes) is out of range"),
+            ("AddBackend", "ssa{sv}", [svc, "[" + "f" * 100000 + "]:80", "0"],
+             "'" + "f" * 64 + "...' (100000 bytes) is not a numeric IPv6 address"),
+            ("AddBackend", "ssa{sv}", [svc, "10.0.0.1\n\x1b[2J:80", "0"],
+             "Invalid backend address '10.0.0.1\\x0a\\x1b[2J:80'"),
+            ("AddBackend", "ssa{sv}", [svc, "127.0.0.1:80", "1", big, "u", "1"],
+             "Unknown key " + cut),
+            ("RemoveBackend", "ss", [svc, big], "has no backend " + cut),
+            ("AddService", "sa{sv}", [big, "0"], "Invalid service name " + cut),
+            ("AddService", "sa{sv}", ["x", "1", "Listen", "as", "1", big],
+             "Invalid Listen address " + cut),
+            ("AddService", "sa{sv}", ["x", "2", "Listen", "as", "1", "127.0.0.1:1", "Mode", "s",
+                                      big], "Invalid Mode " + cut),
+            ("SetPolicy", "ss", [svc, big], "Unknown policy " + cut),
+            ("SetWorkerModel", "sa{sv}", [big, "0"], "Unknown worker model " + cut),
+        ]
+        for method, sig, args, want in cases:
+            with self.subTest(method=method, arg=args[1][:20]):
+                r = self.bus.busctl("call", BUS_NAME, ROOT, IFACE, method, sig, *args,
+                                    check=False)
+                self.assertNotEqual(r.returncode, 0)
+                self.assertLess(len(r.stderr), 1000, r.stderr[:300])
+                self.assertIn(want, r.stderr)
+                self.assertNotIn("\x1b", r.stderr)
+        self.assertTrue(self.lbd.running())
+        self.assertEqual(self.prop("Services")["data"], [DEFAULT_SERVICE_PATH])
+
     def test_unknown_object_is_an_error(self):
         r = self.bus.busctl("get-property", BUS_NAME, ROOT + "/service/nosuch", SERVICE_IFACE,
                             "Name", check=False)

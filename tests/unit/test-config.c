@@ -365,14 +365,14 @@ static void test_workers(void **state) {
                 const char *value, *message;
         } bad[] = {
                 { "banana", "'banana' is not a decimal number; expected auto or 1-1024" },
-                { "0", "0 is out of range; expected auto or 1-1024" },
-                { "1025", "1025 is out of range" },
+                { "0", "'0' is out of range; expected auto or 1-1024" },
+                { "1025", "'1025' is out of range" },
                 { "-7", "'-7' is negative" },
                 { "+5", "not a decimal number" },
                 { "12abc", "'12abc' is not a decimal number" },
                 { "0x10", "not a decimal number" },
                 { "1 2", "not a decimal number" },
-                { "99999999999999999999", "99999999999999999999 is out of range" },
+                { "99999999999999999999", "'99999999999999999999' is out of range" },
                 { "4294967297", "out of range" }, /* 2^32 + 1: must not wrap to 1 */
                 { "AUTO", "not a decimal number" },
                 { "", "the value is empty; expected auto or 1-1024" },
@@ -620,7 +620,7 @@ static void test_statsd_host(void **state) {
         check_error("[daemon]\nstatsd-host=127.0.0.1\n", SRC ": [daemon] statsd-host: ",
                     "has no port", NULL);
         check_error("[daemon]\nstatsd-host=127.0.0.1:70000\n", SRC ": [daemon] statsd-host: ",
-                    "port 70000 is out of range 1-65535", NULL);
+                    "port '70000' is out of range 1-65535", NULL);
 
         /* A drop-in can turn it off again. */
         g_autoptr(lbd_config) c = parse_ok("[daemon]\nstatsd-host=127.0.0.1:1\n"
@@ -787,7 +787,7 @@ static void test_listen(void **state) {
                     "'foo.example' is not a numeric IPv4/IPv6 address (names are not resolved)",
                     NULL);
         check_error("[service web]\nlisten=127.0.0.1:70000\n",
-                    "port 70000 is out of range 1-65535", NULL);
+                    "port '70000' is out of range 1-65535", NULL);
         check_error("[service web]\nlisten=unix:run/a.sock\n",
                     "unix socket path must be absolute", NULL);
         check_error("[service web]\nlisten=127.0.0.1:80;localhost:80\n",
