@@ -9,12 +9,10 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "access-log.h"
 #include "log.h"
-#include "plugin-set.h"
 #include "worker-landlock.h"
 #include "worker-seccomp.h"
 
@@ -34,14 +32,10 @@ static int drop_capabilities(void) {
         return 0;
 }
 
-int lbd_worker_confine(int landlock_abi, const struct lbd_plugin *model) {
+int lbd_worker_confine(int landlock_abi, struct lbd_seccomp_program *seccomp) {
         int r = drop_capabilities();
         if (r < 0)
                 return log_error_errno(r, "cannot drop the worker's capabilities: %m");
-
-        /* Read the time zone now: localtime_r() reads it once, and a
-         * confined worker can open no file. */
-        tzset();
 
         const char *files[2];
         size_t n = lbd_logs_reopened_files(files);
@@ -55,12 +49,7 @@ int lbd_worker_confine(int landlock_abi, const struct lbd_plugin *model) {
         if (r < 0)
                 return log_error_errno(r, "cannot confine the worker with Landlock: %m");
 
-        const char *unknown = NULL;
-        r = lbd_worker_seccomp_apply(model->desc->ops.worker->extra_syscalls, &unknown);
-        if (r == -EINVAL && unknown)
-                return log_error_errno(r, "the %s worker model asks for a system call this "
-                                          "build does not know: %s",
-                                       model->desc->name, unknown);
+        r = lbd_worker_seccomp_install(seccomp);
         if (r < 0)
                 return log_error_errno(r, "cannot load the worker's system call filter: %m");
         return 0;

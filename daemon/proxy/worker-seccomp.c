@@ -3,14 +3,22 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
+
+#include "cleanup.h"
 
 /* Allowed whatever their arguments. */
 static const int allowed[] = {
@@ -55,9 +63,15 @@ static int add(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned n_args,
                                      sizeof(struct scmp_arg_cmp),                     \
             (struct scmp_arg_cmp[]){ __VA_ARGS__ })
 
+/* What kill and tgkill compare their pid with until the worker patches in
+ * its own: a positive int that no other rule compares with, so every
+ * comparison with it is one of theirs (libseccomp may share one between
+ * the two; the build checks there is at least one). */
+#define PID_PLACEHOLDER 0x4c424450u /* "LBDP" */
+
 /* The rules that look at arguments. */
 static int add_conditional(scmp_filter_ctx ctx) {
-        const scmp_datum_t self = (scmp_datum_t)getpid();
+        const scmp_datum_t self = PID_PLACEHOLDER;
         /* Which bits of open()'s flags decide what the open may do. */
         const scmp_datum_t open_bits = O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND | O_TMPFILE |
                                        O_PATH;
@@ -91,19 +105,47 @@ static int add_conditional(scmp_filter_ctx ctx) {
         return 0;
 }
 
-int lbd_worker_seccomp_probe(void) {
+static bool is_pid_slot(const struct sock_filter *insn) {
+        return insn->code == (BPF_JMP | BPF_JEQ | BPF_K) && insn->k == PID_PLACEHOLDER;
+}
+
+/* libseccomp writes the program to an fd only: a memfd, read back. */
+static int export_program(scmp_filter_ctx ctx, struct lbd_seccomp_program *ret) {
+        _cleanup_close_ int fd = memfd_create("lbd-seccomp", MFD_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        int r = seccomp_export_bpf(ctx, fd);
+        if (r < 0)
+                return r;
+        off_t size = lseek(fd, 0, SEEK_END);
+        if (size <= 0 || size % (off_t)sizeof(struct sock_filter) != 0 ||
+            size / (off_t)sizeof(struct sock_filter) > BPF_MAXINSNS)
+                return -EPROTO;
+        struct sock_filter *insns = malloc((size_t)size);
+        if (!insns)
+                return -ENOMEM;
+        if (pread(fd, insns, (size_t)size, 0) != size) {
+                free(insns);
+                return -EIO;
+        }
+        unsigned short len = (unsigned short)(size / (off_t)sizeof(struct sock_filter));
+        unsigned slots = 0;
+        for (unsigned short i = 0; i < len; i++)
+                slots += is_pid_slot(&insns[i]);
+        if (slots == 0) {
+                free(insns);
+                return -EPROTO;
+        }
+        *ret = (struct lbd_seccomp_program){ .insns = insns, .len = len };
+        return 0;
+}
+
+int lbd_worker_seccomp_build(const char *const *extra, const char **unknown,
+                             struct lbd_seccomp_program *ret) {
         /* libseccomp refuses the action where the kernel cannot take it. */
         scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
         if (!ctx)
                 return -EOPNOTSUPP;
-        seccomp_release(ctx);
-        return 0;
-}
-
-int lbd_worker_seccomp_apply(const char *const *extra, const char **unknown) {
-        scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-        if (!ctx)
-                return -ENOMEM;
         int r = 0;
         for (size_t i = 0; r >= 0 && i < sizeof allowed / sizeof allowed[0]; i++)
                 r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
@@ -119,7 +161,23 @@ int lbd_worker_seccomp_apply(const char *const *extra, const char **unknown) {
                 }
         }
         if (r >= 0)
-                r = seccomp_load(ctx);
+                r = export_program(ctx, ret);
         seccomp_release(ctx);
         return r;
+}
+
+void lbd_worker_seccomp_program_done(struct lbd_seccomp_program *p) {
+        free(p->insns);
+        *p = (struct lbd_seccomp_program){ 0 };
+}
+
+int lbd_worker_seccomp_install(struct lbd_seccomp_program *p) {
+        uint32_t self = (uint32_t)getpid();
+        for (unsigned short i = 0; i < p->len; i++)
+                if (is_pid_slot(&p->insns[i]))
+                        p->insns[i].k = self;
+        struct sock_fprog prog = { .len = p->len, .filter = p->insns };
+        if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
+                return -errno;
+        return 0;
 }

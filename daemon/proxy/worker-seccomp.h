@@ -20,14 +20,32 @@
  */
 #pragma once
 
-/* Whether this process can load such a filter: 0, or -EOPNOTSUPP where
- * seccomp() or SECCOMP_RET_KILL_PROCESS is missing (an old kernel,
- * valgrind, a system call filter around lbd that refuses seccomp()). For
- * the master, before it forks workers that would fail. Logs nothing. */
-int lbd_worker_seccomp_probe(void);
+struct sock_filter;
 
-/* Load the filter for this process (threads made later inherit it). extra
- * is NULL or a NULL-terminated list of system call names to allow too.
- * Needs no_new_privs. 0, -EINVAL with *unknown set to a name the kernel
- * headers do not know, or a negative errno; logs nothing. */
-int lbd_worker_seccomp_apply(const char *const *extra, const char **unknown);
+/* The filter as BPF, built by the master for one generation's workers and
+ * installed by each worker after the fork. Built before the fork because
+ * a worker must not allocate: the master has threads (GLib's, libnm's),
+ * and an allocator lock one of them held at the fork stays held in the
+ * child (AddressSanitizer's allocator does not reset its locks at fork).
+ * The worker's own pid, which kill and tgkill are compared with, is known
+ * only in the child: the program carries a placeholder there, patched in
+ * the child's copy of the pages. */
+struct lbd_seccomp_program {
+        struct sock_filter *insns; /* malloc()ed */
+        unsigned short len;
+};
+
+/* Build the program: the allow-list, plus extra (NULL or a NULL-terminated
+ * list of system call names a worker model adds). 0; -EOPNOTSUPP where
+ * seccomp() or SECCOMP_RET_KILL_PROCESS is missing (an old kernel,
+ * valgrind, a system call filter around lbd that refuses seccomp());
+ * -EINVAL with *unknown set to a name the kernel headers do not know; or
+ * another negative errno. Logs nothing. */
+int lbd_worker_seccomp_build(const char *const *extra, const char **unknown,
+                             struct lbd_seccomp_program *ret);
+void lbd_worker_seccomp_program_done(struct lbd_seccomp_program *p);
+
+/* In the worker: patch its pid into its copy of p and load it (threads
+ * made later inherit it). Needs no_new_privs; allocates nothing. 0 or a
+ * negative errno; logs nothing. */
+int lbd_worker_seccomp_install(struct lbd_seccomp_program *p);

@@ -129,8 +129,7 @@ static void become_worker(const struct lbd_worker_params *p) {
         }
         if (follow_master(master) < 0)
                 _exit(1);
-        if (p->config->daemon.confine_workers &&
-            lbd_worker_confine(p->landlock_abi, p->model) < 0)
+        if (p->seccomp && lbd_worker_confine(p->landlock_abi, p->seccomp) < 0)
                 _exit(1); /* logged */
 }
 

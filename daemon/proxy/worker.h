@@ -40,6 +40,9 @@ struct lbd_worker_params {
         size_t n_close_fds;
         /* lbd_landlock_abi() as the master found it (worker-landlock.h). */
         int landlock_abi;
+        /* The generation's system call filter (worker-seccomp.h); NULL with
+         * confine-workers=no. The worker's copy is patched. */
+        struct lbd_seccomp_program *seccomp;
 };
 
 /* Run a worker in the current (freshly forked) process. Never returns:

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -47,6 +48,9 @@ struct generation {
         struct lbd_listener_set *listeners;
         struct lbd_table *table; /* holds its services' pools while set */
         struct lbd_worker_identity identity; /* who its workers run as */
+        /* Its workers' system call filter; none (len 0) with
+         * confine-workers=no. */
+        struct lbd_seccomp_program seccomp;
         unsigned n_workers; /* alive */
 };
 
@@ -74,7 +78,6 @@ struct lbd_arbiter {
         int close_fds[LBD_ARBITER_CLOSE_FDS_MAX]; /* the master's, not the workers' */
         size_t n_close_fds;
         int landlock_abi; /* lbd_landlock_abi(): what the workers confine with */
-        bool seccomp_works; /* lbd_worker_seccomp_probe() */
         struct lbd_scoreboard *scoreboard;
         struct lbd_table *table; /* the shared backend table (the manager's) */
         struct lbd_listeners *listeners;
@@ -112,6 +115,7 @@ static void generation_free(struct generation *g) {
         if (g->table)
                 lbd_table_pool_release(g->table, g->config);
         lbd_listener_set_free(g->listeners);
+        lbd_worker_seccomp_program_done(&g->seccomp);
         if (g->owns_plugins)
                 lbd_plugin_set_free(g->plugins);
         if (g->owns_config)
@@ -133,6 +137,29 @@ static void retired_remove(struct lbd_arbiter *a, struct generation *g) {
         g_ptr_array_remove(a->retired, g); /* frees it */
 }
 
+/* The system call filter of g's workers: the allow-list and what g's
+ * worker model adds. */
+static int build_filter(struct generation *g) {
+        const char *origin = lbd_config_origin(g->config, "daemon", "confine-workers");
+        const char *unknown = NULL;
+        int r = lbd_worker_seccomp_build(g->model->desc->ops.worker->extra_syscalls, &unknown,
+                                         &g->seccomp);
+        if (r == -EOPNOTSUPP)
+                log_error("%s: [daemon] confine-workers=yes, but workers cannot load a seccomp "
+                          "filter here (no seccomp() with SECCOMP_RET_KILL_PROCESS: an old "
+                          "kernel, valgrind, or a system call filter around lbd that refuses "
+                          "seccomp()); no unconfined worker is started unless "
+                          "confine-workers=no says so",
+                          origin ? origin : "default");
+        else if (r == -EINVAL && unknown)
+                log_error("the %s worker model asks for a system call this build does not "
+                          "know: %s",
+                          g->model->desc->name, unknown);
+        else if (r < 0)
+                log_error_errno(r, "cannot build the workers' system call filter: %m");
+        return r;
+}
+
 /* A generation for config: user, worker model and listeners. */
 static int generation_new(struct lbd_arbiter *a, struct lbd_config *config,
                           struct lbd_plugin_set *plugins, struct generation **ret) {
@@ -142,15 +169,8 @@ static int generation_new(struct lbd_arbiter *a, struct lbd_config *config,
         g->model = lbd_plugin_set_find(plugins, LBD_PLUGIN_KIND_WORKER,
                                        config->daemon.worker_model);
         int r = g->model ? 0 : -ENOENT; /* checked when loading: cannot happen */
-        if (r >= 0 && config->daemon.confine_workers && !a->seccomp_works) {
-                log_error("%s: [daemon] confine-workers=yes, but workers cannot load a seccomp "
-                          "filter here (no seccomp() with SECCOMP_RET_KILL_PROCESS: an old "
-                          "kernel, valgrind, or a system call filter around lbd that refuses "
-                          "seccomp()); no unconfined worker is started unless "
-                          "confine-workers=no says so",
-                          lbd_config_origin(config, "daemon", "confine-workers") ?: "default");
-                r = -EOPNOTSUPP;
-        }
+        if (r >= 0 && config->daemon.confine_workers)
+                r = build_filter(g);
         if (r >= 0)
                 r = lbd_worker_identity_resolve(config, &g->identity);
         if (r >= 0)
@@ -233,6 +253,7 @@ static int spawn_worker(struct lbd_arbiter *a, struct generation *g, pid_t *ret_
                 .close_fds = close_fds,
                 .n_close_fds = n_close,
                 .landlock_abi = a->landlock_abi,
+                .seccomp = g->seccomp.len ? &g->seccomp : NULL,
         };
 
         /* A fresh slot: the counters are this worker's (max-requests counts
@@ -774,8 +795,10 @@ int lbd_arbiter_new(const struct lbd_arbiter_params *p, struct lbd_arbiter **ret
         a->listeners = lbd_listeners_new();
         *ret = a;
 
+        /* A confined worker opens no file: it uses the time zone the
+         * master read (localtime_r() reads it once). */
+        tzset();
         /* Said once here, not by every worker. */
-        a->seccomp_works = lbd_worker_seccomp_probe() == 0;
         a->landlock_abi = lbd_landlock_abi();
         if (a->landlock_abi < 0)
                 log_warning_errno(a->landlock_abi,

@@ -124,6 +124,18 @@ class Misbehaviour(unittest.TestCase):
         self.assert_killed()
         self.assertNotIn("received SIGTERM", self.lbd.log_text())
 
+    def test_a_signal_to_itself_is_allowed(self):
+        """kill() with the worker's own pid passes (the pid the master's
+        filter left open is patched in by each worker)."""
+        self.start("signal-self")
+        line = lbdtest.wait_until(
+            lambda: re.search(r"testsleep: worker (\d+): SIGURG to itself: (.*)",
+                              self.lbd.log_text()),
+            15, what="testsleep's report", alive=self.lbd.process)
+        self.assertEqual(line.group(2), "done")
+        self.assertNotRegex(self.lbd.log_text(), KILLED)
+        self.assertIn(int(line.group(1)), lbdtest.worker_pids(self.lbd.pid))
+
     def test_landlock_refuses_appending_to_the_state_file(self):
         """The flags a worker may open with (O_WRONLY|O_APPEND, for its log
         files) pass the filter; Landlock refuses every file outside the log

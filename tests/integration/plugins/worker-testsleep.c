@@ -17,7 +17,9 @@
  *                                   truncate=FILE (open for writing with
  *                                   O_TRUNC), append=FILE (open for
  *                                   appending, the flags a worker may use),
- *                                   signal-master (SIGTERM to the parent);
+ *                                   signal-master (SIGTERM to the parent),
+ *                                   signal-self (SIGURG, ignored, to itself:
+ *                                   allowed);
  *                                   what got through or was refused is
  *                                   written to stderr as "testsleep: ..."
  *
@@ -120,6 +122,9 @@ static void misbehave(void) {
                 if (fd >= 0 && write(fd, "owned\n", 6) != 6)
                         (void)0;
                 say("open for appending", fd < 0 ? errno : 0);
+        } else if (strcmp(what, "signal-self") == 0) {
+                int r = kill(getpid(), SIGURG);
+                say("SIGURG to itself", r < 0 ? errno : 0);
         } else if (strcmp(what, "signal-master") == 0) {
                 int r = kill(getppid(), SIGTERM);
                 say("SIGTERM to the master", r < 0 ? errno : 0);
