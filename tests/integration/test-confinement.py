@@ -153,8 +153,8 @@ class Misbehaviour(unittest.TestCase):
         self.assert_master_unharmed()
 
 
-class EveryModel(unittest.TestCase):
-    """Each shipped worker model serves confined."""
+class WithBackend(unittest.TestCase):
+    """A bus and an nginx backend per class."""
 
     @classmethod
     def setUpClass(cls):
@@ -162,6 +162,10 @@ class EveryModel(unittest.TestCase):
         cls.addClassCleanup(cls.bus.stop)
         cls.backend = lbdtest.nginx_backend().start()
         cls.addClassCleanup(cls.backend.stop)
+
+
+class EveryModel(WithBackend):
+    """Each shipped worker model serves confined."""
 
     def serve(self, model, confine="yes"):
         tmp = lbdtest.TempDir("lbd-confine-")
@@ -218,16 +222,13 @@ class EveryModel(unittest.TestCase):
                                          r"without Landlock and without a system call filter")
 
 
-class UnprivilegedMaster(unittest.TestCase):
+class UnprivilegedMaster(WithBackend):
     """lbd run as the user lbd, as lbd.service runs it: the master is not
     dumpable, its workers share its uid and are confined all the same."""
 
     @classmethod
     def setUpClass(cls):
-        cls.bus = lbdtest.PrivateSystemBus().start()
-        cls.addClassCleanup(cls.bus.stop)
-        cls.backend = lbdtest.nginx_backend().start()
-        cls.addClassCleanup(cls.backend.stop)
+        super().setUpClass()
         cls.lbd_user = pwd.getpwnam("lbd")
 
     def setUp(self):
