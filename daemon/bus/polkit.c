@@ -12,10 +12,14 @@
 
 /* Every user may call a mutating method, and each pending call costs a
  * query: bound them (systemd's own limit on queued messages is larger, but
- * an authorization nobody answers for 25 s is an attack, not a workload). */
+ * an authorization nobody answers for 5 s is an attack, not a workload). */
 #define MAX_PENDING 1024u
 /* An interactive authorization waits for a person at a polkit agent. */
 #define INTERACTIVE_TIMEOUT_USEC (UINT64_C(300) * 1000000u)
+/* Any other answers at once, unless polkitd hangs (stopped, swapping):
+ * the caller hears so well before its own call times out (25 s). */
+#define CHECK_TIMEOUT_S 5u
+#define CHECK_TIMEOUT_USEC ((uint64_t)CHECK_TIMEOUT_S * 1000000u)
 
 struct lbd_polkit {
         sd_bus *bus;
@@ -137,7 +141,15 @@ static int on_check_authorization(sd_bus_message *reply, void *userdata,
         struct query *q = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(reply);
         if (e) {
-                if (error_means_no_polkit(e))
+                if (sd_bus_error_has_name(e, SD_BUS_ERROR_TIMEOUT) ||
+                    sd_bus_error_has_name(e, SD_BUS_ERROR_NO_REPLY))
+                        query_deny(q, SD_BUS_ERROR_ACCESS_DENIED,
+                                   "Not authorized to perform %s: polkit did not answer within "
+                                   "%u s",
+                                   q->action,
+                                   q->interactive ? (unsigned)(INTERACTIVE_TIMEOUT_USEC / 1000000u)
+                                                  : CHECK_TIMEOUT_S);
+                else if (error_means_no_polkit(e))
                         query_deny(q, SD_BUS_ERROR_ACCESS_DENIED,
                                    "Not authorized to perform %s: polkit is not available (%s)",
                                    q->action, e->message ? e->message : e->name);
@@ -186,7 +198,7 @@ static int start_check_authorization(struct query *q) {
         if (r < 0)
                 return r;
         return sd_bus_call_async(q->owner->bus, &q->slot, c, on_check_authorization, q,
-                                 q->interactive ? INTERACTIVE_TIMEOUT_USEC : 0);
+                                 q->interactive ? INTERACTIVE_TIMEOUT_USEC : CHECK_TIMEOUT_USEC);
 }
 
 static int on_unix_user(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {

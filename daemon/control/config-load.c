@@ -170,7 +170,7 @@ static int apply_removed(struct loader *l, GKeyFile *kf, const char *file, const
 
         gsize n = 0;
         g_auto(GStrv) keys = g_key_file_get_keys(kf, group, &n, NULL);
-        if (n != 1)
+        if (!keys || n != 1)
                 return key_error(ret_reason, file, group, "removed",
                                  "a removed service has no other keys; expected removed=true "
                                  "alone in its group");

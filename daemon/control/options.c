@@ -47,7 +47,7 @@ int lbd_options_parse(int argc, char **argv, struct lbd_options *ret) {
                   "err, warning, notice, info (default) or debug", "LEVEL" },
                 { "version", 0, 0, G_OPTION_ARG_NONE, &o.version, "Show the version and exit",
                   NULL },
-                { NULL },
+                { 0 },
         };
         g_autoptr(GOptionContext) context = g_option_context_new(NULL);
         g_autoptr(GError) error = NULL;

@@ -47,6 +47,9 @@
 #define C(s) (&t->cold[(s) - t->slots])
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+/* The same for _Atomic fields (clang's __atomic builtins refuse them). */
+#define ALOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
+#define ASTORE(x, v) atomic_store_explicit(&(x), (v), memory_order_relaxed)
 
 /* slot flags (master-written) */
 enum {
@@ -362,7 +365,7 @@ static void slot_init(struct lbd_table *t, uint32_t i, uint32_t pool,
 /* Mark every member of a pool removed (its service is gone). */
 static void pool_retire(struct lbd_table *t, unsigned pi) {
         struct pool *p = &t->pools[pi];
-        uint32_t n = LOAD(p->count);
+        uint32_t n = ALOAD(p->count);
         seq_begin(p);
         for (uint32_t k = 0; k < n; k++) {
                 struct slot *s = &t->slots[t->members[pi][k]];
@@ -376,7 +379,7 @@ static void pool_retire(struct lbd_table *t, unsigned pi) {
 static void pool_sync(struct lbd_table *t, unsigned pi, const struct lbd_service_config *svc,
                       GHashTable *index) {
         struct pool *p = &t->pools[pi];
-        uint32_t old_n = LOAD(p->count);
+        uint32_t old_n = ALOAD(p->count);
         g_autofree uint32_t *old = g_memdup2(t->members[pi], (gsize)old_n * sizeof(uint32_t) + 1);
         g_autofree bool *kept = g_new0(bool, (gsize)old_n + 1);
         g_autoptr(GHashTable) old_pos = g_hash_table_new(g_str_hash, g_str_equal);
@@ -431,7 +434,7 @@ int lbd_table_sync(struct lbd_table *t, const struct lbd_config *config, char **
                 g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
                 g_autoptr(GHashTable) have = g_hash_table_new(g_str_hash, g_str_equal);
                 if (pi >= 0)
-                        for (uint32_t k = 0; k < LOAD(t->pools[pi].count); k++)
+                        for (uint32_t k = 0; k < ALOAD(t->pools[pi].count); k++)
                                 g_hash_table_add(have,
                                                  t->cold[t->members[pi][k]].address.text);
                 for (guint b = 0; b < svc->backends->len; b++) {
@@ -545,7 +548,7 @@ static void slot_free(struct lbd_table *t, uint32_t i) {
         struct slot *s = &t->slots[i];
         struct pool *p = &t->pools[s->pool];
         uint32_t *m = t->members[s->pool];
-        uint32_t n = LOAD(p->count), k;
+        uint32_t n = ALOAD(p->count), k;
         seq_begin(p);
         for (k = 0; k < n && m[k] != i; k++)
                 ;
@@ -655,7 +658,7 @@ void lbd_table_tick(struct lbd_table *t, uint64_t now, lbd_table_state_fn on_cha
         /* Pools of services gone, no longer held, all drained: free. */
         for (unsigned i = 0; i < LBD_TABLE_POOLS_MAX; i++) {
                 struct pool *p = &t->pools[i];
-                if (p->used && !p->in_config && p->holds == 0 && LOAD(p->count) == 0) {
+                if (p->used && !p->in_config && p->holds == 0 && ALOAD(p->count) == 0) {
                         seq_begin(p);
                         p->used = false;
                         p->name[0] = 0;
@@ -707,7 +710,7 @@ int lbd_table_service_stats(const struct lbd_table *t, const char *service,
         if (pi < 0)
                 return -ENOENT;
         uint64_t active = 0, requests = 0;
-        for (uint32_t k = 0; k < LOAD(t->pools[pi].count); k++) {
+        for (uint32_t k = 0; k < ALOAD(t->pools[pi].count); k++) {
                 uint32_t i = t->members[pi][k];
                 const struct slot *s = &t->slots[i];
                 active += atomic_load_explicit(&s->active, memory_order_relaxed);
@@ -810,7 +813,7 @@ static uint64_t *host_pool_word(const struct lbd_pick *pick) {
 
 static const uint32_t *host_table(const struct lbd_pick *pick, uint32_t *ret_len) {
         const struct host_pick *hp = hp_of(pick);
-        uint32_t len = hp->build ? 0 : LOAD(hp->p->table_len[pick->backup_tier]);
+        uint32_t len = hp->build ? 0 : ALOAD(hp->p->table_len[pick->backup_tier]);
         *ret_len = len;
         if (!len)
                 return NULL;
@@ -881,7 +884,7 @@ static void pool_build(struct lbd_table *t, unsigned pi, const struct lbd_plugin
         struct host_pick hp = {
                 .pub = {
                         .struct_size = sizeof(struct lbd_pick),
-                        .count = LOAD(p->count),
+                        .count = ALOAD(p->count),
                         .host = &pool_host,
                         .pool = (struct lbd_pool *)p,
                 },
@@ -899,16 +902,16 @@ static void pool_build(struct lbd_table *t, unsigned pi, const struct lbd_plugin
                                         scratch + (tier ? POLICY_TABLE_PRIMARY : 0), size[tier]);
                 len[tier] = n <= size[tier] ? n : 0; /* more than it may: none */
         }
-        if (len[0] != LOAD(p->table_len[0]) || len[1] != LOAD(p->table_len[1]))
+        if (len[0] != ALOAD(p->table_len[0]) || len[1] != ALOAD(p->table_len[1]))
                 log_full(LOG_DEBUG, p->name, "policy %s: a table of %u entries for the primaries, "
                          "%u for the backups", p->policy, len[0], len[1]);
-        if (len[0] != LOAD(p->table_len[0]) || len[1] != LOAD(p->table_len[1]) || len[0] ||
+        if (len[0] != ALOAD(p->table_len[0]) || len[1] != ALOAD(p->table_len[1]) || len[0] ||
             len[1]) {
                 seq_begin(p);
                 for (int tier = 0; tier < 2; tier++) {
                         memcpy(tier_table(t, pi, tier), scratch + (tier ? POLICY_TABLE_PRIMARY : 0),
                                (size_t)len[tier] * sizeof(uint32_t));
-                        STORE(p->table_len[tier], len[tier]);
+                        ASTORE(p->table_len[tier], len[tier]);
                 }
                 seq_end(p);
         }

@@ -58,6 +58,15 @@ static int add(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned n_args,
         return seccomp_rule_add_array(ctx, action, nr, n_args, args);
 }
 
+/* Argument comparisons, every field named (libseccomp's SCMP_A0() leaves
+ * datum_b to the compiler, which clang warns about). */
+static struct scmp_arg_cmp cmp(unsigned arg, enum scmp_compare op, scmp_datum_t a,
+                               scmp_datum_t b) {
+        return (struct scmp_arg_cmp){ .arg = arg, .op = op, .datum_a = a, .datum_b = b };
+}
+#define EQ(arg, v) cmp((arg), SCMP_CMP_EQ, (v), 0)
+#define MASKED(arg, mask, v) cmp((arg), SCMP_CMP_MASKED_EQ, (mask), (v))
+
 #define ADD(ctx, action, nr, ...)                                                     \
         add(ctx, action, nr, sizeof((struct scmp_arg_cmp[]){ __VA_ARGS__ }) /         \
                                      sizeof(struct scmp_arg_cmp),                     \
@@ -77,30 +86,30 @@ static int add_conditional(scmp_filter_ctx ctx) {
                                        O_PATH;
         const scmp_datum_t read_bits = O_ACCMODE | O_CREAT | O_TRUNC | O_TMPFILE | O_PATH;
         int r;
-        if ((r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), SCMP_A0(SCMP_CMP_EQ, self))) < 0 ||
-            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), SCMP_A0(SCMP_CMP_EQ, self))) < 0 ||
+        if ((r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), EQ(0, self))) < 0 ||
+            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), EQ(0, self))) < 0 ||
             (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone),
-                     SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD))) < 0 ||
+                     MASKED(0, CLONE_THREAD, CLONE_THREAD))) < 0 ||
             (r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0)) < 0 ||
-            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), SCMP_A0(SCMP_CMP_EQ, AF_INET))) < 0 ||
-            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), SCMP_A0(SCMP_CMP_EQ, AF_INET6))) < 0 ||
-            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), SCMP_A0(SCMP_CMP_EQ, AF_UNIX))) < 0 ||
+            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), EQ(0, AF_INET))) < 0 ||
+            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), EQ(0, AF_INET6))) < 0 ||
+            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), EQ(0, AF_UNIX))) < 0 ||
             (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socketpair),
-                     SCMP_A0(SCMP_CMP_EQ, AF_UNIX))) < 0 ||
+                     EQ(0, AF_UNIX))) < 0 ||
             (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat),
-                     SCMP_A2(SCMP_CMP_MASKED_EQ, open_bits, O_WRONLY | O_APPEND))) < 0 ||
+                     MASKED(2, open_bits, O_WRONLY | O_APPEND))) < 0 ||
             (r = ADD(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat),
-                     SCMP_A2(SCMP_CMP_MASKED_EQ, read_bits, O_RDONLY))) < 0 ||
-            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), SCMP_A1(SCMP_CMP_EQ, FIONREAD))) < 0 ||
-            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), SCMP_A1(SCMP_CMP_EQ, FIONBIO))) < 0 ||
-            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), SCMP_A1(SCMP_CMP_EQ, TIOCOUTQ))) < 0 ||
+                     MASKED(2, read_bits, O_RDONLY))) < 0 ||
+            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), EQ(1, FIONREAD))) < 0 ||
+            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), EQ(1, FIONBIO))) < 0 ||
+            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), EQ(1, TIOCOUTQ))) < 0 ||
             /* isatty() */
             (r = ADD(ctx, SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl),
-                     SCMP_A1(SCMP_CMP_EQ, TCGETS))) < 0 ||
-            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME))) < 0 ||
-            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME))) < 0 ||
+                     EQ(1, TCGETS))) < 0 ||
+            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), EQ(0, PR_SET_NAME))) < 0 ||
+            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), EQ(0, PR_GET_NAME))) < 0 ||
             /* reading a limit, never setting one */
-            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), SCMP_A2(SCMP_CMP_EQ, 0))) < 0)
+            (r = ADD(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), EQ(2, 0))) < 0)
                 return r;
         return 0;
 }
