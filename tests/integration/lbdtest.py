@@ -90,6 +90,9 @@ DBUS_DAEMON = shutil.which("dbus-daemon") or "/usr/bin/dbus-daemon"
 GUNICORN = "/usr/bin/gunicorn"  # Debian's: runs on /usr/bin/python3
 BUSCTL = shutil.which("busctl") or "/usr/bin/busctl"
 SETPRIV = shutil.which("setpriv") or "/usr/bin/setpriv"
+# tests/integration/deny-syscalls.c: a program run where some calls fail.
+DENY_SYSCALLS = os.environ.get("LBD_DENY_SYSCALLS") or os.path.join(
+    BUILD_ROOT, "tests", "integration", "deny-syscalls")
 
 
 def lbd_path():
@@ -759,7 +762,7 @@ class Lbd:
         # Run lbd as this user (with its groups, no capabilities), as
         # lbd.service does with User=lbd; None: as the test (root).
         self.user = user
-        self.wrapper = list(wrapper)  # argv before lbd's own (deny-io-uring ERRNO)
+        self.wrapper = list(wrapper)  # argv before lbd's own (DENY_SYSCALLS ERRNO NAMES)
         self.allow_unowned_plugins = allow_unowned_plugins
         self.extra_args = list(args)
         self.config = config

@@ -167,7 +167,7 @@ class WithBackend(unittest.TestCase):
 class EveryModel(WithBackend):
     """Each shipped worker model serves confined."""
 
-    def serve(self, model, confine="yes"):
+    def serve(self, model, confine="yes", wrapper=()):
         tmp = lbdtest.TempDir("lbd-confine-")
         self.addCleanup(tmp.cleanup)
         config = tmp.join("lbd.conf")
@@ -177,7 +177,7 @@ class EveryModel(WithBackend):
                     f"confine-workers={confine}\naccess-log=access.log\n"
                     f"[service web]\nlisten={self.listen}\n"
                     f"backends={self.backend.address}\n")
-        lbd = lbdtest.Lbd(self.bus, config=config)
+        lbd = lbdtest.Lbd(self.bus, config=config, wrapper=wrapper)
         lbd.start()
         self.addCleanup(lbd.stop)
         lbdtest.wait_until(lambda: len(lbdtest.worker_pids(lbd.pid)) == 2, 10,
@@ -212,6 +212,36 @@ class EveryModel(WithBackend):
 
     def test_uring(self):
         self.check_model("uring")
+
+    def test_without_landlock(self):
+        """A kernel without Landlock (its calls fail with ENOSYS): said once,
+        and the workers serve confined by their filter alone."""
+        lbd = self.serve("event", wrapper=[lbdtest.DENY_SYSCALLS, "38", "landlock"])
+        said = lbd.log_text().count("Landlock is not available (Function not implemented): "
+                                    "workers are confined by their system call filter alone")
+        self.assertEqual(said, 1, lbd.log_text())
+        for pid in lbdtest.worker_pids(lbd.pid):
+            self.assertEqual(confinement_of(pid), CONFINED, f"worker {pid}")
+
+    def test_without_seccomp(self):
+        """Where no seccomp filter can be loaded (seccomp() refused), lbd
+        starts no unconfined worker: it refuses to start, saying why and
+        what to set; with confine-workers=no it runs."""
+        tmp = lbdtest.TempDir("lbd-confine-")
+        self.addCleanup(tmp.cleanup)
+        config = tmp.join("lbd.conf")
+        with open(config, "w") as f:
+            f.write(f"[daemon]\nworkers=1\n[service web]\nlisten=127.0.0.1:{lbdtest.free_port()}"
+                    f"\nbackends={self.backend.address}\n")
+        lbd = lbdtest.Lbd(self.bus, config=config,
+                          wrapper=[lbdtest.DENY_SYSCALLS, "1", "seccomp"])
+        with self.assertRaises(lbdtest.FixtureError):
+            lbd.start()
+        self.assertIn("confine-workers=yes, but workers cannot load a seccomp filter here",
+                      lbd.log_text())
+        self.assertNotIn(lbd.returncode, (0, None), "lbd started without confining")
+        lbd = self.serve("event", confine="no", wrapper=[lbdtest.DENY_SYSCALLS, "1", "seccomp"])
+        self.assertEqual(len(lbdtest.worker_pids(lbd.pid)), 2)
 
     def test_confine_workers_no(self):
         lbd = self.serve("event", confine="no")

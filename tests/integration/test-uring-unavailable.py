@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """Where io_uring cannot be used, lbd says why and never runs another model.
 
-lbd runs under deny-io-uring, a seccomp filter that makes the io_uring
+lbd runs under deny-syscalls, a seccomp filter that makes the io_uring
 system calls fail as a kernel without them does (ENOSYS) or as
 kernel.io_uring_disabled=2 and a forbidding policy do (EPERM). The uring
 plugin's init then fails with the reason, and:
@@ -21,8 +21,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lbdtest  # noqa: E402
 
-DENY = os.environ.get("LBD_DENY_IO_URING") or os.path.join(
-    lbdtest.BUILD_ROOT, "tests", "integration", "deny-io-uring")
+DENY = lbdtest.DENY_SYSCALLS
 ENOSYS, EPERM = 38, 1
 REASON = {
     ENOSYS: "this kernel has no io_uring",
@@ -35,7 +34,7 @@ class UringUnavailable(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         if not os.access(DENY, os.X_OK):
-            raise unittest.SkipTest(f"deny-io-uring is not built: {DENY}")
+            raise unittest.SkipTest(f"deny-syscalls is not built: {DENY}")
         cls.bus = lbdtest.PrivateSystemBus().start()
         cls.addClassCleanup(cls.bus.stop)
         cls.backend = lbdtest.nginx_backend().start()
@@ -68,7 +67,7 @@ class UringUnavailable(unittest.TestCase):
         self.assertEqual(r.returncode, 0, "control: io_uring works here\n" + r.stderr)
         for err, reason in REASON.items():
             with self.subTest(errno=err):
-                r = self.check(config, [DENY, str(err)])
+                r = self.check(config, [DENY, str(err), "io_uring"])
                 self.assertNotEqual(r.returncode, 0, r.stdout)
                 self.assertIn("[daemon] worker-model: the worker plugin 'uring' cannot be "
                               "used here: init failed: io_uring is unavailable: " + reason,
@@ -77,7 +76,7 @@ class UringUnavailable(unittest.TestCase):
                 self.assertNotIn("configuration OK", r.stdout)
 
     def test_refuses_to_start(self):
-        lbd = lbdtest.Lbd(self.bus, config=self.config("uring"), wrapper=[DENY, str(EPERM)])
+        lbd = lbdtest.Lbd(self.bus, config=self.config("uring"), wrapper=[DENY, str(EPERM), "io_uring"])
         with self.assertRaises(lbdtest.FixtureError):
             lbd.start()
         self.addCleanup(lbd.stop)
@@ -85,7 +84,7 @@ class UringUnavailable(unittest.TestCase):
         self.assertNotIn("serving with the", lbd.log_text(), "a worker ran anyway")
 
     def test_set_worker_model_is_refused_and_nothing_changes(self):
-        lbd = lbdtest.Lbd(self.bus, config=self.config("event"), wrapper=[DENY, str(ENOSYS)])
+        lbd = lbdtest.Lbd(self.bus, config=self.config("event"), wrapper=[DENY, str(ENOSYS), "io_uring"])
         lbd.start()
         self.addCleanup(lbdtest.stop_clean, lbd)
         lbdtest.wait_until(lambda: not lbdtest.port_is_free(self.port), 10,
