@@ -916,9 +916,11 @@ class Lbd:
             self._log_text = self.process.log_text()
             self.process = None
             if self.returncode == -signal.SIGABRT and lsan_tool_crash(self._log_text):
+                tracer = [line for line in self._log_text.splitlines()
+                          if "Tracer caught signal" in line]
                 print("lbdtest: LeakSanitizer's tracer crashed at lbd's exit (a sanitizer "
-                      "runtime failure, not a report): no leak check this time",
-                      file=sys.stderr)
+                      "runtime failure, not a report): no leak check this time: "
+                      + " | ".join(tracer), file=sys.stderr)
                 self.returncode = 0
                 self._log_text = without_lsan_tool_crash(self._log_text)
         if self._notify_sock:
