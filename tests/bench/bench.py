@@ -658,6 +658,10 @@ def main():
     ap.add_argument("--baseline-build-dir", default=None,
                     help="another build of lbd (e.g. from before statistics) to compare CPU "
                          "per request with, lbd event c=50 (this build with StatsD on)")
+    ap.add_argument("--confine-models", default="event,uring",
+                    help="worker models whose CPU per request is compared with "
+                         "confine-workers=yes and =no (c=50, 1 worker); empty skips it "
+                         "(default event,uring)")
     ap.add_argument("--scrape-backends", type=int, default=1000,
                     help="backends of the /metrics scrape test (scrape time and size, p99 of "
                          "traffic with and without scrapes); 0 skips it (default 1000)")
@@ -906,10 +910,12 @@ def _bench(args, conn_counts, build_dir, failures, started):
     scrape = scrape_test(args, start, started, failures) if args.scrape_backends > 0 else None
     cost = (stats_cost_test(args, start, started, failures, backend_addrs, backend_pids)
             if args.baseline_build_dir else None)
+    confine = (confine_cost_test(args, start, started, failures, backend_addrs, backend_pids)
+               if args.confine_models else None)
     storms = storm_test(args, start, started, failures, backend_addrs) if args.storm else None
 
     report(args, conn_counts, systems, results, idle, spread, pool, storms, calls, bulk,
-           getstats, scrape, cost)
+           getstats, scrape, cost, confine)
     print(f"\n(run took {time.monotonic() - t_start:.0f} s)")
     if failures:
         print("\nCould not run:")
@@ -1197,6 +1203,48 @@ def stats_cost_test(args, start, started, failures, backend_addrs, backend_pids)
                 started.remove(inst)
 
 
+def confine_cost_test(args, start, started, failures, backend_addrs, backend_pids):
+    """CPU per request of this build's lbd with confine-workers=yes (the
+    default: Landlock and the seccomp filter every system call of a worker
+    passes through) and with confine-workers=no, for each model named in
+    --confine-models, c=50, interleaved over the rounds. Returns
+    {(model, "yes"|"no"): [measure() result per round]}."""
+    models = [m for m in args.confine_models.split(",") if m]
+    plan = [(m, c) for m in models for c in ("yes", "no")]
+    ports = dict(zip(plan, distinct_free_ports(len(plan))))
+    insts = {}
+    out = {k: [] for k in plan}
+    try:
+        for key in plan:
+            m, c = key
+            insts[key] = start(LbdInstance(f"confine-{m}-{c}", m, 1,
+                                           [("http", "http", ports[key])], backend_addrs,
+                                           args.threads, daemon_lines=[f"confine-workers={c}"]))
+            if not insts[key]:
+                return None
+            run_wrk(ports[key], 50, 1)
+        for rnd in range(args.rounds):
+            for key in (plan if rnd % 2 == 0 else list(reversed(plan))):
+                inst = insts[key]
+                r = measure(System(inst.name, inst.name, ports[key], lambda i=inst: i.pid,
+                                   "http"), 50, args.duration, backend_pids)
+                if r["errors"] or r["non2xx"]:
+                    failures.append(f"confinement cost {key}: {r['errors']} errors, "
+                                    f"{r['non2xx']} non-2xx")
+                out[key].append(r)
+                print(f"  confinement round {rnd + 1}: {key[0]} confine-workers={key[1]:<3} "
+                      f"{r['rps']:9.0f} req/s  cpu {fmt_us(r['cpu_us'])} us/req", flush=True)
+        return out
+    except (RuntimeError, ValueError, subprocess.TimeoutExpired) as e:
+        failures.append(f"confinement cost: {e}")
+        return None
+    finally:
+        for inst in insts.values():
+            if inst:
+                inst.stop()
+                started.remove(inst)
+
+
 def pool_size_test(args, start, started, failures):
     """req/s of lbd event (1 worker, c=50) over 2 backends and over
     args.pool_backends backends, per policy, interleaved over the rounds.
@@ -1271,7 +1319,7 @@ def by_key_label(systems, key):
 
 
 def report(args, conn_counts, systems, results, idle, spread, pool=None, storms=None,
-           calls=None, bulk=None, getstats=None, scrape=None, cost=None):
+           calls=None, bulk=None, getstats=None, scrape=None, cost=None, confine=None):
     S = {}
     for (key, c), runs in results.items():
         S[(key, c)] = summarize(runs)
@@ -1407,6 +1455,17 @@ def report(args, conn_counts, systems, results, idle, spread, pool=None, storms=
             print(f"  wrk c=50 alongside: p99 {fmt_ms(alone)} without scrapes, "
                   f"{fmt_ms(scraped)} with one every {SCRAPE_EVERY_S * 1e3:.0f} ms "
                   f"({scraped / alone:.2f}x); req/s {rps_alone:.0f} / {rps_scraped:.0f}")
+
+    if confine:
+        print(f"\nThe workers' confinement (Landlock + seccomp), c=50, 1 worker (median of "
+              f"{args.rounds}):")
+        for m in dict.fromkeys(k[0] for k in confine):
+            a = median([r["cpu_us"] for r in confine[(m, "yes")]])
+            b = median([r["cpu_us"] for r in confine[(m, "no")]])
+            ra = median([r["rps"] for r in confine[(m, "yes")]])
+            rb = median([r["rps"] for r in confine[(m, "no")]])
+            print(f"  {m:<7} {fmt_us(a)} us/req confined, {fmt_us(b)} unconfined: "
+                  f"{a / b:.3f}x; req/s {ra:.0f} / {rb:.0f}")
 
     if cost:
         a = median([r["cpu_us"] for r in cost["now"]])
