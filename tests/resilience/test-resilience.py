@@ -96,6 +96,7 @@ class Load:
         requests, socket_errors, non2xx = lbdtest.wrk_totals(out)
         # Enough load that a fault meets requests in flight.
         self.test.assertGreater(requests, 100 * SECONDS, out)
+        self.last_report = out
         return requests, socket_errors, non2xx, result, p99_ms(out)
 
 
@@ -146,6 +147,9 @@ class Resilience(unittest.TestCase):
     def assert_nothing_lost(self, scenario, totals, note=""):
         requests, socket_errors, non2xx = totals[:3]
         report(scenario, requests, socket_errors, non2xx, note)
+        if (socket_errors, non2xx) != (0, 0):
+            print(f"--- wrk ---\n{self.load.last_report}\n--- lbd log ---\n"
+                  f"{self.lbd.log_tail(80)}", file=sys.stderr)
         self.assertEqual((socket_errors, non2xx), (0, 0), f"{scenario}: {totals[:3]}")
 
 
@@ -231,7 +235,7 @@ class Faults(Resilience):
                 5, what="a new worker")
             return victim["active_connections"], time.monotonic() - killed_at
 
-        requests, socket_errors, non2xx, (held, replaced_in) = self.load.run(kill_one)
+        requests, socket_errors, non2xx, (held, replaced_in), _ = self.load.run(kill_one)
         report("worker-killed", requests, socket_errors, non2xx,
                f"the worker held {held} connections; replaced in {replaced_in:.2f} s")
         # A connection the dead worker held is lost with what was in flight
