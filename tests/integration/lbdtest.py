@@ -1066,7 +1066,7 @@ class GunicornBackends:
             if self.unix:
                 self.addresses = [f"unix:{self.tmp.join(n + '.sock')}" for n in self.names]
             else:
-                ports = self.ports or _distinct_free_ports(self.count)
+                ports = self.ports or distinct_free_ports(self.count)
                 for p in ports:
                     if not port_is_free(p):
                         raise FixtureError(f"127.0.0.1:{p} is in use already "
@@ -1246,7 +1246,9 @@ http {{
     return server
 
 
-def _distinct_free_ports(n):
+def distinct_free_ports(n):
+    """n different ports nothing listens on right now (free_port() twice can
+    give the same one: the kernel reuses a port once it is released)."""
     ports = set()
     while len(ports) < n:
         ports.add(free_port())

@@ -65,8 +65,11 @@ class GunicornWorkerClasses(unittest.TestCase):
             lines = ["[daemon]", "workers=2", f"worker-model={model}", "threads=16",
                      "user=lbd", "extra-groups=www-data", "access-log=off", ""]
             names = [(wc, t) for wc in CLASSES for t in TRANSPORTS] + [("seed", "unix")]
-            for wc, transport in names:
-                port = lbdtest.free_port()
+            # Distinct also from the lbds started before (they listen already).
+            taken = set(cls.ports.values())
+            ports = [p for p in lbdtest.distinct_free_ports(len(names) + len(taken))
+                     if p not in taken][:len(names)]
+            for (wc, transport), port in zip(names, ports):
                 cls.ports[(model, wc, transport)] = port
                 backend = cls.seed if wc == "seed" else cls.backends[(wc, transport)]
                 lines += [f"[service {wc}-{transport}]", f"listen=127.0.0.1:{port}",
