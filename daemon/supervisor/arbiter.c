@@ -78,6 +78,7 @@ struct lbd_arbiter {
         int close_fds[LBD_ARBITER_CLOSE_FDS_MAX]; /* the master's, not the workers' */
         size_t n_close_fds;
         int landlock_abi; /* lbd_landlock_abi(): what the workers confine with */
+        bool said_no_landlock; /* ...and that there is none, once */
         struct lbd_scoreboard *scoreboard;
         struct lbd_table *table; /* the shared backend table (the manager's) */
         struct lbd_listeners *listeners;
@@ -137,10 +138,22 @@ static void retired_remove(struct lbd_arbiter *a, struct generation *g) {
         g_ptr_array_remove(a->retired, g); /* frees it */
 }
 
+/* Where confine-workers= was set, for messages. */
+static const char *confine_origin(const struct lbd_config *config) {
+        const char *origin = lbd_config_origin(config, "daemon", "confine-workers");
+        return origin ? origin : "default";
+}
+
 /* The system call filter of g's workers: the allow-list and what g's
- * worker model adds. */
-static int build_filter(struct generation *g) {
-        const char *origin = lbd_config_origin(g->config, "daemon", "confine-workers");
+ * worker model adds. A kernel without Landlock is said here, once: only
+ * confined workers would have used it. */
+static int build_filter(struct lbd_arbiter *a, struct generation *g) {
+        if (a->landlock_abi < 0 && !a->said_no_landlock) {
+                log_warning_errno(a->landlock_abi,
+                                  "Landlock is not available (%m): workers are confined by "
+                                  "their system call filter alone");
+                a->said_no_landlock = true;
+        }
         const char *unknown = NULL;
         int r = lbd_worker_seccomp_build(g->model->desc->ops.worker->extra_syscalls, &unknown,
                                          &g->seccomp);
@@ -150,7 +163,7 @@ static int build_filter(struct generation *g) {
                           "kernel, valgrind, or a system call filter around lbd that refuses "
                           "seccomp()); no unconfined worker is started unless "
                           "confine-workers=no says so",
-                          origin ? origin : "default");
+                          confine_origin(g->config));
         else if (r == -EINVAL && unknown)
                 log_error("the %s worker model asks for a system call this build does not "
                           "know: %s",
@@ -170,7 +183,7 @@ static int generation_new(struct lbd_arbiter *a, struct lbd_config *config,
                                        config->daemon.worker_model);
         int r = g->model ? 0 : -ENOENT; /* checked when loading: cannot happen */
         if (r >= 0 && config->daemon.confine_workers)
-                r = build_filter(g);
+                r = build_filter(a, g);
         if (r >= 0)
                 r = lbd_worker_identity_resolve(config, &g->identity);
         if (r >= 0)
@@ -187,7 +200,7 @@ static int generation_new(struct lbd_arbiter *a, struct lbd_config *config,
         if (!config->daemon.confine_workers)
                 log_warning("%s: [daemon] confine-workers=no: the workers run without Landlock "
                             "and without a system call filter",
-                            lbd_config_origin(config, "daemon", "confine-workers") ?: "default");
+                            confine_origin(config));
         /* Its services' pools stay while its workers may pick from them
          * (the configuration was synced to the table before). */
         lbd_table_pool_hold(a->table, config);
@@ -798,15 +811,10 @@ int lbd_arbiter_new(const struct lbd_arbiter_params *p, struct lbd_arbiter **ret
         /* A confined worker opens no file: it uses the time zone the
          * master read (localtime_r() reads it once). */
         tzset();
-        /* Said once here, not by every worker. */
+        /* Probed once here, not by every worker. */
         a->landlock_abi = lbd_landlock_abi();
-        if (a->landlock_abi < 0)
-                log_warning_errno(a->landlock_abi,
-                                  "Landlock is not available (%m): workers are confined by "
-                                  "their system call filter alone");
-        else
-                log_debug("workers are confined with Landlock ABI %d and a system call filter",
-                          a->landlock_abi);
+        if (a->landlock_abi >= 0)
+                log_debug("Landlock ABI %d for confined workers", a->landlock_abi);
 
         int r = setup_event_sources(a);
         if (r < 0)

@@ -1156,6 +1156,33 @@ def scrape_test(args, start, started, failures):
 SCRAPE_EVERY_S = 0.2
 
 
+def cpu_spread(rounds):
+    """(max - min) / median of the CPU per request over rounds."""
+    cpu = [r["cpu_us"] for r in rounds]
+    return (max(cpu) - min(cpu)) / median(cpu) if cpu and median(cpu) else 0.0
+
+
+def interleaved(args, runs, backend_pids, failures, label):
+    """Measure each of runs ([(key, LbdInstance, port)], http, 1 worker) at
+    c=50 for args.rounds rounds, the order reversed every other round so
+    that noise hits all alike, after a 1 s warm-up each. Every error and
+    non-2xx is a failure of the run. Returns {key: [measure() result per
+    round]}."""
+    for _, _, port in runs:
+        run_wrk(port, 50, 1)
+    out = {key: [] for key, _, _ in runs}
+    for rnd in range(args.rounds):
+        for key, inst, port in (runs if rnd % 2 == 0 else list(reversed(runs))):
+            r = measure(System(inst.name, inst.name, port, lambda i=inst: i.pid, "http"),
+                        50, args.duration, backend_pids)
+            if r["errors"] or r["non2xx"]:
+                failures.append(f"{label} {key}: {r['errors']} errors, {r['non2xx']} non-2xx")
+            out[key].append(r)
+            print(f"  {label} round {rnd + 1}: {inst.name:<22} {r['rps']:9.0f} req/s  "
+                  f"cpu {fmt_us(r['cpu_us'])} us/req", flush=True)
+    return out
+
+
 def stats_cost_test(args, start, started, failures, backend_addrs, backend_pids):
     """CPU per request of lbd event (1 worker, c=50, access log off) as built
     here, with StatsD sending every second to a UDP socket of the bench,
@@ -1173,19 +1200,8 @@ def stats_cost_test(args, start, started, failures, backend_addrs, backend_pids)
     try:
         if not now or not base:
             return None
-        pairs = [("now", now, ports[0]), ("baseline", base, ports[1])]
-        for _, _, port in pairs:
-            run_wrk(port, 50, 1)
-        for rnd in range(args.rounds):
-            for key, inst, port in (pairs if rnd % 2 == 0 else list(reversed(pairs))):
-                r = measure(System(inst.name, inst.name, port, lambda i=inst: i.pid, "http"),
-                            50, args.duration, backend_pids)
-                if r["errors"] or r["non2xx"]:
-                    failures.append(f"stats cost {key}: {r['errors']} errors, "
-                                    f"{r['non2xx']} non-2xx")
-                out[key].append(r)
-                print(f"  stats round {rnd + 1}: {key:<9} {r['rps']:9.0f} req/s  "
-                      f"cpu {fmt_us(r['cpu_us'])} us/req", flush=True)
+        out.update(interleaved(args, [("now", now, ports[0]), ("baseline", base, ports[1])],
+                               backend_pids, failures, "stats"))
         sink.settimeout(0.1)
         try:
             out["statsd_bytes"] = len(sink.recv(65536))
@@ -1213,7 +1229,6 @@ def confine_cost_test(args, start, started, failures, backend_addrs, backend_pid
     plan = [(m, c) for m in models for c in ("yes", "no")]
     ports = dict(zip(plan, distinct_free_ports(len(plan))))
     insts = {}
-    out = {k: [] for k in plan}
     try:
         for key in plan:
             m, c = key
@@ -1222,19 +1237,8 @@ def confine_cost_test(args, start, started, failures, backend_addrs, backend_pid
                                            args.threads, daemon_lines=[f"confine-workers={c}"]))
             if not insts[key]:
                 return None
-            run_wrk(ports[key], 50, 1)
-        for rnd in range(args.rounds):
-            for key in (plan if rnd % 2 == 0 else list(reversed(plan))):
-                inst = insts[key]
-                r = measure(System(inst.name, inst.name, ports[key], lambda i=inst: i.pid,
-                                   "http"), 50, args.duration, backend_pids)
-                if r["errors"] or r["non2xx"]:
-                    failures.append(f"confinement cost {key}: {r['errors']} errors, "
-                                    f"{r['non2xx']} non-2xx")
-                out[key].append(r)
-                print(f"  confinement round {rnd + 1}: {key[0]} confine-workers={key[1]:<3} "
-                      f"{r['rps']:9.0f} req/s  cpu {fmt_us(r['cpu_us'])} us/req", flush=True)
-        return out
+        return interleaved(args, [(k, insts[k], ports[k]) for k in plan], backend_pids,
+                           failures, "confinement")
     except (RuntimeError, ValueError, subprocess.TimeoutExpired) as e:
         failures.append(f"confinement cost: {e}")
         return None
@@ -1464,8 +1468,10 @@ def report(args, conn_counts, systems, results, idle, spread, pool=None, storms=
             b = median([r["cpu_us"] for r in confine[(m, "no")]])
             ra = median([r["rps"] for r in confine[(m, "yes")]])
             rb = median([r["rps"] for r in confine[(m, "no")]])
+            spread = max(cpu_spread(confine[(m, c)]) for c in ("yes", "no"))
             print(f"  {m:<7} {fmt_us(a)} us/req confined, {fmt_us(b)} unconfined: "
-                  f"{a / b:.3f}x; req/s {ra:.0f} / {rb:.0f}")
+                  f"{a / b:.3f}x; req/s {ra:.0f} / {rb:.0f}; CPU/req of the rounds spread "
+                  f"up to {spread * 100:.0f}%")
 
     if cost:
         a = median([r["cpu_us"] for r in cost["now"]])

@@ -51,6 +51,7 @@ import sys
 import tempfile
 import threading
 import time
+import unittest
 
 BUS_NAME = "org.example.LoadBalancer"
 ROOT_PATH = "/org/example/LoadBalancer"
@@ -90,6 +91,11 @@ DBUS_DAEMON = shutil.which("dbus-daemon") or "/usr/bin/dbus-daemon"
 GUNICORN = "/usr/bin/gunicorn"  # Debian's: runs on /usr/bin/python3
 BUSCTL = shutil.which("busctl") or "/usr/bin/busctl"
 SETPRIV = shutil.which("setpriv") or "/usr/bin/setpriv"
+# Run a command as uid 65534 (nobody), no groups: an unprivileged caller.
+NOBODY = [SETPRIV, "--reuid=65534", "--regid=65534", "--clear-groups"]
+# The test-only plugins (tests/integration/plugins), testsleep among them.
+TEST_PLUGIN_DIR = os.environ.get("LBD_TEST_PLUGIN_DIR") or os.path.join(
+    BUILD_ROOT, "tests", "integration", "plugins")
 # tests/integration/deny-syscalls.c: a program run where some calls fail.
 DENY_SYSCALLS = os.environ.get("LBD_DENY_SYSCALLS") or os.path.join(
     BUILD_ROOT, "tests", "integration", "deny-syscalls")
@@ -105,6 +111,14 @@ def lbclient_path():
 
 def plugin_dir():
     return os.environ.get("LBD_PLUGIN_DIR") or os.path.join(BUILD_ROOT, "plugins")
+
+
+def require_testsleep():
+    """The plugin directories for lbd with the test worker model testsleep;
+    unittest.SkipTest when it is not built."""
+    if not os.path.exists(os.path.join(TEST_PLUGIN_DIR, "testsleep.so")):
+        raise unittest.SkipTest(f"testsleep.so is not built in {TEST_PLUGIN_DIR}")
+    return [plugin_dir(), TEST_PLUGIN_DIR]
 
 
 def has_plugin(name):

@@ -23,8 +23,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lbdtest  # noqa: E402
 
-TEST_PLUGIN_DIR = os.environ.get("LBD_TEST_PLUGIN_DIR") or os.path.join(
-    lbdtest.BUILD_ROOT, "tests", "integration", "plugins")
+TEST_PLUGIN_DIR = lbdtest.TEST_PLUGIN_DIR
 NOBODY_UID = 65534
 
 
@@ -88,8 +87,7 @@ def config_text(workers, listen, model="testsleep", user="nobody", **daemon):
 class ArbiterTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if not os.path.exists(os.path.join(TEST_PLUGIN_DIR, "testsleep.so")):
-            raise unittest.SkipTest(f"testsleep.so is not built in {TEST_PLUGIN_DIR}")
+        lbdtest.require_testsleep()
         cls.bus = lbdtest.PrivateSystemBus().start()
         cls.addClassCleanup(cls.bus.stop)
 

@@ -24,8 +24,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lbdtest  # noqa: E402
 
-TEST_PLUGIN_DIR = os.environ.get("LBD_TEST_PLUGIN_DIR") or os.path.join(
-    lbdtest.BUILD_ROOT, "tests", "integration", "plugins")
+TEST_PLUGIN_DIR = lbdtest.TEST_PLUGIN_DIR
 ROOT = lbdtest.ROOT_PATH
 IFACE = lbdtest.ROOT_IFACE
 KILLED = re.compile(r"worker (\d+) \(slot 0\) was killed by its system call filter: it made "
@@ -52,8 +51,7 @@ class Misbehaviour(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        if not os.path.exists(os.path.join(TEST_PLUGIN_DIR, "testsleep.so")):
-            raise unittest.SkipTest(f"testsleep.so is not built in {TEST_PLUGIN_DIR}")
+        lbdtest.require_testsleep()
         cls.bus = lbdtest.PrivateSystemBus().start()
         cls.addClassCleanup(cls.bus.stop)
 

@@ -32,7 +32,7 @@ EXPECTED_PLUGINS = {
     ("policy", "round_robin"), ("policy", "least_conn"), ("policy", "ip_hash"),
     ("network", "bond"), ("network", "team"),
 } | ({("worker", "uring")} if lbdtest.has_plugin("uring") else set())
-NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+NOBODY = lbdtest.NOBODY
 
 
 def lbd_version():

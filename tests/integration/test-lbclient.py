@@ -39,7 +39,7 @@ ROOT = lbdtest.ROOT_PATH
 IFACE = lbdtest.ROOT_IFACE
 SERVICE_IFACE = IFACE + ".Service"
 BACKEND_IFACE = IFACE + ".Backend"
-NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+NOBODY = lbdtest.NOBODY
 EXIT_FAILED, EXIT_USAGE, EXIT_DENIED, EXIT_NOT_FOUND, EXIT_NOT_RUNNING = 1, 2, 3, 4, 5
 SOURCE_ROOT = lbdtest.SOURCE_ROOT
 COMPLETION = os.path.join(SOURCE_ROOT, "client", "lbclient.bash-completion")

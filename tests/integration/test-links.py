@@ -43,7 +43,7 @@ ROOT = lbdtest.ROOT_PATH
 IFACE = lbdtest.ROOT_IFACE
 LINK_IFACE = IFACE + ".Link"
 ERR = IFACE + ".Error."
-NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+NOBODY = lbdtest.NOBODY
 
 BOND_MODES = ["balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad",
               "balance-tlb", "balance-alb"]

@@ -44,7 +44,7 @@ ROOT = lbdtest.ROOT_PATH
 IFACE = lbdtest.ROOT_IFACE
 SERVICE_IFACE = IFACE + ".Service"
 SERVICE_PATH = ROOT + "/service/web"
-NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+NOBODY = lbdtest.NOBODY
 
 ACCESS_DENIED = "org.freedesktop.DBus.Error.AccessDenied"
 INTERACTIVE = "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"

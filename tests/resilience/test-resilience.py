@@ -56,7 +56,7 @@ import lbdtest  # noqa: E402
 ROOT = lbdtest.ROOT_PATH
 IFACE = lbdtest.ROOT_IFACE
 BACKEND_IFACE = IFACE + ".Backend"
-NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+NOBODY = lbdtest.NOBODY
 
 if "--long" in sys.argv:
     sys.argv.remove("--long")
