@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The words the window shows for lbd's objects: one place, so that the rows,
+ * their accessible descriptions and the tests agree. Each returns a newly
+ * allocated string (g_free).
+ */
+#pragma once
+
+#include <glib.h>
+
+/* "http · round_robin · 127.0.0.1:8080, [::1]:8080" */
+char *lbd_describe_service(const char *mode, const char *policy,
+                           const char *const *listen);
+
+/* "up · weight 2 · 3 active · 12.5 req/s · 0 errors/s", with the reason
+ * lbd gave for the last state change after the state when there is one:
+ * "down (health check: HTTP 503) · ...". Backup backends say so, and a
+ * connection limit is shown when set. */
+char *lbd_describe_backend(const char *state, const char *reason, guint weight,
+                           gboolean backup, guint max_conns, guint active,
+                           double requests_per_s, double failures_per_s);
+
+/* "bond · 802.3ad · eth1, eth2 · activated · made outside lbd" */
+char *lbd_describe_link(const char *kind, const char *mode, const char *const *ports,
+                        const char *state, gboolean managed);
+
+/* "12.5": one decimal below 100, none above, "0" for nothing. */
+char *lbd_describe_rate(double per_second);
