@@ -31,19 +31,18 @@ char *lbd_describe_service(const char *mode, const char *policy,
     return g_strconcat(or_dash(mode), SEP, or_dash(policy), SEP, addresses, NULL);
 }
 
-char *lbd_describe_backend(const char *state, const char *reason, guint weight,
-                           gboolean backup, guint max_conns, guint active,
-                           double requests_per_s, double failures_per_s)
+char *lbd_describe_backend(const char *reason, guint weight, gboolean backup, guint max_conns,
+                           guint active, double requests_per_s, double failures_per_s)
 {
     g_autofree char *req = lbd_describe_rate(requests_per_s);
     g_autofree char *fail = lbd_describe_rate(failures_per_s);
-    GString *s = g_string_new(or_dash(state));
+    GString *s = g_string_new(NULL);
 
     if (reason && *reason)
-        g_string_append_printf(s, " (%s)", reason);
+        g_string_append_printf(s, "%s" SEP, reason);
     if (backup)
-        g_string_append(s, SEP "backup");
-    g_string_append_printf(s, SEP "weight %u", weight);
+        g_string_append(s, "backup" SEP);
+    g_string_append_printf(s, "weight %u", weight);
     if (max_conns)
         g_string_append_printf(s, SEP "%u of %u active", active, max_conns);
     else

@@ -12,13 +12,12 @@
 char *lbd_describe_service(const char *mode, const char *policy,
                            const char *const *listen);
 
-/* "up · weight 2 · 3 active · 12.5 req/s · 0 errors/s", with the reason
- * lbd gave for the last state change after the state when there is one:
- * "down (health check: HTTP 503) · ...". Backup backends say so, and a
- * connection limit is shown when set. */
-char *lbd_describe_backend(const char *state, const char *reason, guint weight,
-                           gboolean backup, guint max_conns, guint active,
-                           double requests_per_s, double failures_per_s);
+/* "weight 2 · 3 active · 12.5 req/s · 0 errors/s", after the reason lbd
+ * gave for the backend's last state change when there is one ("health
+ * check: HTTP 503 · weight 2 · ..."); the state itself is the row's pill.
+ * Backup backends say so, and a connection limit is shown when set. */
+char *lbd_describe_backend(const char *reason, guint weight, gboolean backup, guint max_conns,
+                           guint active, double requests_per_s, double failures_per_s);
 
 /* "bond · 802.3ad · eth1, eth2 · activated · made outside lbd" */
 char *lbd_describe_link(const char *kind, const char *mode, const char *const *ports,

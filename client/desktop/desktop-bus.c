@@ -11,6 +11,9 @@ struct LbdDesktopBus {
     LbdDesktopBusHooks hooks;
     GCancellable *cancellable;
     GDBusObjectManager *manager;
+    /* The root object is the manager's own, which GetManagedObjects does
+     * not list: a proxy of its own, on the manager's connection. */
+    LbdLoadBalancer *root;
     gboolean running;
     GArray *watches; /* LbdDesktopBusWatch */
 };
@@ -59,10 +62,28 @@ static void proxy_signal(GDBusObjectManagerClient *manager, GDBusObjectProxy *ob
         w->signal(proxy, signal, parameters, w->data);
 }
 
+static void root_properties_changed(GDBusProxy *proxy, GVariant *changed,
+                                    const char *const *invalidated, gpointer data)
+{
+    LbdDesktopBus *bus = data;
+    EACH_WATCH(bus, w)
+    if (w->properties)
+        w->properties(proxy, changed, w->data);
+}
+
+static void root_signal(GDBusProxy *proxy, const char *sender, const char *signal,
+                        GVariant *parameters, gpointer data)
+{
+    LbdDesktopBus *bus = data;
+    EACH_WATCH(bus, w)
+    if (w->signal)
+        w->signal(proxy, signal, parameters, w->data);
+}
+
 void lbd_desktop_bus_watch(LbdDesktopBus *bus, const LbdDesktopBusWatch *watch)
 {
     g_array_append_val(bus->watches, *watch);
-    if (bus->manager && watch->structure)
+    if (bus->root && watch->structure)
         watch->structure(watch->data);
 }
 
@@ -73,11 +94,12 @@ void lbd_desktop_bus_unwatch(LbdDesktopBus *bus, gpointer data)
             g_array_remove_index(bus->watches, i);
 }
 
+/* The root proxy's owner, which it has after it has read the root's
+ * properties again (a new lbd): then lbd is there for the views. */
 static void name_owner_changed(GObject *object, GParamSpec *pspec, gpointer data)
 {
     LbdDesktopBus *bus = data;
-    g_autofree char *owner =
-        g_dbus_object_manager_client_get_name_owner(G_DBUS_OBJECT_MANAGER_CLIENT(object));
+    g_autofree char *owner = g_dbus_proxy_get_name_owner(G_DBUS_PROXY(bus->root));
     gboolean running = owner != NULL;
 
     if (running == bus->running)
@@ -85,6 +107,33 @@ static void name_owner_changed(GObject *object, GParamSpec *pspec, gpointer data
     bus->running = running;
     bus->hooks.presence(running, bus->hooks.data);
     tell_structure(bus);
+}
+
+static void root_ready(GObject *source, GAsyncResult *result, gpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    LbdLoadBalancer *root = lbd_load_balancer_proxy_new_finish(result, &error);
+
+    if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+    LbdDesktopBus *bus = data;
+    bus->root = root;
+    bus->hooks.connected(root ? bus->manager : NULL, error, bus->hooks.data);
+    if (!root)
+        return;
+    GDBusObjectManager *manager = bus->manager;
+    g_signal_connect(root, "notify::g-name-owner", G_CALLBACK(name_owner_changed), bus);
+    g_signal_connect(root, "g-properties-changed", G_CALLBACK(root_properties_changed), bus);
+    g_signal_connect(root, "g-signal", G_CALLBACK(root_signal), bus);
+    g_signal_connect(manager, "object-added", G_CALLBACK(object_changed), bus);
+    g_signal_connect(manager, "object-removed", G_CALLBACK(object_changed), bus);
+    g_signal_connect(manager, "interface-added", G_CALLBACK(interface_changed), bus);
+    g_signal_connect(manager, "interface-removed", G_CALLBACK(interface_changed), bus);
+    g_signal_connect(manager, "interface-proxy-properties-changed",
+                     G_CALLBACK(properties_changed), bus);
+    g_signal_connect(manager, "interface-proxy-signal", G_CALLBACK(proxy_signal), bus);
+    tell_structure(bus);
+    name_owner_changed(G_OBJECT(manager), NULL, bus);
 }
 
 static void manager_ready(GObject *source, GAsyncResult *result, gpointer data)
@@ -95,20 +144,15 @@ static void manager_ready(GObject *source, GAsyncResult *result, gpointer data)
     if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         return;
     LbdDesktopBus *bus = data;
-    bus->manager = manager;
-    bus->hooks.connected(manager, error, bus->hooks.data);
-    if (!manager)
+    if (!manager) {
+        bus->hooks.connected(NULL, error, bus->hooks.data);
         return;
-    g_signal_connect(manager, "notify::name-owner", G_CALLBACK(name_owner_changed), bus);
-    g_signal_connect(manager, "object-added", G_CALLBACK(object_changed), bus);
-    g_signal_connect(manager, "object-removed", G_CALLBACK(object_changed), bus);
-    g_signal_connect(manager, "interface-added", G_CALLBACK(interface_changed), bus);
-    g_signal_connect(manager, "interface-removed", G_CALLBACK(interface_changed), bus);
-    g_signal_connect(manager, "interface-proxy-properties-changed",
-                     G_CALLBACK(properties_changed), bus);
-    g_signal_connect(manager, "interface-proxy-signal", G_CALLBACK(proxy_signal), bus);
-    tell_structure(bus);
-    name_owner_changed(G_OBJECT(manager), NULL, bus);
+    }
+    bus->manager = manager;
+    GDBusConnection *connection =
+        g_dbus_object_manager_client_get_connection(G_DBUS_OBJECT_MANAGER_CLIENT(manager));
+    lbd_load_balancer_proxy_new(connection, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START, LBD_BUS_NAME,
+                                LBD_BUS_PATH, bus->cancellable, root_ready, bus);
 }
 
 LbdDesktopBus *lbd_desktop_bus_new(const LbdDesktopBusHooks *hooks)
@@ -132,6 +176,10 @@ void lbd_desktop_bus_free(LbdDesktopBus *bus)
         return;
     g_cancellable_cancel(bus->cancellable);
     g_object_unref(bus->cancellable);
+    if (bus->root) {
+        g_signal_handlers_disconnect_by_data(bus->root, bus);
+        g_object_unref(bus->root);
+    }
     if (bus->manager) {
         g_signal_handlers_disconnect_by_data(bus->manager, bus);
         g_object_unref(bus->manager);
@@ -142,7 +190,7 @@ void lbd_desktop_bus_free(LbdDesktopBus *bus)
 
 GDBusObjectManager *lbd_desktop_bus_manager(LbdDesktopBus *bus)
 {
-    return bus->manager;
+    return bus->root ? bus->manager : NULL;
 }
 
 gboolean lbd_desktop_bus_running(LbdDesktopBus *bus)
@@ -152,9 +200,7 @@ gboolean lbd_desktop_bus_running(LbdDesktopBus *bus)
 
 char *lbd_desktop_bus_owner(LbdDesktopBus *bus)
 {
-    if (!bus->manager)
-        return NULL;
-    return g_dbus_object_manager_client_get_name_owner(G_DBUS_OBJECT_MANAGER_CLIENT(bus->manager));
+    return bus->root ? g_dbus_proxy_get_name_owner(G_DBUS_PROXY(bus->root)) : NULL;
 }
 
 GDBusProxy *lbd_desktop_bus_proxy(LbdDesktopBus *bus, const char *path, const char *interface)
@@ -167,9 +213,7 @@ GDBusProxy *lbd_desktop_bus_proxy(LbdDesktopBus *bus, const char *path, const ch
 
 LbdLoadBalancer *lbd_desktop_bus_root(LbdDesktopBus *bus)
 {
-    g_autoptr(GDBusProxy) proxy = lbd_desktop_bus_proxy(bus, LBD_BUS_PATH, LBD_BUS_INTERFACE);
-    /* The manager keeps the object while it exists. */
-    return proxy ? LBD_LOAD_BALANCER(proxy) : NULL;
+    return bus->running ? bus->root : NULL;
 }
 
 typedef struct {
@@ -188,10 +232,12 @@ static void call_done(GObject *source, GAsyncResult *result, gpointer data)
 
     if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
         /* The bus object is gone with the window. */
-    } else if (error && call->what) {
+    } else if (error) {
         g_autofree char *name = g_dbus_error_get_remote_error(error);
         g_dbus_error_strip_remote_error(error);
-        call->bus->hooks.call_failed(call->what, name, error->message, call->bus->hooks.data);
+        if (call->what)
+            call->bus->hooks.call_failed(call->what, name, error->message,
+                                         call->bus->hooks.data);
     } else if (call->done) {
         call->done(reply, call->data);
     }
@@ -203,7 +249,7 @@ void lbd_desktop_bus_call(LbdDesktopBus *bus, const char *path, const char *inte
                           const char *method, GVariant *params, const char *what,
                           LbdDesktopBusDone done, gpointer data)
 {
-    if (!bus->manager) {
+    if (!bus->root) {
         if (params)
             g_variant_unref(g_variant_ref_sink(params));
         bus->hooks.call_failed(what, NULL, "Not connected to the system bus.", bus->hooks.data);

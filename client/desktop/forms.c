@@ -60,9 +60,8 @@ static GtkWidget *add_field(GtkListBox *list, const LbdField *field)
     case LBD_FIELD_TEXT: {
         GtkWidget *row = adw_entry_row_new();
         adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), field->label);
+        /* The row's title is its accessible name already. */
         gtk_editable_set_text(GTK_EDITABLE(row), field->value ? field->value : "");
-        gtk_accessible_update_property(GTK_ACCESSIBLE(row), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                       field->label, -1);
         gtk_list_box_append(list, row);
         return row;
     }
@@ -77,8 +76,6 @@ static GtkWidget *add_field(GtkListBox *list, const LbdField *field)
         g_object_unref(model);
         adw_combo_row_set_selected(ADW_COMBO_ROW(row), selected);
         adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), field->label);
-        gtk_accessible_update_property(GTK_ACCESSIBLE(row), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                       field->label, -1);
         gtk_list_box_append(list, row);
         return row;
     }

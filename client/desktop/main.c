@@ -62,9 +62,23 @@ static void activate(GApplication *application, gpointer data)
     gtk_window_present(lbd_window_gtk(app->window));
 }
 
+static void quit(GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+    g_application_quit(G_APPLICATION(data));
+}
+
 static void startup(GApplication *application, gpointer data)
 {
     App *app = data;
+    static const GActionEntry entries[] = { { "quit", quit, NULL, NULL, NULL, { 0 } } };
+    g_action_map_add_action_entries(G_ACTION_MAP(application), entries, G_N_ELEMENTS(entries),
+                                    application);
+    gtk_application_set_accels_for_action(GTK_APPLICATION(application), "app.quit",
+                                          (const char *[]){ "<Control>q", NULL });
+    gtk_application_set_accels_for_action(GTK_APPLICATION(application), "window.close",
+                                          (const char *[]){ "<Control>w", NULL });
+    gtk_application_set_accels_for_action(GTK_APPLICATION(application), "win.edit-add-service",
+                                          (const char *[]){ "<Control>n", NULL });
     app->bus = lbd_desktop_bus_new(&(LbdDesktopBusHooks){ .connected = bus_connected,
                                                           .presence = bus_presence,
                                                           .call_failed = bus_call_failed,

@@ -38,6 +38,7 @@ void lbd_page_frame_init(LbdPageFrame *frame, const char *icon, const char *titl
     gtk_stack_add_named(GTK_STACK(frame->root), scrolled, "list");
     gtk_stack_add_named(GTK_STACK(frame->root), frame->empty, "empty");
     g_object_ref_sink(frame->root);
+    lbd_page_frame_show(frame, FALSE);
 }
 
 void lbd_page_frame_clear(LbdPageFrame *frame)
@@ -52,5 +53,5 @@ void lbd_page_frame_reset(LbdPageFrame *frame)
 
 void lbd_page_frame_show(LbdPageFrame *frame, gboolean shown)
 {
-    gtk_stack_set_visible_child_name(GTK_STACK(frame->root), shown ? "list" : "empty");
+    lbd_stack_show(GTK_STACK(frame->root), shown ? "list" : "empty");
 }

@@ -17,6 +17,7 @@ typedef struct {
     char *reason;
     /* The row while shown (owned by the page's widgets). */
     GtkWidget *row;
+    GtkWidget *state; /* the state as a coloured pill */
     GtkWidget *drain, *enable, *disable;
 } BackendView;
 
@@ -27,6 +28,9 @@ struct LbdServicesPage {
     guint rebuild_id;
     guint tick_id;
 };
+
+/* The states lbd names, each a CSS class of the pill (style.css). */
+static const char *const STATES[] = { "up", "down", "draining", "disabled" };
 
 static void backend_view_free(gpointer p)
 {
@@ -58,12 +62,16 @@ static void update_row(LbdServicesPage *page, const char *path, BackendView *v)
     gint64 now = g_get_monotonic_time();
     const char *reason = g_strcmp0(v->reason_state, state) == 0 ? v->reason : NULL;
     g_autofree char *text = lbd_describe_backend(
-        state, reason, lbd_load_balancer_backend_get_weight(b),
+        reason, lbd_load_balancer_backend_get_weight(b),
         lbd_load_balancer_backend_get_backup(b), lbd_load_balancer_backend_get_max_conns(b),
         lbd_load_balancer_backend_get_active_connections(b),
         lbd_rate_per_second(&v->requests, now), lbd_rate_per_second(&v->failures, now));
     g_autofree char *markup = lbd_markup(text);
     adw_action_row_set_subtitle(ADW_ACTION_ROW(v->row), markup);
+    gtk_label_set_text(GTK_LABEL(v->state), state);
+    for (guint i = 0; i < G_N_ELEMENTS(STATES); i++)
+        gtk_widget_remove_css_class(v->state, STATES[i]);
+    gtk_widget_add_css_class(v->state, state);
 
     gboolean serving = g_strcmp0(state, "up") == 0 || g_strcmp0(state, "down") == 0;
     gtk_widget_set_visible(v->drain, serving);
@@ -92,6 +100,10 @@ static GtkWidget *backend_row(LbdServicesPage *page, const char *service, const 
     g_autofree char *remove = g_strdup_printf("Remove %s", address);
     GVariant *target = g_variant_new_object_path(path);
     g_variant_ref_sink(target);
+    v->state = gtk_label_new(NULL);
+    gtk_widget_add_css_class(v->state, "lbd-state");
+    gtk_widget_set_valign(v->state, GTK_ALIGN_CENTER);
+    adw_action_row_add_suffix(ADW_ACTION_ROW(row), v->state);
     v->drain = lbd_action_button("media-playback-pause-symbolic", drain, "app.drain", target);
     v->enable = lbd_action_button("media-playback-start-symbolic", enable, "app.enable", target);
     v->disable = lbd_action_button("action-unavailable-symbolic", disable, "app.disable", target);

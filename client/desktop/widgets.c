@@ -33,3 +33,14 @@ void lbd_box_clear(GtkBox *box)
     while ((child = gtk_widget_get_first_child(GTK_WIDGET(box))))
         gtk_box_remove(box, child);
 }
+
+void lbd_stack_show(GtkStack *stack, const char *name)
+{
+    gtk_stack_set_visible_child_name(stack, name);
+    for (GtkWidget *child = gtk_widget_get_first_child(GTK_WIDGET(stack)); child;
+         child = gtk_widget_get_next_sibling(child)) {
+        const char *child_name = gtk_stack_page_get_name(gtk_stack_get_page(stack, child));
+        gtk_accessible_update_state(GTK_ACCESSIBLE(child), GTK_ACCESSIBLE_STATE_HIDDEN,
+                                    g_strcmp0(child_name, name) != 0, -1);
+    }
+}

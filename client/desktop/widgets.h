@@ -17,3 +17,8 @@ char *lbd_markup(const char *text);
 
 /* Remove every child of box. */
 void lbd_box_clear(GtkBox *box);
+
+/* Show the child name of stack, and hide the others from assistive
+ * technologies too (GTK 4.8 lists a stack's hidden children to AT-SPI as
+ * if they were on screen). */
+void lbd_stack_show(GtkStack *stack, const char *name);

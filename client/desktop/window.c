@@ -483,6 +483,7 @@ LbdWindow *lbd_window_new(GtkApplication *app, LbdDesktopBus *bus)
     gtk_stack_add_named(GTK_STACK(w->content), absent, "absent");
     gtk_stack_add_named(GTK_STACK(w->content), w->no_bus, "no-bus");
     gtk_stack_add_named(GTK_STACK(w->content), views_box, "views");
+    lbd_stack_show(GTK_STACK(w->content), "connecting");
 
     GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 0);
     gtk_box_append(GTK_BOX(box), header);
@@ -505,12 +506,12 @@ void lbd_window_connected(LbdWindow *w, const GError *error)
     if (!error)
         return;
     adw_status_page_set_description(ADW_STATUS_PAGE(w->no_bus), error->message);
-    gtk_stack_set_visible_child_name(GTK_STACK(w->content), "no-bus");
+    lbd_stack_show(GTK_STACK(w->content), "no-bus");
 }
 
 void lbd_window_presence(LbdWindow *w, gboolean running)
 {
-    gtk_stack_set_visible_child_name(GTK_STACK(w->content), running ? "views" : "absent");
+    lbd_stack_show(GTK_STACK(w->content), running ? "views" : "absent");
 }
 
 void lbd_window_call_failed(LbdWindow *w, const char *what, const char *error_name,
