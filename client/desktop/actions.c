@@ -2,6 +2,7 @@
 #include "actions.h"
 
 #include "lbd-bus-api.h"
+#include "typed.h"
 
 typedef struct {
     const char *name;
@@ -62,25 +63,13 @@ static void run_set_worker_model(LbdDesktopBus *bus, GVariant *p)
     call_root(bus, "SetWorkerModel", g_variant_new("(sa{sv})", model, &options), what);
 }
 
-/* "a, b c" -> ["a", "b", "c"] */
-static GVariant *address_list(const char *text)
-{
-    g_auto(GStrv) parts = g_strsplit_set(text, ", \t", -1);
-    GVariantBuilder list;
-    g_variant_builder_init(&list, G_VARIANT_TYPE("as"));
-    for (guint i = 0; parts[i]; i++)
-        if (*parts[i])
-            g_variant_builder_add(&list, "s", parts[i]);
-    return g_variant_builder_end(&list);
-}
-
 static void run_add_service(LbdDesktopBus *bus, GVariant *p)
 {
     const char *name, *listen, *mode, *policy;
     g_variant_get(p, "(&s&s&s&s)", &name, &listen, &mode, &policy);
     GVariantBuilder settings;
     g_variant_builder_init(&settings, G_VARIANT_TYPE("a{sv}"));
-    g_variant_builder_add(&settings, "{sv}", "Listen", address_list(listen));
+    g_variant_builder_add(&settings, "{sv}", "Listen", lbd_typed_list(listen));
     if (*mode)
         g_variant_builder_add(&settings, "{sv}", "Mode", g_variant_new_string(mode));
     if (*policy)
@@ -149,50 +138,27 @@ static void run_disable(LbdDesktopBus *bus, GVariant *p)
     call_backend(bus, p, "Disable", NULL, "Disable", NULL);
 }
 
-/* A bond's mode is "Mode", a team's runner "Runner". */
-static void add_mode(GVariantBuilder *options, const char *kind, const char *mode)
-{
-    if (*mode)
-        g_variant_builder_add(options, "{sv}", g_strcmp0(kind, "team") == 0 ? "Runner" : "Mode",
-                              g_variant_new_string(mode));
-}
-
+/* The link methods take their a{sv} as lbd does (its keys: Mode, Runner,
+ * IPv4Method, ...): the window builds it, and lbd says what is wrong. */
 static void run_create_link(LbdDesktopBus *bus, GVariant *p)
 {
-    const char *kind, *ifname, *mode;
+    const char *kind, *ifname;
     g_autoptr(GVariant) ports = NULL;
+    g_autoptr(GVariant) options = NULL;
     gboolean activate;
-    g_variant_get(p, "(&s&s@as&sb)", &kind, &ifname, &ports, &mode, &activate);
-    GVariantBuilder options;
-    g_variant_builder_init(&options, G_VARIANT_TYPE("a{sv}"));
-    add_mode(&options, kind, mode);
+    g_variant_get(p, "(&s&s@as@a{sv}b)", &kind, &ifname, &ports, &options, &activate);
     g_autofree char *what = g_strdup_printf("Create the %s %s", kind, ifname);
     call_root(bus, "CreateLink",
-              g_variant_new("(ss@asa{sv}b)", kind, ifname, ports, &options, activate), what);
+              g_variant_new("(ss@as@a{sv}b)", kind, ifname, ports, options, activate), what);
 }
 
 static void run_modify_link(LbdDesktopBus *bus, GVariant *p)
 {
-    const char *ifname, *mode;
-    g_variant_get(p, "(&s&s)", &ifname, &mode);
-    LbdLoadBalancer *root = lbd_desktop_bus_root(bus);
-    const char *kind = "bond";
-    const char *const *links = root ? lbd_load_balancer_get_links(root) : NULL;
-    for (guint i = 0; links && links[i]; i++) {
-        g_autoptr(GDBusProxy) proxy = lbd_desktop_bus_proxy(bus, links[i], LBD_BUS_LINK_INTERFACE);
-        if (proxy && g_strcmp0(lbd_load_balancer_link_get_name(LBD_LOAD_BALANCER_LINK(proxy)),
-                               ifname) == 0) {
-            kind = g_strcmp0(lbd_load_balancer_link_get_kind(LBD_LOAD_BALANCER_LINK(proxy)),
-                             "team") == 0
-                       ? "team"
-                       : "bond";
-        }
-    }
-    GVariantBuilder options;
-    g_variant_builder_init(&options, G_VARIANT_TYPE("a{sv}"));
-    add_mode(&options, kind, mode);
+    const char *ifname;
+    g_autoptr(GVariant) options = NULL;
+    g_variant_get(p, "(&s@a{sv})", &ifname, &options);
     g_autofree char *what = g_strdup_printf("Modify %s", ifname);
-    call_root(bus, "ModifyLink", g_variant_new("(sa{sv})", ifname, &options), what);
+    call_root(bus, "ModifyLink", g_variant_new("(s@a{sv})", ifname, options), what);
 }
 
 static void run_link_method(LbdDesktopBus *bus, GVariant *p, const char *method, const char *verb)
@@ -230,8 +196,8 @@ static const Action actions[] = {
     { "drain", "o", run_drain },
     { "enable", "o", run_enable },
     { "disable", "o", run_disable },
-    { "create-link", "(ssassb)", run_create_link },
-    { "modify-link", "(ss)", run_modify_link },
+    { "create-link", "(ssasa{sv}b)", run_create_link },
+    { "modify-link", "(sa{sv})", run_modify_link },
     { "activate-link", "s", run_activate_link },
     { "deactivate-link", "s", run_deactivate_link },
     { "delete-link", "s", run_delete_link },

@@ -17,8 +17,9 @@
  *   remove-backend            (ss)    service, address
  *   set-weight                (ou)    backend object, weight
  *   drain, enable, disable    o       backend object
- *   create-link               (ssassb) kind, ifname, ports, mode or runner, activate
- *   modify-link               (ss)    ifname, mode or runner
+ *   create-link               (ssasa{sv}b) as CreateLink: kind, ifname, ports,
+ *                                     options, activate
+ *   modify-link               (sa{sv}) as ModifyLink: ifname, options
  *   activate-link, deactivate-link, delete-link   s   ifname
  */
 #pragma once

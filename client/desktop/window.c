@@ -6,6 +6,7 @@
 #include "links-page.h"
 #include "plugins-page.h"
 #include "services-page.h"
+#include "typed.h"
 #include "widgets.h"
 #include "workers-page.h"
 
@@ -22,6 +23,7 @@ struct LbdWindow {
 
 static const char *const MODES[] = { "http", "tcp", NULL };
 static const char *const LINK_KINDS[] = { "bond", "team", NULL };
+static const char *const IPV4_METHODS[] = { "disabled", "auto", "manual", NULL };
 static const char *const BOND_MODES[] = { "active-backup", "balance-rr", "balance-xor", "broadcast",
                                           "802.3ad", "balance-tlb", "balance-alb", NULL };
 
@@ -34,11 +36,8 @@ static void activate_app(LbdWindow *w, const char *action, GVariant *parameter)
 /* A number typed into a form; a message when it is not one. */
 static gboolean form_number(LbdWindow *w, const char *label, const char *text, guint32 *out)
 {
-    guint64 n;
-    if (g_ascii_string_to_unsigned(text, 10, 0, G_MAXUINT32, &n, NULL)) {
-        *out = (guint32)n;
+    if (lbd_typed_uint(text, out))
         return TRUE;
-    }
     g_autofree char *body = g_strdup_printf("%s: \u201c%s\u201d is not a number.", label, text);
     lbd_form_message(GTK_WINDOW(w->window), "Not a Number", body);
     return FALSE;
@@ -283,18 +282,30 @@ static void edit_worker_model(GSimpleAction *a, GVariant *p, gpointer data)
 
 /* --- links --------------------------------------------------------------- */
 
+/* A bond's mode is "Mode", a team's runner "Runner"; IPv4 as the
+ * method's keys. Empty fields are left out (lbd's defaults). */
+static GVariant *link_options(const char *kind, const char *mode, const char *ipv4,
+                              const char *addresses)
+{
+    GVariantBuilder options;
+    g_variant_builder_init(&options, G_VARIANT_TYPE("a{sv}"));
+    if (mode && *mode)
+        g_variant_builder_add(&options, "{sv}", g_strcmp0(kind, "team") == 0 ? "Runner" : "Mode",
+                              g_variant_new_string(mode));
+    if (ipv4 && *ipv4)
+        g_variant_builder_add(&options, "{sv}", "IPv4Method", g_variant_new_string(ipv4));
+    if (addresses && *addresses)
+        g_variant_builder_add(&options, "{sv}", "IPv4Addresses", lbd_typed_list(addresses));
+    return g_variant_builder_end(&options);
+}
+
 static void create_link_done(const char *const *v, gpointer data)
 {
     FormContext *c = data;
-    g_auto(GStrv) parts = g_strsplit_set(v[2], ", \t", -1);
-    GVariantBuilder ports;
-    g_variant_builder_init(&ports, G_VARIANT_TYPE("as"));
-    for (guint i = 0; parts[i]; i++)
-        if (*parts[i])
-            g_variant_builder_add(&ports, "s", parts[i]);
     activate_app(c->window, "create-link",
-                 g_variant_new("(ssassb)", v[0], v[1], &ports, v[3],
-                               g_strcmp0(v[4], "true") == 0));
+                 g_variant_new("(ss@as@a{sv}b)", v[0], v[1], lbd_typed_list(v[2]),
+                               link_options(v[0], v[3], v[4], v[5]),
+                               g_strcmp0(v[6], "true") == 0));
 }
 
 static void edit_create_link(GSimpleAction *a, GVariant *p, gpointer data)
@@ -304,32 +315,61 @@ static void edit_create_link(GSimpleAction *a, GVariant *p, gpointer data)
         { LBD_FIELD_TEXT, "Interface name", "bond0", NULL },
         { LBD_FIELD_TEXT, "Ports", NULL, NULL },
         { LBD_FIELD_TEXT, "Mode or runner", "active-backup", NULL },
+        { LBD_FIELD_CHOICE, "IPv4", "disabled", IPV4_METHODS },
+        { LBD_FIELD_TEXT, "IPv4 addresses", NULL, NULL },
         { LBD_FIELD_SWITCH, "Activate now", "true", NULL },
     };
     show_form(data,
               &(LbdForm){ "Create Link",
                           "Ports are ethernet interfaces, separated by commas. A bond's mode: "
                           "active-backup, balance-rr, 802.3ad, ...; a team's runner: "
-                          "activebackup, roundrobin, lacp, ...",
+                          "activebackup, roundrobin, lacp, ... Manual IPv4 takes addresses "
+                          "as a.b.c.d/prefix.",
                           "_Create", FALSE, fields, G_N_ELEMENTS(fields) },
               create_link_done, NULL);
+}
+
+/* The link proxy named ifname, or NULL (a new reference). */
+static LbdLoadBalancerLink *find_link(LbdWindow *w, const char *ifname)
+{
+    LbdLoadBalancer *root = lbd_desktop_bus_root(w->bus);
+    const char *const *links = root ? lbd_load_balancer_get_links(root) : NULL;
+    for (guint i = 0; links && links[i]; i++) {
+        GDBusProxy *proxy = lbd_desktop_bus_proxy(w->bus, links[i], LBD_BUS_LINK_INTERFACE);
+        if (proxy && g_strcmp0(lbd_load_balancer_link_get_name(LBD_LOAD_BALANCER_LINK(proxy)),
+                               ifname) == 0)
+            return LBD_LOAD_BALANCER_LINK(proxy);
+        g_clear_object(&proxy);
+    }
+    return NULL;
 }
 
 static void modify_link_done(const char *const *v, gpointer data)
 {
     FormContext *c = data;
-    activate_app(c->window, "modify-link", g_variant_new("(ss)", c->target, v[0]));
+    g_autoptr(LbdLoadBalancerLink) link = find_link(c->window, c->target);
+    const char *kind = link ? lbd_load_balancer_link_get_kind(link) : "bond";
+    activate_app(c->window, "modify-link",
+                 g_variant_new("(s@a{sv})", c->target, link_options(kind, v[0], NULL, NULL)));
 }
 
 static void edit_link(GSimpleAction *a, GVariant *p, gpointer data)
 {
+    LbdWindow *w = data;
     const char *name = g_variant_get_string(p, NULL);
-    const LbdField fields[] = { { LBD_FIELD_TEXT, "Mode or runner", NULL, NULL } };
+    g_autoptr(LbdLoadBalancerLink) link = find_link(w, name);
+    if (!link)
+        return; /* gone meanwhile: its row goes too */
+    gboolean team = g_strcmp0(lbd_load_balancer_link_get_kind(link), "team") == 0;
+    const LbdField fields[] = { { LBD_FIELD_TEXT, team ? "Runner" : "Mode",
+                                  lbd_load_balancer_link_get_mode(link), NULL } };
     g_autofree char *heading = g_strdup_printf("Modify %s", name);
-    g_autofree char *body = g_strjoinv(", ", (char **)BOND_MODES);
-    g_autofree char *text = g_strdup_printf("A bond's mode (%s) or a team's runner.", body);
-    show_form(data, &(LbdForm){ heading, text, "_Apply", FALSE, fields, 1 }, modify_link_done,
-              name);
+    g_autofree char *modes = g_strjoinv(", ", (char **)BOND_MODES);
+    g_autofree char *text =
+        team ? g_strdup("The team's runner: broadcast, roundrobin, random, activebackup, "
+                        "loadbalance or lacp.")
+             : g_strdup_printf("The bond's mode: %s.", modes);
+    show_form(w, &(LbdForm){ heading, text, "_Apply", FALSE, fields, 1 }, modify_link_done, name);
 }
 
 static void delete_link_done(const char *const *v, gpointer data)

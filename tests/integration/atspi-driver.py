@@ -26,7 +26,7 @@ import pyatspi
 from gi.repository import GLib
 
 ACTIVATABLE = {"push button", "page tab", "toggle button", "check box", "menu item",
-               "radio button"}
+               "radio button", "switch"}
 EDITABLE = {"text", "entry", "password text"}
 
 

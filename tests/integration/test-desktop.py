@@ -17,8 +17,17 @@ lbd's state is checked with busctl.
 - changes made elsewhere appear in the window: SetWeight, AddBackend and
   RemoveBackend through busctl, a service added with a health check whose
   backend goes down (the reason from BackendStateChanged is shown);
-- a named lbd error (CreateLink without NetworkManager) shows lbd's message;
-- the exported actions: SetWorkerModel through org.gtk.Actions.Activate;
+- more through the window: Disable, Enable, a backend removed and a service
+  added and removed (each confirmed in a dialog), Reload; a policy and the
+  worker model through the exported actions (org.gtk.Actions.Activate on
+  the session bus); a bad address gets lbd's InvalidArgument message;
+- real traffic (wrk-free: a loop of requests through lbd to a Gunicorn
+  backend) shows as a request rate in the backend's row;
+- links, with a real NetworkManager in a network namespace (skipped where
+  it cannot run): a bond created through the dialog, its mode modified,
+  activated (NetworkManager's answer shown: activated, or its reason), a
+  bond made with nmcli listed as made outside lbd without buttons, the bond
+  deleted after confirmation; NetworkManager's state checked with nmcli;
 - lbd stopped: the window says lbd is not running and lists nothing; lbd
   started again: the window shows it again;
 - screenshots of every view at 1280x800 go to BUILD/screenshots (or
@@ -30,6 +39,7 @@ Needs root (polkitd in a mount namespace, the session as nobody); skipped
 without, or when lbd-desktop is not built (no GTK 4 / libadwaita).
 """
 import os
+import re
 import subprocess
 import sys
 import time
@@ -38,6 +48,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import desktop  # noqa: E402
 import lbdtest  # noqa: E402
+import nmtest  # noqa: E402
 
 ROOT = lbdtest.ROOT_PATH
 IFACE = lbdtest.ROOT_IFACE
@@ -83,11 +94,27 @@ class DesktopTest(unittest.TestCase):
             raise unittest.SkipTest(why)
         cls.tmp = lbdtest.TempDir()
         cls.addClassCleanup(cls.tmp.cleanup)
-        cls.bus = lbdtest.PrivateSystemBus(
-            [lbdtest.BUS_POLICY, lbdtest.POLKIT_BUS_POLICY]).start()
+        # NetworkManager for the links, where it can run (the rest of the
+        # tests run without it).
+        cls.no_nm = nmtest.unavailable()
+        policies = [lbdtest.BUS_POLICY, lbdtest.POLKIT_BUS_POLICY]
+        actions = [lbdtest.POLKIT_ACTIONS]
+        if not cls.no_nm:
+            policies += [nmtest.NM_BUS_POLICY]
+            actions += [nmtest.NM_POLKIT_ACTIONS]
+        cls.bus = lbdtest.PrivateSystemBus(policies).start()
         cls.addClassCleanup(cls.bus.stop)
-        cls.polkitd = lbdtest.Polkitd(cls.bus).start()
+        cls.polkitd = lbdtest.Polkitd(cls.bus, actions=actions).start()
         cls.addClassCleanup(cls.polkitd.stop)
+        cls.nm = None
+        if not cls.no_nm:
+            with open(nmtest.LBD_NM_RULES) as f:
+                cls.polkitd.set_rules("50-lbd-networkmanager.rules", f.read())
+            cls.nm = nmtest.NetworkManager(cls.bus, polkit=True)
+            cls.addClassCleanup(cls.nm.cleanup)
+            cls.nm.setup().start()
+        cls.backends = lbdtest.GunicornBackends(1).start()
+        cls.addClassCleanup(cls.backends.stop)
         cls.config = cls.tmp.join("lbd.conf")
         cls.port = lbdtest.free_port()
         with open(cls.config, "w") as f:
@@ -144,9 +171,32 @@ class DesktopTest(unittest.TestCase):
             "the Not Authorized dialog")
         return labels_under(self.session.nodes(), "dialog", "Not Authorized")
 
+    def grant_nobody(self):
+        self.polkitd.set_rules("50-desktop-test.rules", GRANT_NOBODY)
+        self.addCleanup(self.polkitd.set_rules, "50-desktop-test.rules", None)
+
+    def wait_dialog(self, name=None):
+        self.session.wait_for(
+            lambda nodes: any(n[0] == "dialog" and (name is None or n[1] == name)
+                              for n in nodes),
+            f"the dialog {name!r}" if name else "a dialog")
+
+    def wait_failure(self, heading):
+        """Wait for the failure dialog with heading; its labels."""
+        self.wait_dialog(heading)
+        return labels_under(self.session.nodes(), "dialog", heading)
+
     def show_view(self, name):
         self.session.click(name)
         time.sleep(0.3)  # the view's transition
+
+    def setUp(self):
+        # A test that failed with a dialog open leaves it to the next.
+        nodes = self.session.nodes()
+        for role, name, _, _ in nodes:
+            if role == "dialog":
+                labels = labels_under(nodes, "dialog", name)
+                self.session.click("Close" if "Close" in labels else "Cancel")
 
     # --- tests, in order --------------------------------------------------------------
 
@@ -184,7 +234,7 @@ class DesktopTest(unittest.TestCase):
 
         self.show_view("Links")
         s.wait_for_label("No Links")
-        s.screenshot("links.png")
+        s.screenshot("links-empty.png")
         self.show_view("Services")
 
     def test_2_refused_without_a_rule(self):
@@ -210,8 +260,7 @@ class DesktopTest(unittest.TestCase):
 
     def test_3_granted_by_a_rule(self):
         s = self.session
-        self.polkitd.set_rules("50-desktop-test.rules", GRANT_NOBODY)
-        self.addCleanup(self.polkitd.set_rules, "50-desktop-test.rules", None)
+        self.grant_nobody()
 
         # A backend added through the dialog.
         s.click("Add a backend to web")
@@ -253,12 +302,13 @@ class DesktopTest(unittest.TestCase):
         s.wait_for_label("thread")
         self.show_view("Services")
 
-        # A named lbd error, with lbd's message: no NetworkManager here.
-        s.activate_action("create-link", "<('bond', 'bond7', ['veth-x'], 'active-backup', true)>")
-        s.wait_for(lambda nodes: any(n[0] == "dialog" and n[1] == "Create the bond bond7 Failed"
-                                     for n in nodes), "the CreateLink failure")
-        labels = labels_under(s.nodes(), "dialog", "Create the bond bond7 Failed")
-        self.assertTrue(any(label.startswith("lbd said: ") and "NetworkManager" in label
+        # A named lbd error, with lbd's message: no such port (or, where
+        # NetworkManager cannot run, no NetworkManager).
+        s.activate_action("create-link",
+                          "<('bond', 'bond7', ['veth-x'], @a{sv} {}, true)>")
+        labels = self.wait_failure("Create the bond bond7 Failed")
+        said = "NetworkManager" if self.no_nm else "veth-x"
+        self.assertTrue(any(label.startswith("lbd said: ") and said in label
                             for label in labels), labels)
         self.close_dialog()
 
@@ -303,7 +353,167 @@ class DesktopTest(unittest.TestCase):
         self.bus.call(ROOT, IFACE, "RemoveService", "s", "api")
         s.wait_for_label("api", present=False)
 
-    def test_5_lbd_stopped_and_started(self):
+    def test_4b_more_actions(self):
+        s = self.session
+        self.grant_nobody()
+        b10 = lbdtest.backend_path("web", B10)
+        # Enable and Disable.
+        s.click(f"Enable {B10}")
+        lbdtest.wait_until(lambda: self.backend_prop(B10, "State") == "up", 20,
+                           what=f"{B10} up")
+        self.wait_backend_shows(B10, "up")
+        s.click(f"Disable {B10}")
+        self.wait_backend_shows(B10, "disabled")
+        self.assertEqual(self.prop(b10, BACKEND_IFACE, "State"), "disabled")
+
+        # A policy through the exported action, shown in the service's line.
+        s.activate_action("set-policy", "<('web', 'least_conn')>")
+        s.wait_for_label(f"http \u00b7 least_conn \u00b7 127.0.0.1:{self.port}")
+        self.assertEqual(self.prop(lbdtest.service_path("web"), IFACE + ".Service", "Policy"),
+                         "least_conn")
+
+        # A backend removed, after its confirmation.
+        s.click(f"Remove {ADDED}")
+        self.wait_dialog(f"Remove {ADDED} from web?")
+        s.screenshot("confirm-remove.png")
+        s.click("Remove")
+        s.wait_for(lambda nodes: not any(n[0] == "list item" and n[1] == ADDED for n in nodes),
+                   f"the row of {ADDED} to go")
+        self.assertNotIn(lbdtest.backend_path("web", ADDED),
+                         self.prop(lbdtest.service_path("web"), IFACE + ".Service", "Backends"))
+
+        # A service added through the dialog (defaults: http, round_robin)
+        # with a real backend, and traffic through it shown as a rate.
+        shop_port = lbdtest.free_port()
+        s.click("Add Service")
+        self.wait_dialog("Add Service")
+        s.set_text("Name", "shop")
+        s.set_text("Listen addresses", f"127.0.0.1:{shop_port}")
+        s.click("Add")
+        s.wait_for_label("shop")
+        s.wait_for_label(f"http \u00b7 round_robin \u00b7 127.0.0.1:{shop_port}")
+        backend = self.backends.addresses[0]
+        s.click("Add a backend to shop")
+        self.wait_dialog()
+        s.set_text("Address", backend)
+        s.click("Add")
+        self.session.wait_for(lambda nodes: any(n[0] == "list item" and n[1] == backend
+                                                for n in nodes), f"the row of {backend}")
+        lbdtest.wait_until(lambda: lbdtest.port_accepts(shop_port), 20, what="shop serving")
+
+        def shows_traffic(nodes):
+            rates = [float(m.group(1)) for label in labels_under(nodes, "list item", backend)
+                     for m in [re.search(r"([0-9.]+) req/s", label)] if m]
+            return any(rate > 0 for rate in rates)
+        deadline = time.monotonic() + 30
+        sent = 0
+        while time.monotonic() < deadline:
+            for _ in range(20):
+                status, _, _ = lbdtest.http_request(f"127.0.0.1:{shop_port}", "/")
+                self.assertEqual(status, 200)
+                sent += 1
+            if shows_traffic(s.nodes()):
+                break
+        else:
+            self.fail(f"no request rate shown for {backend} after {sent} requests: "
+                      f"{labels_under(s.nodes(), 'list item', backend)}")
+        s.screenshot("traffic.png")
+        stats = self.bus.call(ROOT, IFACE, "GetStatistics")
+        self.assertGreaterEqual(stats["data"][0]["Requests"]["data"], sent)
+
+        # The service removed, after its confirmation.
+        s.click("Remove the service shop")
+        self.wait_dialog("Remove the Service shop?")
+        s.click("Remove")
+        s.wait_for_label("shop", present=False)
+        self.assertEqual(len(self.prop(ROOT, IFACE, "Services")), 1)
+
+        # Reload (the configuration files again; the state file keeps what
+        # was changed here).
+        self.show_view("Workers")
+        workers = set(lbdtest.worker_pids(self.lbd.pid))
+        s.click("Reload")
+        lbdtest.wait_until(lambda: not workers & set(lbdtest.worker_pids(self.lbd.pid)), 30,
+                           what="lbd to reload (new workers)")
+        self.show_view("Services")
+        self.wait_backend_shows(B10, "weight 7")
+
+    def test_5_links(self):
+        if self.no_nm:
+            self.skipTest(self.no_nm)
+        s = self.session
+        self.grant_nobody()
+        self.show_view("Links")
+        s.wait_for_label("No Links")
+        s.click("Create Link\u2026")
+        self.wait_dialog("Create Link")
+        s.set_text("Interface name", "bond0")
+        s.set_text("Ports", "eth0, eth1")
+        s.set_text("Mode or runner", "active-backup")
+        s.click("Activate now")  # off: only the profile
+        s.screenshot("create-link.png")
+        s.click("Create")
+        s.wait_for_label("bond0")
+        link = lbdtest.ROOT_PATH + "/link/bond0"
+        self.assertEqual(self.prop(link, IFACE + ".Link", "Mode"), "active-backup")
+        self.assertEqual(self.prop(link, IFACE + ".Link", "Managed"), True)
+        self.assertEqual(self.nm.field("bond0", "connection.interface-name"), "bond0")
+        s.wait_for(lambda nodes: any(label.startswith("bond \u00b7 active-backup \u00b7 "
+                                                      "eth0, eth1 \u00b7 ")
+                                     for label in labels_under(nodes, "list item", "bond0")),
+                   "bond0's kind, mode and ports")
+
+        # Modify: the mode.
+        s.click("Modify bond0")
+        self.wait_dialog("Modify bond0")
+        s.set_text("Mode", "balance-rr")
+        s.click("Apply")
+        s.wait_for(lambda nodes: any("balance-rr" in label
+                                     for label in labels_under(nodes, "list item", "bond0")),
+                   "bond0 in balance-rr")
+        self.assertIn("balance-rr", self.nm.field("bond0", "bond.options"))
+
+        # Activate: NetworkManager's answer, whichever it is here.
+        s.click("Activate bond0")
+        def answered(nodes):
+            return (any(n[0] == "dialog" and n[1] == "Activate bond0 Failed" for n in nodes)
+                    or any("activated" in label
+                           for label in labels_under(nodes, "list item", "bond0")))
+        s.wait_for(answered, "NetworkManager's answer to the activation", timeout=60)
+        nodes = s.nodes()
+        if any(n[0] == "dialog" for n in nodes):
+            labels = labels_under(nodes, "dialog", "Activate bond0 Failed")
+            self.assertTrue(any(label.startswith("lbd said: ") and "bond0" in label
+                                for label in labels), labels)
+            print(f"activation refused here: {labels}", file=sys.stderr)
+            self.close_dialog()
+        else:
+            self.assertEqual(self.prop(link, IFACE + ".Link", "State"), "activated")
+            s.click("Deactivate bond0")
+            s.wait_for(lambda nodes: "Activate bond0" in [n[1] for n in nodes],
+                       "bond0 deactivated")
+
+        # A bond made outside lbd: listed, not touched.
+        self.nm.nmcli("connection", "add", "type", "bond", "ifname", "bond7", "con-name",
+                      "bond7", "bond.options", "mode=broadcast")
+        self.addCleanup(self.nm.nmcli, "connection", "delete", "bond7", check=False)
+        s.wait_for(lambda nodes: any("made outside lbd" in label
+                                     for label in labels_under(nodes, "list item", "bond7")),
+                   "bond7 listed as made outside lbd")
+        buttons = s.names("push button")
+        self.assertNotIn("Delete bond7", buttons)
+        self.assertNotIn("Modify bond7", buttons)
+        s.screenshot("links.png")
+
+        # Delete, after its confirmation.
+        s.click("Delete bond0")
+        self.wait_dialog("Delete bond0?")
+        s.click("Delete")
+        s.wait_for_label("bond0", present=False)
+        self.assertNotIn("bond0", self.nm.connections())
+        self.show_view("Services")
+
+    def test_6_lbd_stopped_and_started(self):
         s = self.session
         cls = type(self)
         self.assertEqual(cls.lbd.stop(), 0)

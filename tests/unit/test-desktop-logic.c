@@ -11,6 +11,7 @@
 
 #include "describe.h"
 #include "rate.h"
+#include "typed.h"
 
 #define S G_USEC_PER_SEC
 
@@ -110,6 +111,26 @@ static void test_rows_in_words(void **state) {
                             "team \u00b7 lacp \u00b7 \u2014 \u00b7 disconnected \u00b7 made outside lbd");
 }
 
+static void test_typed_values(void **state) {
+        g_autoptr(GVariant) list = g_variant_ref_sink(lbd_typed_list(" eth0, eth1\teth2,,"));
+        g_autofree char *text = g_variant_print(list, FALSE);
+        assert_string_equal(text, "['eth0', 'eth1', 'eth2']");
+        g_autoptr(GVariant) empty = g_variant_ref_sink(lbd_typed_list(""));
+        assert_int_equal(g_variant_n_children(empty), 0);
+
+        guint32 n = 7;
+        assert_true(lbd_typed_uint(" 42 ", &n));
+        assert_int_equal(n, 42);
+        assert_true(lbd_typed_uint("4294967295", &n));
+        assert_int_equal(n, 4294967295u);
+        n = 7;
+        assert_false(lbd_typed_uint("4294967296", &n));
+        assert_false(lbd_typed_uint("-1", &n));
+        assert_false(lbd_typed_uint("3x", &n));
+        assert_false(lbd_typed_uint("", &n));
+        assert_int_equal(n, 7); /* untouched on failure */
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_no_rate_before_two_samples),
@@ -119,6 +140,7 @@ int main(void) {
                 cmocka_unit_test(test_more_samples_than_kept),
                 cmocka_unit_test(test_rates_in_words),
                 cmocka_unit_test(test_rows_in_words),
+                cmocka_unit_test(test_typed_values),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
