@@ -9,8 +9,7 @@
 #include <glib.h>
 
 /* "http · round_robin · 127.0.0.1:8080, [::1]:8080" */
-char *lbd_describe_service(const char *mode, const char *policy,
-                           const char *const *listen);
+char *lbd_describe_service(const char *mode, const char *policy, const char *const *listen);
 
 /* "weight 2 · 3 active · 12.5 req/s · 0 errors/s", after the reason lbd
  * gave for the backend's last state change when there is one ("health

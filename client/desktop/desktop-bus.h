@@ -19,29 +19,29 @@
 typedef struct LbdDesktopBus LbdDesktopBus;
 
 typedef struct {
-    /* The manager exists (ready) or could not be made (error set: no
-     * system bus). Called once. */
-    void (*connected)(GDBusObjectManager *manager, const GError *error, gpointer data);
-    /* lbd appeared on the bus or went away (its name's owner). */
-    void (*presence)(gboolean running, gpointer data);
-    /* A call failed: what was asked ("Drain 127.0.0.1:8001"), the D-Bus
-     * error's name and lbd's message. */
-    void (*call_failed)(const char *what, const char *error_name, const char *message,
-                        gpointer data);
-    gpointer data;
+        /* The manager exists (ready) or could not be made (error set: no
+         * system bus). Called once. */
+        void (*connected)(GDBusObjectManager *manager, const GError *error, gpointer data);
+        /* lbd appeared on the bus or went away (its name's owner). */
+        void (*presence)(gboolean running, gpointer data);
+        /* A call failed: what was asked ("Drain 127.0.0.1:8001"), the D-Bus
+         * error's name and lbd's message. */
+        void (*call_failed)(const char *what, const char *error_name, const char *message,
+                            gpointer data);
+        gpointer data;
 } LbdDesktopBusHooks;
 
 LbdDesktopBus *lbd_desktop_bus_new(const LbdDesktopBusHooks *hooks);
 
 /* What a view follows. Each hook may be NULL. */
 typedef struct {
-    /* Objects or interfaces came or went, or lbd itself did: read again. */
-    void (*structure)(gpointer data);
-    /* PropertiesChanged of one proxy (changed: a{sv}). */
-    void (*properties)(GDBusProxy *proxy, GVariant *changed, gpointer data);
-    /* A signal of one proxy (BackendStateChanged, ...). */
-    void (*signal)(GDBusProxy *proxy, const char *name, GVariant *parameters, gpointer data);
-    gpointer data;
+        /* Objects or interfaces came or went, or lbd itself did: read again. */
+        void (*structure)(gpointer data);
+        /* PropertiesChanged of one proxy (changed: a{sv}). */
+        void (*properties)(GDBusProxy *proxy, GVariant *changed, gpointer data);
+        /* A signal of one proxy (BackendStateChanged, ...). */
+        void (*signal)(GDBusProxy *proxy, const char *name, GVariant *parameters, gpointer data);
+        gpointer data;
 } LbdDesktopBusWatch;
 
 /* Follow the bus until lbd_desktop_bus_unwatch(bus, data); structure is

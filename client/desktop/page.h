@@ -8,9 +8,9 @@
 #include <gtk/gtk.h>
 
 typedef struct {
-    GtkWidget *root;  /* GtkStack: "list" and "empty"; the page's widget */
-    GtkWidget *box;   /* the column the groups go in */
-    GtkWidget *empty; /* AdwStatusPage */
+        GtkWidget *root;  /* GtkStack: "list" and "empty"; the page's widget */
+        GtkWidget *box;   /* the column the groups go in */
+        GtkWidget *empty; /* AdwStatusPage */
 } LbdPageFrame;
 
 /* A frame whose empty state says title and description, with an optional

@@ -15,13 +15,13 @@
 #define LBD_RATE_SAMPLES 32
 
 typedef struct {
-    gint64 t_us;
-    guint64 value;
+        gint64 t_us;
+        guint64 value;
 } LbdRateSample;
 
 typedef struct {
-    LbdRateSample samples[LBD_RATE_SAMPLES]; /* oldest first */
-    guint count;
+        LbdRateSample samples[LBD_RATE_SAMPLES]; /* oldest first */
+        guint count;
 } LbdRate;
 
 /* The counter read value at now_us (monotonic). A value below the last

@@ -22,7 +22,7 @@ static void assert_rate(const LbdRate *r, gint64 now, double want) {
 }
 
 static void test_no_rate_before_two_samples(void **state) {
-        LbdRate r = { 0 };
+        LbdRate r = {0};
         assert_rate(&r, 10 * S, 0.0);
         /* The first sample is the counter since lbd started, not traffic
          * seen: no rate from it alone. */
@@ -32,32 +32,32 @@ static void test_no_rate_before_two_samples(void **state) {
 }
 
 static void test_steady_traffic(void **state) {
-        LbdRate r = { 0 };
+        LbdRate r = {0};
         /* 100 requests/s, signalled twice a second as lbd throttles. */
         for (int i = 0; i <= 40; i++)
                 lbd_rate_add(&r, 10 * S + i * S / 2, 1000 + (guint64)i * 50);
         assert_rate(&r, 30 * S, 100.0);
         /* Shorter history than the window: since the first sample. */
-        LbdRate young = { 0 };
+        LbdRate young = {0};
         lbd_rate_add(&young, 10 * S, 0);
         lbd_rate_add(&young, 11 * S, 30);
         assert_rate(&young, 12 * S, 15.0); /* 30 over the 2 s since */
 }
 
 static void test_stopped_traffic_decays_to_zero(void **state) {
-        LbdRate r = { 0 };
+        LbdRate r = {0};
         lbd_rate_add(&r, 10 * S, 0);
         lbd_rate_add(&r, 11 * S, 100);
         /* No signal after 11 s: the counter stays at 100. */
-        assert_rate(&r, 13 * S, 100.0 / 3); /* 100 over 10..13 */
-        assert_rate(&r, 15 * S, 100.0 / 5); /* the window is 10..15 */
+        assert_rate(&r, 13 * S, 100.0 / 3);          /* 100 over 10..13 */
+        assert_rate(&r, 15 * S, 100.0 / 5);          /* the window is 10..15 */
         assert_rate(&r, 16 * S - S / 10, 100.0 / 5); /* 10.9..15.9: the step at 11 s in */
-        assert_rate(&r, 16 * S, 0.0); /* 11..16: at 11 s it was 100 already */
+        assert_rate(&r, 16 * S, 0.0);                /* 11..16: at 11 s it was 100 already */
         assert_rate(&r, 60 * S, 0.0);
 }
 
 static void test_a_counter_going_back_starts_afresh(void **state) {
-        LbdRate r = { 0 };
+        LbdRate r = {0};
         lbd_rate_add(&r, 10 * S, 1000);
         lbd_rate_add(&r, 11 * S, 1100);
         /* lbd restarted: counters from 0. */
@@ -68,7 +68,7 @@ static void test_a_counter_going_back_starts_afresh(void **state) {
 }
 
 static void test_more_samples_than_kept(void **state) {
-        LbdRate r = { 0 };
+        LbdRate r = {0};
         /* 1,000 changes within one window (more than lbd sends): the
          * oldest sample, which anchors the window, is kept. */
         for (int i = 0; i < 1000; i++)
@@ -90,7 +90,7 @@ static void test_rates_in_words(void **state) {
 }
 
 static void test_rows_in_words(void **state) {
-        const char *listen[] = { "127.0.0.1:8080", "[::1]:8080", NULL };
+        const char *listen[] = {"127.0.0.1:8080", "[::1]:8080", NULL};
         g_autofree char *service = lbd_describe_service("http", "least_conn", listen);
         assert_string_equal(service, "http \u00b7 least_conn \u00b7 127.0.0.1:8080, [::1]:8080");
         g_autofree char *none = lbd_describe_service(NULL, "", NULL);
@@ -103,12 +103,13 @@ static void test_rows_in_words(void **state) {
         assert_string_equal(down, "health check: HTTP 503 \u00b7 backup \u00b7 weight 1 \u00b7 "
                                   "4 of 10 active \u00b7 0 req/s \u00b7 1.5 errors/s");
 
-        const char *ports[] = { "eth1", "eth2", NULL };
+        const char *ports[] = {"eth1", "eth2", NULL};
         g_autofree char *bond = lbd_describe_link("bond", "802.3ad", ports, "activated", TRUE);
         assert_string_equal(bond, "bond \u00b7 802.3ad \u00b7 eth1, eth2 \u00b7 activated");
         g_autofree char *outside = lbd_describe_link("team", "lacp", NULL, "disconnected", FALSE);
-        assert_string_equal(outside,
-                            "team \u00b7 lacp \u00b7 \u2014 \u00b7 disconnected \u00b7 made outside lbd");
+        assert_string_equal(
+                outside,
+                "team \u00b7 lacp \u00b7 \u2014 \u00b7 disconnected \u00b7 made outside lbd");
 }
 
 static void test_typed_values(void **state) {
