@@ -40,7 +40,6 @@ without, or when lbd-desktop is not built (no GTK 4 / libadwaita).
 """
 import os
 import re
-import subprocess
 import sys
 import time
 import unittest
