@@ -15,6 +15,9 @@ struct LbdWindow {
         LbdDesktopBus *bus;
         GtkWidget *content; /* GtkStack: connecting, absent, no-bus, views */
         GtkWidget *no_bus;  /* AdwStatusPage */
+        GtkWidget *switcher; /* AdwViewSwitcherTitle, while lbd runs */
+        GtkWidget *title;    /* AdwWindowTitle, while it does not */
+        GtkWidget *add;      /* the header bar's Add Service */
         LbdServicesPage *services;
         LbdWorkersPage *workers;
         LbdLinksPage *links;
@@ -431,6 +434,13 @@ static GMenuModel *primary_menu(void) {
         return G_MENU_MODEL(menu);
 }
 
+/* The views' switcher and the header bar's button mean nothing without lbd. */
+static void presence_controls(LbdWindow *w, gboolean running) {
+        gtk_widget_set_visible(w->switcher, running);
+        gtk_widget_set_visible(w->title, !running);
+        gtk_widget_set_sensitive(w->add, running);
+}
+
 LbdWindow *lbd_window_new(GtkApplication *app, LbdDesktopBus *bus) {
         LbdWindow *w = g_new0(LbdWindow, 1);
         w->bus = bus;
@@ -457,13 +467,17 @@ LbdWindow *lbd_window_new(GtkApplication *app, LbdDesktopBus *bus) {
                  "application-x-addon-symbolic");
 
         GtkWidget *header = adw_header_bar_new();
-        GtkWidget *title = adw_view_switcher_title_new();
+        GtkWidget *title = w->switcher = adw_view_switcher_title_new();
         adw_view_switcher_title_set_stack(ADW_VIEW_SWITCHER_TITLE(title), ADW_VIEW_STACK(views));
         adw_view_switcher_title_set_title(ADW_VIEW_SWITCHER_TITLE(title), "Load Balancer");
-        adw_header_bar_set_title_widget(ADW_HEADER_BAR(header), title);
-        adw_header_bar_pack_start(ADW_HEADER_BAR(header),
-                                  lbd_action_button("list-add-symbolic", "Add Service",
-                                                    "win.edit-add-service", NULL));
+        w->title = adw_window_title_new("Load Balancer", NULL);
+        GtkWidget *titles = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 0);
+        gtk_box_append(GTK_BOX(titles), title);
+        gtk_box_append(GTK_BOX(titles), w->title);
+        adw_header_bar_set_title_widget(ADW_HEADER_BAR(header), titles);
+        w->add = lbd_action_button("list-add-symbolic", "Add Service", "win.edit-add-service",
+                                   NULL);
+        adw_header_bar_pack_start(ADW_HEADER_BAR(header), w->add);
         GtkWidget *menu = gtk_menu_button_new();
         gtk_menu_button_set_icon_name(GTK_MENU_BUTTON(menu), "open-menu-symbolic");
         g_autoptr(GMenuModel) model = primary_menu();
@@ -497,6 +511,7 @@ LbdWindow *lbd_window_new(GtkApplication *app, LbdDesktopBus *bus) {
         gtk_stack_add_named(GTK_STACK(w->content), w->no_bus, "no-bus");
         gtk_stack_add_named(GTK_STACK(w->content), views_box, "views");
         lbd_stack_show(GTK_STACK(w->content), "connecting");
+        presence_controls(w, FALSE);
 
         GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 0);
         gtk_box_append(GTK_BOX(box), header);
@@ -518,10 +533,12 @@ void lbd_window_connected(LbdWindow *w, const GError *error) {
                 return;
         adw_status_page_set_description(ADW_STATUS_PAGE(w->no_bus), error->message);
         lbd_stack_show(GTK_STACK(w->content), "no-bus");
+        presence_controls(w, FALSE);
 }
 
 void lbd_window_presence(LbdWindow *w, gboolean running) {
         lbd_stack_show(GTK_STACK(w->content), running ? "views" : "absent");
+        presence_controls(w, running);
 }
 
 void lbd_window_call_failed(LbdWindow *w, const char *what, const char *error_name,

@@ -518,12 +518,18 @@ class DesktopTest(unittest.TestCase):
         self.assertEqual(cls.lbd.stop(), 0)
         cls.lbd = None
         s.wait_for_label("lbd Is Not Running")
-        self.assertFalse(has_label(s.nodes(), "web"))
+        nodes = s.nodes()
+        self.assertFalse(has_label(nodes, "web"))
+        # Nothing to switch to or add without lbd.
+        self.assertNotIn("Add a backend to web", [n[1] for n in nodes])
+        self.assertFalse(any(n[0] == "page tab" for n in nodes), "the view switcher is hidden")
         s.screenshot("lbd-not-running.png")
 
         cls.lbd = lbdtest.Lbd(self.bus, config=self.config, user="lbd").start()
         s.wait_for_label("web")
-        self.assertFalse(has_label(s.nodes(), "lbd Is Not Running"))
+        nodes = s.nodes()
+        self.assertFalse(has_label(nodes, "lbd Is Not Running"))
+        self.assertTrue(any(n[0] == "page tab" and n[1] == "Services" for n in nodes))
         # A new lbd: the configuration's state again.
         self.wait_backend_shows(B9, "weight 1")
 
