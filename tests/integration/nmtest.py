@@ -72,6 +72,21 @@ def unavailable():
     return None
 
 
+def start_authorizing_lbd(bus, polkitd):
+    """A NetworkManager (started) that asks polkitd, to which the rules
+    file lbd ships is added: lbd, running as the user lbd, is authorized by
+    that file and nothing else. The caller calls cleanup() when done."""
+    with open(LBD_NM_RULES) as f:
+        polkitd.set_rules("50-lbd-networkmanager.rules", f.read())
+    nm = NetworkManager(bus, polkit=True)
+    try:
+        nm.setup().start()
+    except BaseException:
+        nm.cleanup()
+        raise
+    return nm
+
+
 def version():
     """NetworkManager's version as a tuple, e.g. (1, 42, 4)."""
     out = subprocess.run([NETWORKMANAGER, "--version"], stdout=subprocess.PIPE, text=True,

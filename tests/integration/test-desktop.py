@@ -107,11 +107,8 @@ class DesktopTest(unittest.TestCase):
         cls.addClassCleanup(cls.polkitd.stop)
         cls.nm = None
         if not cls.no_nm:
-            with open(nmtest.LBD_NM_RULES) as f:
-                cls.polkitd.set_rules("50-lbd-networkmanager.rules", f.read())
-            cls.nm = nmtest.NetworkManager(cls.bus, polkit=True)
+            cls.nm = nmtest.start_authorizing_lbd(cls.bus, cls.polkitd)
             cls.addClassCleanup(cls.nm.cleanup)
-            cls.nm.setup().start()
         cls.backends = lbdtest.GunicornBackends(1).start()
         cls.addClassCleanup(cls.backends.stop)
         cls.config = cls.tmp.join("lbd.conf")

@@ -105,11 +105,8 @@ class LinkTest(unittest.TestCase):
         cls.polkitd = lbdtest.Polkitd(
             cls.bus, actions=[lbdtest.POLKIT_ACTIONS, nmtest.NM_POLKIT_ACTIONS]).start()
         cls.addClassCleanup(cls.polkitd.stop)
-        with open(nmtest.LBD_NM_RULES) as f:
-            cls.polkitd.set_rules("50-lbd-networkmanager.rules", f.read())
-        cls.nm = nmtest.NetworkManager(cls.bus, polkit=True)
+        cls.nm = nmtest.start_authorizing_lbd(cls.bus, cls.polkitd)
         cls.addClassCleanup(cls.nm.cleanup)
-        cls.nm.setup().start()
         cls.backends = lbdtest.GunicornBackends(1).start()
         cls.addClassCleanup(cls.backends.stop)
         cls.port = lbdtest.free_port()
