@@ -96,6 +96,14 @@ static void status_json(const struct objects *o) {
         json_key(&j, "links");
         _cleanup_(strv_freep) char **links = link_names(o);
         json_strv(&j, links);
+        json_key(&j, "failover");
+        json_begin_object(&j);
+        const struct value *failover = value_get(&o->root, "FailoverStates");
+        for (size_t i = 0; failover && failover->type == VALUE_DICT && i < failover->n; i++) {
+                json_key(&j, failover->items[i].key);
+                json_string(&j, failover->items[i].s);
+        }
+        json_end_object(&j);
         json_end_object(&j);
 }
 
@@ -148,6 +156,10 @@ int cmd_status(struct lbc *c) {
         printf("%slbd %s%s\n", bold, value_str(&o.root, "Version") ?: "?", reset);
         printf("  worker model: %s%s\n", model ?: "?", placeholder_note(&plugins, "worker", model));
         printf("  workers:      %llu\n", (unsigned long long)value_uint(&o.root, "Workers"));
+        const struct value *failover = value_get(&o.root, "FailoverStates");
+        for (size_t i = 0; failover && failover->type == VALUE_DICT && i < failover->n; i++)
+                printf("  failover:     %s %s (keepalived)\n", failover->items[i].key,
+                       failover->items[i].s ?: "?");
         _cleanup_(strv_freep) char **services = value_strv(&o.root, "Services");
         printf("  services:     %zu\n", strv_length(services));
         for (char **s = services; *s; s++) {

@@ -63,6 +63,10 @@ static const struct command commands[] = {
         { "monitor", NULL, cmd_monitor, "",
           "Print changes and signals as they happen, one line each" },
         { "reload", NULL, cmd_reload, "", "Re-read the configuration and plugins" },
+        { "check", NULL, cmd_check, "[SERVICE...]",
+          "Exit 0 only if lbd is serving: a backend up and listeners accepting (keepalived)" },
+        { "failover-notify", NULL, cmd_failover_notify, "TYPE NAME STATE [PRIORITY]",
+          "Tell lbd what keepalived's notify hook says (VRRP instance or group state)" },
 };
 
 /* The first words, in table order, without repeats. */

@@ -78,6 +78,8 @@ int cmd_workers_set(struct lbc *c);
 int cmd_workers_model(struct lbc *c);
 int cmd_plugin_list(struct lbc *c);
 int cmd_reload(struct lbc *c);
+int cmd_check(struct lbc *c);
+int cmd_failover_notify(struct lbc *c);
 int cmd_link_list(struct lbc *c);
 int cmd_link_show(struct lbc *c);
 int cmd_link_add(struct lbc *c);

@@ -10,7 +10,8 @@
  *  - bus-services.c: AddService, RemoveService, SetPolicy;
  *  - bus-backends.c: AddBackend, RemoveBackend and the Backend methods;
  *  - bus-stats.c: GetStatistics and the counters of the shared table;
- *  - bus-args.c: reading a{sv} arguments with named errors.
+ *  - bus-args.c: reading a{sv} arguments with named errors;
+ *  - bus-failover.c: ReportFailoverState (keepalived's notify hook).
  */
 #pragma once
 
@@ -97,6 +98,13 @@ int lbd_bus_method_remove_backend(sd_bus_message *message, void *userdata,
                                   sd_bus_error *error);
 int lbd_bus_method_get_statistics(sd_bus_message *message, void *userdata,
                                   sd_bus_error *error);
+/* keepalived's notify hook (bus-failover.c): ReportFailoverState and the
+ * FailoverStates property. */
+int lbd_bus_method_report_failover_state(sd_bus_message *message, void *userdata,
+                                         sd_bus_error *error);
+int lbd_bus_property_failover_states(sd_bus *bus, const char *path, const char *interface,
+                                     const char *property, sd_bus_message *reply,
+                                     void *userdata, sd_bus_error *error);
 
 /* The Backend interface's methods (bus-backends.c), for bus-objects.c's vtable. */
 int lbd_bus_backend_method_set_weight(sd_bus_message *message, void *userdata,

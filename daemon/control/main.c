@@ -15,6 +15,7 @@
 #include "config-files.h"
 #include "bus.h"
 #include "event-glue.h"
+#include "failover.h"
 #include "lbd-build-config.h"
 #include "log.h"
 #include "manager.h"
@@ -35,6 +36,7 @@ static void manager_done(struct lbd_manager *m) {
         m->shared = lbd_shared_free(m->shared);
         g_clear_pointer(&m->plugins, lbd_plugin_set_free);
         g_clear_pointer(&m->config, lbd_config_free);
+        m->failover = lbd_failover_free(m->failover);
         lbd_options_done(&m->options);
 }
 

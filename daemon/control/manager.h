@@ -51,6 +51,8 @@ struct lbd_manager_hooks {
                               const GPtrArray *after);
 };
 
+struct lbd_failover;
+
 struct lbd_manager {
         struct lbd_options options;
         struct lbd_config *config;
@@ -85,6 +87,9 @@ struct lbd_manager {
         struct lbd_health *health; /* active health checks (health-check.h) */
         struct lbd_statsd *statsd; /* StatsD sender (statsd.h) */
         struct lbd_admin *admin;   /* /metrics and the status page (admin.h) */
+        /* keepalived's reports (failover.h, bus-failover.c); NULL before
+         * the first. */
+        struct lbd_failover *failover;
 
         int exit_code;
 };
