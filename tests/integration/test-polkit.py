@@ -97,6 +97,8 @@ MUTATING = [
     (b_path(NEW_BACKEND), BACKEND_IFACE, "Disable", "", [], [], "manage-services"),
     (ROOT, IFACE, "RemoveBackend", "ss", ["web", B9], ["web", B9], "manage-services"),
     (ROOT, IFACE, "RemoveService", "s", ["api"], ["api"], "manage-services"),
+    (ROOT, IFACE, "ReportFailoverState", "ss", ["VI_1", "MASTER"], ["VI_1", "MASTER"],
+     "report-failover"),
 ]
 # Those that need no object created by an earlier call (for the refusals).
 MUTATING_ALONE = [c for c in MUTATING if c[2] not in ("Disable", "RemoveService")] + [
@@ -558,6 +560,7 @@ class Granted(PolkitCase):
         root = objects[ROOT][IFACE]
         self.assertEqual((root["Workers"], root["WorkerModel"], root["Threads"]), (3, "sync", 2))
         self.assertEqual(root["Services"], [SERVICE_PATH])  # api added, then removed
+        self.assertEqual(root["FailoverStates"], {"VI_1": "MASTER"})
         web = objects[SERVICE_PATH][SERVICE_IFACE]
         self.assertEqual(web["Policy"], "least_conn")
         self.assertEqual(web["Backends"], [b_path(B10), b_path(NEW_BACKEND)])  # B9 removed
