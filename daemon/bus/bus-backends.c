@@ -48,6 +48,7 @@ int lbd_bus_method_add_backend(sd_bus_message *message, void *userdata, sd_bus_e
         if (r < 0)
                 return r;
         struct lbd_backend_config b = backend_defaults;
+        g_autofree char *origin = NULL;
         struct lbd_bus_key keys[] = {
                 { "Weight", "u", &b.weight, 1, LBD_BACKEND_WEIGHT_MAX, false },
                 { "MaxFails", "u", &b.max_fails, 0, LBD_BACKEND_MAX_FAILS_MAX, false },
@@ -55,10 +56,19 @@ int lbd_bus_method_add_backend(sd_bus_message *message, void *userdata, sd_bus_e
                 { "Backup", "b", &b.backup, 0, 0, false },
                 { "MaxConns", "u", &b.max_conns, 0, LBD_BACKEND_MAX_CONNS_MAX, false },
                 { "SlowStart", "u", &b.slow_start, 0, LBD_BACKEND_SLOW_START_MAX, false },
+                { "Origin", "s", &origin, 0, 0, false },
         };
         r = lbd_bus_read_options(message, keys, G_N_ELEMENTS(keys), error);
         if (r < 0)
                 return r;
+        if (origin) {
+                if (!lbd_backend_origin_valid(origin))
+                        return sd_bus_error_setf(error, LBD_BUS_ERROR_INVALID_ARGUMENT,
+                                                 "Invalid Origin %s: expected 1 to %d of A-Z "
+                                                 "a-z 0-9 . _ : / @ -",
+                                                 LBD_QUOTE(origin), LBD_BACKEND_ORIGIN_MAX);
+                g_strlcpy(b.origin, origin, sizeof b.origin);
+        }
         const struct lbd_service_config *s;
         r = find_service(m, service, &s, error);
         if (r < 0)

@@ -256,6 +256,8 @@ static int backend_property(sd_bus *bus, const char *path, const char *interface
                 return lbd_bus_append_backend_statistics(reply, m, s, b);
         if (g_str_equal(property, "Backup"))
                 return sd_bus_message_append(reply, "b", (int)b->backup);
+        if (g_str_equal(property, "Origin"))
+                return sd_bus_message_append(reply, "s", b->origin);
         static const struct {
                 const char *name;
                 size_t offset;
@@ -296,6 +298,7 @@ static const sd_bus_vtable backend_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("Disable", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT,
                                 lbd_bus_backend_method_disable, SD_BUS_VTABLE_UNPRIVILEGED),
         BACKEND_PROPERTY("Address", "s", SD_BUS_VTABLE_PROPERTY_CONST),
+        BACKEND_PROPERTY("Origin", "s", SD_BUS_VTABLE_PROPERTY_CONST),
         BACKEND_PROPERTY("Weight", "u", SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         BACKEND_PROPERTY("State", "s", SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         BACKEND_PROPERTY("Backup", "b", SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

@@ -61,6 +61,13 @@ void lbd_backend_config_init(struct lbd_backend_config *b) {
         };
 }
 
+bool lbd_backend_origin_valid(const char *origin) {
+        static const char allowed[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                      "0123456789._:/@-";
+        size_t len = strlen(origin);
+        return len >= 1 && len <= LBD_BACKEND_ORIGIN_MAX && strspn(origin, allowed) == len;
+}
+
 static void service_free(struct lbd_service_config *s) {
         if (!s)
                 return;

@@ -35,6 +35,10 @@ enum lbd_health_check_type {
         LBD_HEALTH_CHECK_HTTP,
 };
 
+/* A backend's origin tag: 1..this bytes of [A-Za-z0-9._:/@-]
+ * (lbd_backend_origin_check). */
+#define LBD_BACKEND_ORIGIN_MAX 64
+
 struct lbd_backend_config {
         struct lbd_address address;
         unsigned weight;       /* 1..1000, default 1 */
@@ -47,6 +51,11 @@ struct lbd_backend_config {
                                 * (nginx's "down"; D-Bus Disable()) */
         bool drain;            /* no new connections, open ones finish
                                 * (HAProxy's drain; D-Bus Drain()) */
+        /* Who added it, when not the configuration files: a client's tag
+         * (AddBackend's Origin, "etcd:/lbd/" for lbd-etcd-sync), so that
+         * it can tell its backends from those configured locally. "" for
+         * none. Kept with the backend, saved with it in the state file. */
+        char origin[LBD_BACKEND_ORIGIN_MAX + 1];
 };
 
 struct lbd_health_check_config {
@@ -137,6 +146,8 @@ struct lbd_config *lbd_config_copy(const struct lbd_config *config);
 struct lbd_config *lbd_config_new(void);
 struct lbd_service_config *lbd_service_config_new(const char *name);
 void lbd_backend_config_init(struct lbd_backend_config *b);
+/* true when origin is a valid origin tag (see LBD_BACKEND_ORIGIN_MAX). */
+bool lbd_backend_origin_valid(const char *origin);
 void lbd_health_check_config_init(struct lbd_health_check_config *h);
 
 void lbd_config_free(struct lbd_config *config);

@@ -379,6 +379,7 @@ const struct config_uint_options config_backend_options = {
 };
 static const char *const backend_words[] = {
         "weight", "max-fails", "fail-timeout", "max-conns", "slow-start", "backup", "down", "drain",
+        "origin",
 };
 
 static bool parse_backend(const char *item, struct lbd_backend_config *ret, char **detail) {
@@ -401,6 +402,23 @@ static bool parse_backend(const char *item, struct lbd_backend_config *ret, char
                 if (r > 0)
                         continue;
 
+                if (g_str_has_prefix(*w, "origin=")) {
+                        const char *origin = *w + strlen("origin=");
+                        if (b.origin[0]) {
+                                *detail = g_strdup_printf("%s: origin is given twice; expected "
+                                                          "it once", LBD_QUOTE(item));
+                                return false;
+                        }
+                        if (!lbd_backend_origin_valid(origin)) {
+                                *detail = g_strdup_printf("%s: invalid origin %s; expected 1 to "
+                                                          "%d of A-Z a-z 0-9 . _ : / @ -",
+                                                          LBD_QUOTE(item), LBD_QUOTE(origin),
+                                                          LBD_BACKEND_ORIGIN_MAX);
+                                return false;
+                        }
+                        g_strlcpy(b.origin, origin, sizeof b.origin);
+                        continue;
+                }
                 bool *flag = NULL;
                 const char *flag_name = NULL;
                 if (g_str_has_prefix(*w, "backup") && ((*w)[6] == '\0' || (*w)[6] == '='))
@@ -431,7 +449,8 @@ static bool parse_backend(const char *item, struct lbd_backend_config *ret, char
                 *detail = g_strdup_printf("%s: unknown option %s%s; expected ADDRESS "
                                           "[weight=N] [max-fails=N] [fail-timeout=N] "
                                           "[max-conns=N] [slow-start=N] [backup] [down] "
-                                          "[drain]", LBD_QUOTE(item), LBD_QUOTE(*w), hint);
+                                          "[drain] [origin=TAG]", LBD_QUOTE(item), LBD_QUOTE(*w),
+                                          hint);
                 return false;
         }
 

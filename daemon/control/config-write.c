@@ -45,6 +45,8 @@ static void format_backend(GString *out, const struct lbd_backend_config *b) {
                 g_string_append(out, " down");
         if (b->drain)
                 g_string_append(out, " drain");
+        if (b->origin[0])
+                g_string_append_printf(out, " origin=%s", b->origin);
 }
 
 static void format_health_check(GString *out, const struct lbd_health_check_config *h) {
