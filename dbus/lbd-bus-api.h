@@ -35,3 +35,13 @@
 #define LBD_POLKIT_ACTION_MANAGE_LINKS LBD_BUS_INTERFACE ".manage-links"
 #define LBD_POLKIT_ACTION_RELOAD LBD_BUS_INTERFACE ".reload"
 #define LBD_POLKIT_ACTION_REPORT_FAILOVER LBD_BUS_INTERFACE ".report-failover"
+
+/* A backend's limits (AddBackend's options; the configuration's backends=
+ * the same), for lbd and for clients that check before they call. */
+#define LBD_BACKEND_WEIGHT_MAX 1000u        /* Weight is 1..this */
+#define LBD_BACKEND_MAX_FAILS_MAX 1000u     /* 0..this */
+#define LBD_BACKEND_FAIL_TIMEOUT_MAX 86400u /* 1..this seconds */
+#define LBD_BACKEND_MAX_CONNS_MAX 1000000u  /* 0..this */
+#define LBD_BACKEND_SLOW_START_MAX 3600u    /* 0..this seconds */
+/* Origin: 1..this bytes of [A-Za-z0-9._:/@-]. */
+#define LBD_BACKEND_ORIGIN_MAX 64

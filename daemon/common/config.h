@@ -13,6 +13,7 @@
 #include <stdbool.h>
 
 #include "address.h"
+#include "lbd-bus-api.h"
 
 #define LBD_CONFIG_DEFAULT_PATH "/etc/lbd/lbd.conf"
 #define LBD_CONFIG_DEFAULT_DROPIN_DIR "/etc/lbd/conf.d"
@@ -34,10 +35,6 @@ enum lbd_health_check_type {
         LBD_HEALTH_CHECK_TCP,
         LBD_HEALTH_CHECK_HTTP,
 };
-
-/* A backend's origin tag: 1..this bytes of [A-Za-z0-9._:/@-]
- * (lbd_backend_origin_check). */
-#define LBD_BACKEND_ORIGIN_MAX 64
 
 struct lbd_backend_config {
         struct lbd_address address;
@@ -177,11 +174,8 @@ const char *lbd_service_mode_to_string(enum lbd_service_mode mode);
 #define LBD_ACCESS_LOG_BUFFER_MAX (1024u * 1024u)
 #define LBD_THREADS_MAX 1024u
 #define LBD_WORKER_CONNECTIONS_MAX 1000000u
-#define LBD_BACKEND_WEIGHT_MAX 1000u       /* weight is 1..this */
-#define LBD_BACKEND_MAX_FAILS_MAX 1000u    /* 0..this */
-#define LBD_BACKEND_FAIL_TIMEOUT_MAX 86400u /* 1..this seconds */
-#define LBD_BACKEND_MAX_CONNS_MAX 1000000u /* 0..this */
-#define LBD_BACKEND_SLOW_START_MAX 3600u   /* 0..this seconds */
+/* LBD_BACKEND_*_MAX: the backend limits are the D-Bus API's
+ * (lbd-bus-api.h), which clients check too. */
 #define LBD_PROXY_CONNECT_TIMEOUT_MAX 3600u /* 1..this seconds */
 #define LBD_PROXY_READ_TIMEOUT_MAX 86400u  /* 1..this seconds */
 #define LBD_PROXY_HOST_MAX 100u            /* bytes of proxy-host= */
