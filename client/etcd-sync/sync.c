@@ -109,7 +109,7 @@ static const char *op_name(LbdOpKind kind) {
         switch (kind) {
         case LBD_OP_ADD: return "added";
         case LBD_OP_REMOVE: return "removed";
-        case LBD_OP_SET_WEIGHT: return "weight set";
+        case LBD_OP_SET_WEIGHT: return "weight changed";
         case LBD_OP_DRAIN: return "drained";
         case LBD_OP_ENABLE: return "enabled";
         }
@@ -131,9 +131,11 @@ static void op_done(const GError *error, gpointer data) {
                 s->refused++;
         } else {
                 s->changed++;
-                say(NULL, "%s: %s of %s %s", key, address, service, op_name(op->kind));
                 if (op->kind == LBD_OP_SET_WEIGHT)
-                        say(NULL, "  (weight %u)", op->member->weight);
+                        say(NULL, "%s: %s of %s: weight %u", key, address, service,
+                            op->member->weight);
+                else
+                        say(NULL, "%s: %s of %s %s", key, address, service, op_name(op->kind));
         }
         s->next_op++;
         next_op(s);
@@ -259,7 +261,9 @@ static void on_connection(gboolean connected, const char *endpoint, const char *
         } else {
                 set_error(s, error);
                 /* Said when it goes, then every 20th failed try. */
-                if (was || s->unreachable_tries++ % 20 == 0)
+                if (was)
+                        s->unreachable_tries = 0;
+                if (s->unreachable_tries++ % 20 == 0)
                         say("warning", "etcd unreachable (%s); lbd keeps the %u backend(s) it "
                                        "has from etcd as they are",
                             error ? error : "connection lost", s->status.applied);
