@@ -181,7 +181,11 @@ static void op(GArray *ops, LbdOpKind kind, const LbdMember *m, const LbdCurrent
 
 void lbd_membership_diff(GPtrArray *members, const char *const *services, GPtrArray *current,
                          const char *origin, GArray *ops, GArray *skips) {
-        g_autoptr(GPtrArray) sorted = g_ptr_array_copy(members, NULL, NULL);
+        /* The members' pointers, not owned (g_ptr_array_copy() would take
+         * members' free function along). */
+        g_autoptr(GPtrArray) sorted = g_ptr_array_sized_new(members->len);
+        for (guint i = 0; i < members->len; i++)
+                g_ptr_array_add(sorted, members->pdata[i]);
         g_ptr_array_sort(sorted, by_key);
         /* service \n address -> the member that has it */
         g_autoptr(GHashTable) wanted = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
