@@ -15,16 +15,16 @@
 
 struct LbdEtcd {
         char **endpoints;
-        guint current;      /* index into endpoints */
+        guint current; /* index into endpoints */
         char *prefix;
         char *key_b64, *range_end_b64;
         LbdEtcdHooks hooks;
-        SoupSession *requests; /* range and probes: with a timeout */
-        SoupSession *watches;  /* the watch stream: none (probes tell) */
+        SoupSession *requests;     /* range and probes: with a timeout */
+        SoupSession *watches;      /* the watch stream: none (probes tell) */
         GCancellable *cancellable; /* this connection's requests; new per attempt */
         GInputStream *watch;
         LbdJsonStream stream;
-        gint64 revision;       /* the newest seen */
+        gint64 revision; /* the newest seen */
         gboolean connected;
         guint retry_ms;
         guint retry_id, probe_id;
@@ -196,8 +196,8 @@ static void watch_message(LbdEtcd *e, const char *text) {
         JsonObject *error = object_member(root, "error");
         if (error) {
                 g_autofree char *why = g_strdup_printf(
-                        "watch: %s", json_object_get_string_member_with_default(error, "message",
-                                                                                "error"));
+                        "watch: %s",
+                        json_object_get_string_member_with_default(error, "message", "error"));
                 fail(e, why);
                 return;
         }
@@ -229,8 +229,8 @@ static void watch_message(LbdEtcd *e, const char *text) {
 
 static void watch_read(GObject *source, GAsyncResult *result, gpointer data) {
         g_autoptr(GError) error = NULL;
-        g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish(G_INPUT_STREAM(source), result,
-                                                                    &error);
+        g_autoptr(GBytes) bytes =
+                g_input_stream_read_bytes_finish(G_INPUT_STREAM(source), result, &error);
         if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
                 return;
         LbdEtcd *e = data;
@@ -265,9 +265,9 @@ static void watch_started(GObject *source, GAsyncResult *result, gpointer data) 
         LbdEtcd *e = data;
         SoupMessage *msg = soup_session_get_async_result_message(SOUP_SESSION(source), result);
         if (!stream || soup_message_get_status(msg) != SOUP_STATUS_OK) {
-                g_autofree char *why = error ? g_strdup(error->message)
-                                             : g_strdup_printf("watch: HTTP %u",
-                                                               soup_message_get_status(msg));
+                g_autofree char *why =
+                        error ? g_strdup(error->message)
+                              : g_strdup_printf("watch: HTTP %u", soup_message_get_status(msg));
                 g_clear_object(&stream);
                 fail(e, why);
                 return;
@@ -292,8 +292,8 @@ static void start_watch(LbdEtcd *e) {
         json_builder_end_object(b);
         json_builder_end_object(b);
         g_autoptr(SoupMessage) msg = post(e, "/v3/watch", b);
-        soup_session_send_async(e->watches, msg, G_PRIORITY_DEFAULT, e->cancellable,
-                                watch_started, e);
+        soup_session_send_async(e->watches, msg, G_PRIORITY_DEFAULT, e->cancellable, watch_started,
+                                e);
 }
 
 /* --- probes --------------------------------------------------------------- */
@@ -302,8 +302,8 @@ static gboolean probe(gpointer data);
 
 static void probed(GObject *source, GAsyncResult *result, gpointer data) {
         g_autoptr(GError) error = NULL;
-        g_autoptr(GBytes) body = soup_session_send_and_read_finish(SOUP_SESSION(source), result,
-                                                                   &error);
+        g_autoptr(GBytes) body =
+                soup_session_send_and_read_finish(SOUP_SESSION(source), result, &error);
         if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
                 return;
         LbdEtcd *e = data;
@@ -337,8 +337,8 @@ static gboolean probe(gpointer data) {
 
 static void range_read(GObject *source, GAsyncResult *result, gpointer data) {
         g_autoptr(GError) error = NULL;
-        g_autoptr(GBytes) body = soup_session_send_and_read_finish(SOUP_SESSION(source), result,
-                                                                   &error);
+        g_autoptr(GBytes) body =
+                soup_session_send_and_read_finish(SOUP_SESSION(source), result, &error);
         if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
                 return;
         LbdEtcd *e = data;

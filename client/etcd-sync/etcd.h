@@ -22,7 +22,7 @@
 typedef struct {
         char *key, *value; /* etcd's bytes, NUL-terminated for convenience */
         gsize key_len, value_len;
-        gboolean deleted;  /* a DELETE event (value empty) */
+        gboolean deleted; /* a DELETE event (value empty) */
 } LbdKv;
 
 void lbd_kv_free(LbdKv *kv);

@@ -2,13 +2,13 @@
 #include "json-stream.h"
 
 void lbd_json_stream_init(LbdJsonStream *s) {
-        *s = (LbdJsonStream){ .buf = g_string_new(NULL) };
+        *s = (LbdJsonStream){.buf = g_string_new(NULL)};
 }
 
 void lbd_json_stream_clear(LbdJsonStream *s) {
         if (s->buf)
                 g_string_free(s->buf, TRUE);
-        *s = (LbdJsonStream){ 0 };
+        *s = (LbdJsonStream){0};
 }
 
 gboolean lbd_json_stream_feed(LbdJsonStream *s, const char *data, gsize len, GPtrArray *objects) {

@@ -12,8 +12,8 @@
 #define LBD_JSON_STREAM_MAX (16 * 1024 * 1024) /* one object at most */
 
 typedef struct {
-        GString *buf;  /* the object being read */
-        int depth;     /* of { and [ outside strings */
+        GString *buf; /* the object being read */
+        int depth;    /* of { and [ outside strings */
         gboolean in_string, escaped;
 } LbdJsonStream;
 

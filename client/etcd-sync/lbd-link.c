@@ -37,9 +37,8 @@ LbdLink *lbd_link_new(GDBusConnection *bus, const LbdLinkHooks *hooks) {
         link->bus = g_object_ref(bus);
         link->hooks = *hooks;
         link->cancellable = g_cancellable_new();
-        link->watch_id = g_bus_watch_name_on_connection(bus, LBD_BUS_NAME,
-                                                        G_BUS_NAME_WATCHER_FLAGS_NONE, appeared,
-                                                        vanished, link, NULL);
+        link->watch_id = g_bus_watch_name_on_connection(
+                bus, LBD_BUS_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE, appeared, vanished, link, NULL);
         return link;
 }
 
@@ -79,8 +78,8 @@ static char *str_prop(GVariant *props, const char *name) {
 static void objects_read(GObject *source, GAsyncResult *result, gpointer data) {
         g_autofree Pending *p = data;
         g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source),
-                                                                  result, &error);
+        g_autoptr(GVariant) reply =
+                g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), result, &error);
         if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
                 return;
         if (!reply) {
@@ -90,7 +89,8 @@ static void objects_read(GObject *source, GAsyncResult *result, gpointer data) {
         g_autoptr(GStrvBuilder) services = g_strv_builder_new();
         g_autoptr(GPtrArray) current =
                 g_ptr_array_new_with_free_func((GDestroyNotify)lbd_current_free);
-        g_autoptr(GHashTable) names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        g_autoptr(GHashTable) names =
+                g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         g_autoptr(GVariant) objects = g_variant_get_child_value(reply, 0);
         GVariantIter it;
         const char *path;
@@ -111,9 +111,10 @@ static void objects_read(GObject *source, GAsyncResult *result, gpointer data) {
                         } else if (pass == 1 && be) {
                                 /* .../service/NAME/backend/ADDRESS */
                                 const char *cut = strstr(path, "/backend/");
-                                g_autofree char *svc_path = cut ? g_strndup(path, cut - path) : NULL;
-                                const char *service = svc_path ? g_hash_table_lookup(names, svc_path)
-                                                               : NULL;
+                                g_autofree char *svc_path =
+                                        cut ? g_strndup(path, cut - path) : NULL;
+                                const char *service =
+                                        svc_path ? g_hash_table_lookup(names, svc_path) : NULL;
                                 if (!service)
                                         continue;
                                 LbdCurrent *c = g_new0(LbdCurrent, 1);
@@ -151,8 +152,8 @@ void lbd_link_read(LbdLink *link, LbdLinkRead done, gpointer data) {
 static void applied(GObject *source, GAsyncResult *result, gpointer data) {
         g_autofree Pending *p = data;
         g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source),
-                                                                  result, &error);
+        g_autoptr(GVariant) reply =
+                g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), result, &error);
         if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
                 return;
         if (error)

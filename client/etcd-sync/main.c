@@ -38,8 +38,9 @@ static gboolean quit(gpointer data) {
 
 static void name_lost(GDBusConnection *bus, const char *name, gpointer data) {
         Run *run = data;
-        fprintf(stderr, "lbd-etcd-sync: cannot own %s on the system bus (another sync runs, or "
-                        "the bus policy does not allow this user)\n",
+        fprintf(stderr,
+                "lbd-etcd-sync: cannot own %s on the system bus (another sync runs, or "
+                "the bus policy does not allow this user)\n",
                 name);
         run->status = 1;
         g_main_loop_quit(run->loop);
@@ -65,8 +66,9 @@ static gboolean settings(const char *config, gboolean config_given, const char *
         }
         const char *list = endpoints_opt ? endpoints_opt : from_file;
         if (!list || !*list) {
-                fprintf(stderr, "lbd-etcd-sync: no etcd endpoints: give --endpoints or "
-                                "[etcd] endpoints= in %s\n",
+                fprintf(stderr,
+                        "lbd-etcd-sync: no etcd endpoints: give --endpoints or "
+                        "[etcd] endpoints= in %s\n",
                         config);
                 return FALSE;
         }
@@ -77,8 +79,9 @@ static gboolean settings(const char *config, gboolean config_given, const char *
                 if (!**p)
                         continue;
                 if (!g_str_has_prefix(*p, "http://")) {
-                        fprintf(stderr, "lbd-etcd-sync: endpoint '%.200s' is not http://HOST:PORT "
-                                        "(TLS to etcd is not supported yet)\n",
+                        fprintf(stderr,
+                                "lbd-etcd-sync: endpoint '%.200s' is not http://HOST:PORT "
+                                "(TLS to etcd is not supported yet)\n",
                                 *p);
                         return FALSE;
                 }
@@ -102,13 +105,13 @@ static gboolean settings(const char *config, gboolean config_given, const char *
 int main(int argc, char **argv) {
         g_autofree char *config = NULL, *endpoints_opt = NULL, *prefix_opt = NULL;
         const GOptionEntry entries[] = {
-                { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config,
-                  "The configuration file (default " DEFAULT_CONFIG ")", "FILE" },
-                { "endpoints", 'e', 0, G_OPTION_ARG_STRING, &endpoints_opt,
-                  "etcd's client URLs, comma-separated", "URL,..." },
-                { "prefix", 'p', 0, G_OPTION_ARG_STRING, &prefix_opt,
-                  "The key prefix (default " DEFAULT_PREFIX ")", "PREFIX" },
-                { NULL, 0, 0, 0, NULL, NULL, NULL },
+                {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config,
+                 "The configuration file (default " DEFAULT_CONFIG ")", "FILE"},
+                {"endpoints", 'e', 0, G_OPTION_ARG_STRING, &endpoints_opt,
+                 "etcd's client URLs, comma-separated", "URL,..."},
+                {"prefix", 'p', 0, G_OPTION_ARG_STRING, &prefix_opt,
+                 "The key prefix (default " DEFAULT_PREFIX ")", "PREFIX"},
+                {NULL, 0, 0, 0, NULL, NULL, NULL},
         };
         g_autoptr(GOptionContext) context = g_option_context_new(NULL);
         g_option_context_set_summary(context, "Apply backend membership from etcd to lbd.");
@@ -136,7 +139,7 @@ int main(int argc, char **argv) {
                         error->message);
                 return 1;
         }
-        Run run = { g_main_loop_new(NULL, FALSE), 0 };
+        Run run = {g_main_loop_new(NULL, FALSE), 0};
         LbdSync *sync = lbd_sync_new(bus, (const char *const *)endpoints, prefix, &error);
         if (!sync) {
                 fprintf(stderr, "lbd-etcd-sync: %s\n", error->message);

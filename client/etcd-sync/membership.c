@@ -39,7 +39,8 @@ static char *service_of(const char *rest, char **error) {
         g_auto(GStrv) parts = g_strsplit(rest, "/", -1);
         if (g_strv_length(parts) != 4 || strcmp(parts[0], "services") != 0 ||
             strcmp(parts[2], "backends") != 0) {
-                *error = g_strdup("not a backend key: expected PREFIX services/SERVICE/backends/ID");
+                *error =
+                        g_strdup("not a backend key: expected PREFIX services/SERVICE/backends/ID");
                 return NULL;
         }
         if (!valid_word(parts[1], 64, ALNUM "_-")) {
@@ -58,17 +59,18 @@ static const struct {
         gsize offset;
         guint min, max;
 } UINTS[] = {
-        { "weight", G_STRUCT_OFFSET(LbdMember, weight), 1, LBD_BACKEND_WEIGHT_MAX },
-        { "max_fails", G_STRUCT_OFFSET(LbdMember, max_fails), 0, LBD_BACKEND_MAX_FAILS_MAX },
-        { "fail_timeout", G_STRUCT_OFFSET(LbdMember, fail_timeout), 1, LBD_BACKEND_FAIL_TIMEOUT_MAX },
-        { "max_conns", G_STRUCT_OFFSET(LbdMember, max_conns), 0, LBD_BACKEND_MAX_CONNS_MAX },
-        { "slow_start", G_STRUCT_OFFSET(LbdMember, slow_start), 0, LBD_BACKEND_SLOW_START_MAX },
+        {"weight", G_STRUCT_OFFSET(LbdMember, weight), 1, LBD_BACKEND_WEIGHT_MAX},
+        {"max_fails", G_STRUCT_OFFSET(LbdMember, max_fails), 0, LBD_BACKEND_MAX_FAILS_MAX},
+        {"fail_timeout", G_STRUCT_OFFSET(LbdMember, fail_timeout), 1, LBD_BACKEND_FAIL_TIMEOUT_MAX},
+        {"max_conns", G_STRUCT_OFFSET(LbdMember, max_conns), 0, LBD_BACKEND_MAX_CONNS_MAX},
+        {"slow_start", G_STRUCT_OFFSET(LbdMember, slow_start), 0, LBD_BACKEND_SLOW_START_MAX},
 };
 
 /* One member of the value's object; FALSE with *error. */
 static gboolean read_field(LbdMember *m, const char *name, JsonNode *node, char **error) {
         if (strcmp(name, "address") == 0) {
-                if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING) {
+                if (!JSON_NODE_HOLDS_VALUE(node) ||
+                    json_node_get_value_type(node) != G_TYPE_STRING) {
                         *error = g_strdup("\"address\" is not a string");
                         return FALSE;
                 }
@@ -83,17 +85,20 @@ static gboolean read_field(LbdMember *m, const char *name, JsonNode *node, char 
                 return TRUE;
         }
         if (strcmp(name, "backup") == 0 || strcmp(name, "drain") == 0) {
-                if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_BOOLEAN) {
+                if (!JSON_NODE_HOLDS_VALUE(node) ||
+                    json_node_get_value_type(node) != G_TYPE_BOOLEAN) {
                         *error = g_strdup_printf("\"%s\" is not true or false", name);
                         return FALSE;
                 }
-                *(strcmp(name, "backup") == 0 ? &m->backup : &m->drain) = json_node_get_boolean(node);
+                *(strcmp(name, "backup") == 0 ? &m->backup : &m->drain) =
+                        json_node_get_boolean(node);
                 return TRUE;
         }
         for (gsize i = 0; i < G_N_ELEMENTS(UINTS); i++) {
                 if (strcmp(name, UINTS[i].name) != 0)
                         continue;
-                if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_INT64) {
+                if (!JSON_NODE_HOLDS_VALUE(node) ||
+                    json_node_get_value_type(node) != G_TYPE_INT64) {
                         *error = g_strdup_printf("\"%s\" is not a whole number", name);
                         return FALSE;
                 }
@@ -112,8 +117,8 @@ static gboolean read_field(LbdMember *m, const char *name, JsonNode *node, char 
         return FALSE;
 }
 
-LbdMember *lbd_member_parse(const char *prefix, const char *key, gsize key_len,
-                            const char *value, gsize value_len, char **error) {
+LbdMember *lbd_member_parse(const char *prefix, const char *key, gsize key_len, const char *value,
+                            gsize value_len, char **error) {
         *error = NULL;
         gsize prefix_len = strlen(prefix);
         if (memchr(key, '\0', key_len) || key_len < prefix_len ||
@@ -160,7 +165,8 @@ static int by_key(gconstpointer a, gconstpointer b) {
         return strcmp((*(LbdMember *const *)a)->key, (*(LbdMember *const *)b)->key);
 }
 
-static const LbdCurrent *find_current(GPtrArray *current, const char *service, const char *address) {
+static const LbdCurrent *find_current(GPtrArray *current, const char *service,
+                                      const char *address) {
         for (guint i = 0; i < current->len; i++) {
                 const LbdCurrent *c = current->pdata[i];
                 if (strcmp(c->service, service) == 0 && strcmp(c->address, address) == 0)
@@ -170,12 +176,12 @@ static const LbdCurrent *find_current(GPtrArray *current, const char *service, c
 }
 
 static void skip(GArray *skips, const LbdMember *m, char *why) {
-        LbdSkip s = { m, why };
+        LbdSkip s = {m, why};
         g_array_append_val(skips, s);
 }
 
 static void op(GArray *ops, LbdOpKind kind, const LbdMember *m, const LbdCurrent *c) {
-        LbdOp o = { kind, m, c };
+        LbdOp o = {kind, m, c};
         g_array_append_val(ops, o);
 }
 
@@ -193,26 +199,28 @@ void lbd_membership_diff(GPtrArray *members, const char *const *services, GPtrAr
         for (guint i = 0; i < sorted->len; i++) {
                 const LbdMember *m = sorted->pdata[i];
                 if (!g_strv_contains(services, m->service)) {
-                        skip(skips, m, g_strdup_printf("lbd has no service %s (etcd adds "
-                                                       "backends to configured services only)",
-                                                       m->service));
+                        skip(skips, m,
+                             g_strdup_printf("lbd has no service %s (etcd adds "
+                                             "backends to configured services only)",
+                                             m->service));
                         continue;
                 }
                 char *id = g_strdup_printf("%s\n%s", m->service, m->address);
                 const LbdMember *first = g_hash_table_lookup(wanted, id);
                 if (first) {
-                        skip(skips, m, g_strdup_printf("%s has %s for %s already", first->key,
-                                                       m->address, m->service));
+                        skip(skips, m,
+                             g_strdup_printf("%s has %s for %s already", first->key, m->address,
+                                             m->service));
                         g_free(id);
                         continue;
                 }
                 const LbdCurrent *c = find_current(current, m->service, m->address);
                 if (c && strcmp(c->origin, origin) != 0) {
-                        skip(skips, m, g_strdup_printf("%s of %s is configured in lbd %s; that "
-                                                       "one stays",
-                                                       m->address, m->service,
-                                                       *c->origin ? "by another client"
-                                                                  : "locally"));
+                        skip(skips, m,
+                             g_strdup_printf("%s of %s is configured in lbd %s; that "
+                                             "one stays",
+                                             m->address, m->service,
+                                             *c->origin ? "by another client" : "locally"));
                         g_free(id);
                         continue;
                 }

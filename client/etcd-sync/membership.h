@@ -26,7 +26,7 @@
 #include <glib.h>
 
 typedef struct {
-        char *key;     /* the etcd key */
+        char *key; /* the etcd key */
         char *service;
         char *address; /* canonical, as lbd shows it */
         guint weight, max_fails, fail_timeout, max_conns, slow_start;
@@ -39,8 +39,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(LbdMember, lbd_member_free)
 /* key (not NUL-terminated: etcd's bytes) under prefix with value: a
  * member, or NULL with *error saying what is wrong with it (g_free). A key
  * outside the layout is an error too. */
-LbdMember *lbd_member_parse(const char *prefix, const char *key, gsize key_len,
-                            const char *value, gsize value_len, char **error);
+LbdMember *lbd_member_parse(const char *prefix, const char *key, gsize key_len, const char *value,
+                            gsize value_len, char **error);
 
 /* What lbd has of a service's backend, as the sync sees it. */
 typedef struct {
@@ -62,7 +62,7 @@ typedef enum {
 
 typedef struct {
         LbdOpKind kind;
-        const LbdMember *member;  /* ADD, SET_WEIGHT, DRAIN, ENABLE: the wanted */
+        const LbdMember *member;   /* ADD, SET_WEIGHT, DRAIN, ENABLE: the wanted */
         const LbdCurrent *current; /* REMOVE, SET_WEIGHT, DRAIN, ENABLE: lbd's */
 } LbdOp;
 

@@ -1,17 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 #include "status.h"
 
-static const char INTROSPECTION[] =
-        "<node>"
-        " <interface name='" LBD_SYNC_BUS_INTERFACE "'>"
-        "  <property name='Connected' type='b' access='read'/>"
-        "  <property name='Endpoint' type='s' access='read'/>"
-        "  <property name='Revision' type='x' access='read'/>"
-        "  <property name='Members' type='u' access='read'/>"
-        "  <property name='Applied' type='u' access='read'/>"
-        "  <property name='LastError' type='s' access='read'/>"
-        " </interface>"
-        "</node>";
+static const char INTROSPECTION[] = "<node>"
+                                    " <interface name='" LBD_SYNC_BUS_INTERFACE "'>"
+                                    "  <property name='Connected' type='b' access='read'/>"
+                                    "  <property name='Endpoint' type='s' access='read'/>"
+                                    "  <property name='Revision' type='x' access='read'/>"
+                                    "  <property name='Members' type='u' access='read'/>"
+                                    "  <property name='Applied' type='u' access='read'/>"
+                                    "  <property name='LastError' type='s' access='read'/>"
+                                    " </interface>"
+                                    "</node>";
 
 struct LbdStatusObject {
         GDBusConnection *bus;
@@ -44,10 +43,10 @@ static GVariant *get_property(GDBusConnection *bus, const char *sender, const ch
         return value_of(o->status, name);
 }
 
-static const GDBusInterfaceVTable VTABLE = { NULL, get_property, NULL, { 0 } };
+static const GDBusInterfaceVTable VTABLE = {NULL, get_property, NULL, {0}};
 
-static const char *const NAMES[] = { "Connected", "Endpoint", "Revision",
-                                     "Members",   "Applied",  "LastError" };
+static const char *const NAMES[] = {"Connected", "Endpoint", "Revision",
+                                    "Members",   "Applied",  "LastError"};
 
 static GVariant *all(const LbdSyncStatus *s) {
         GVariantBuilder b;
@@ -64,9 +63,8 @@ LbdStatusObject *lbd_status_object_new(GDBusConnection *bus, const LbdSyncStatus
         o->status = status;
         o->info = g_dbus_node_info_new_for_xml(INTROSPECTION, error);
         if (o->info)
-                o->id = g_dbus_connection_register_object(bus, LBD_SYNC_BUS_PATH,
-                                                          o->info->interfaces[0], &VTABLE, o,
-                                                          NULL, error);
+                o->id = g_dbus_connection_register_object(
+                        bus, LBD_SYNC_BUS_PATH, o->info->interfaces[0], &VTABLE, o, NULL, error);
         if (!o->id) {
                 lbd_status_object_free(o);
                 return NULL;
@@ -89,12 +87,10 @@ void lbd_status_object_changed(LbdStatusObject *o) {
                 }
         }
         if (any)
-                g_dbus_connection_emit_signal(o->bus, NULL, LBD_SYNC_BUS_PATH,
-                                              "org.freedesktop.DBus.Properties",
-                                              "PropertiesChanged",
-                                              g_variant_new("(sa{sv}as)", LBD_SYNC_BUS_INTERFACE,
-                                                            &changed, NULL),
-                                              NULL);
+                g_dbus_connection_emit_signal(
+                        o->bus, NULL, LBD_SYNC_BUS_PATH, "org.freedesktop.DBus.Properties",
+                        "PropertiesChanged",
+                        g_variant_new("(sa{sv}as)", LBD_SYNC_BUS_INTERFACE, &changed, NULL), NULL);
         else
                 g_variant_builder_clear(&changed);
         g_variant_unref(o->last);

@@ -15,8 +15,8 @@ struct LbdSync {
         LbdLink *link;
         LbdStatusObject *object;
         LbdSyncStatus status;
-        GHashTable *members;   /* key -> LbdMember: the last valid value of each key */
-        GHashTable *said;      /* what was logged about a key ("key\nwhy"), said once */
+        GHashTable *members;    /* key -> LbdMember: the last valid value of each key */
+        GHashTable *said;       /* what was logged about a key ("key\nwhy"), said once */
         gboolean have_snapshot; /* a full read since start */
         gboolean round_running, round_again;
         /* The round's work: what it read and the calls still to make. */
@@ -24,9 +24,9 @@ struct LbdSync {
         GPtrArray *current;
         GArray *ops;
         guint next_op;
-        guint changed;      /* calls lbd accepted in this round */
-        guint refused;      /* and refused */
-        guint retry_id;     /* a round after lbd failed or refused */
+        guint changed;  /* calls lbd accepted in this round */
+        guint refused;  /* and refused */
+        guint retry_id; /* a round after lbd failed or refused */
         guint unreachable_tries;
 };
 
@@ -107,11 +107,16 @@ static void round_end(LbdSync *s, gboolean changed_something, gboolean refused) 
 
 static const char *op_name(LbdOpKind kind) {
         switch (kind) {
-        case LBD_OP_ADD: return "added";
-        case LBD_OP_REMOVE: return "removed";
-        case LBD_OP_SET_WEIGHT: return "weight changed";
-        case LBD_OP_DRAIN: return "drained";
-        case LBD_OP_ENABLE: return "enabled";
+        case LBD_OP_ADD:
+                return "added";
+        case LBD_OP_REMOVE:
+                return "removed";
+        case LBD_OP_SET_WEIGHT:
+                return "weight changed";
+        case LBD_OP_DRAIN:
+                return "drained";
+        case LBD_OP_ENABLE:
+                return "enabled";
         }
         return "?";
 }
@@ -202,8 +207,8 @@ static void take(LbdSync *s, const LbdKv *kv) {
                 return;
         }
         g_autofree char *error = NULL;
-        LbdMember *m = lbd_member_parse(s->prefix, kv->key, kv->key_len, kv->value, kv->value_len,
-                                        &error);
+        LbdMember *m =
+                lbd_member_parse(s->prefix, kv->key, kv->key_len, kv->value, kv->value_len, &error);
         if (!m) {
                 g_autofree char *why = g_strdup_printf(
                         "bad value (%s)%s", error,
@@ -217,7 +222,8 @@ static void take(LbdSync *s, const LbdKv *kv) {
 static void on_snapshot(GPtrArray *kvs, gint64 revision, gpointer data) {
         LbdSync *s = data;
         /* Keys gone since the last read went while nobody watched. */
-        g_autoptr(GHashTable) present = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g_autoptr(GHashTable) present =
+                g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         for (guint i = 0; i < kvs->len; i++) {
                 const LbdKv *kv = kvs->pdata[i];
                 g_hash_table_add(present, g_strndup(kv->key, kv->key_len));
@@ -264,8 +270,9 @@ static void on_connection(gboolean connected, const char *endpoint, const char *
                 if (was)
                         s->unreachable_tries = 0;
                 if (s->unreachable_tries++ % 20 == 0)
-                        say("warning", "etcd unreachable (%s); lbd keeps the %u backend(s) it "
-                                       "has from etcd as they are",
+                        say("warning",
+                            "etcd unreachable (%s); lbd keeps the %u backend(s) it "
+                            "has from etcd as they are",
                             error ? error : "connection lost", s->status.applied);
         }
         status_changed(s);
@@ -299,13 +306,13 @@ LbdSync *lbd_sync_new(GDBusConnection *bus, const char *const *endpoints, const 
                 return NULL;
         }
         s->etcd = lbd_etcd_new(endpoints, prefix,
-                               &(LbdEtcdHooks){ .snapshot = on_snapshot,
-                                                .events = on_events,
-                                                .connection = on_connection,
-                                                .data = s });
-        s->link = lbd_link_new(bus, &(LbdLinkHooks){ .appeared = lbd_appeared,
-                                                     .vanished = lbd_vanished,
-                                                     .data = s });
+                               &(LbdEtcdHooks){.snapshot = on_snapshot,
+                                               .events = on_events,
+                                               .connection = on_connection,
+                                               .data = s});
+        s->link = lbd_link_new(
+                bus,
+                &(LbdLinkHooks){.appeared = lbd_appeared, .vanished = lbd_vanished, .data = s});
         return s;
 }
 

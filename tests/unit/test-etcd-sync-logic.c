@@ -20,8 +20,8 @@ static void test_stream_splits_objects_in_any_pieces(void **state) {
                 lbd_json_stream_init(&s);
                 g_autoptr(GPtrArray) objects = g_ptr_array_new_with_free_func(g_free);
                 for (size_t i = 0; i < strlen(text); i += piece)
-                        assert_true(lbd_json_stream_feed(&s, text + i,
-                                                         MIN(piece, strlen(text) - i), objects));
+                        assert_true(lbd_json_stream_feed(&s, text + i, MIN(piece, strlen(text) - i),
+                                                         objects));
                 assert_int_equal(objects->len, 3);
                 assert_string_equal(objects->pdata[0], "{\"result\":{\"a\":\"}{\\\"\"}}");
                 assert_string_equal(objects->pdata[1], "{\"b\":[1,{\"c\":2}]}");
@@ -74,7 +74,8 @@ static void assert_bad(const char *key, const char *value, const char *says) {
 static void test_bad_values_say_why(void **state) {
         const char *k = "/lbd/services/web/backends/x";
         assert_bad(k, "{\"address\": \"10.0.0.1:80\", \"wieght\": 3}", "unknown key \"wieght\"");
-        assert_bad(k, "{\"address\": \"10.0.0.1:80\", \"weight\": 0}", "\"weight\" is 0; expected 1..1000");
+        assert_bad(k, "{\"address\": \"10.0.0.1:80\", \"weight\": 0}",
+                   "\"weight\" is 0; expected 1..1000");
         assert_bad(k, "{\"address\": \"10.0.0.1:80\", \"weight\": \"3\"}", "not a whole number");
         assert_bad(k, "{\"address\": \"10.0.0.1\"}", "\"address\":");
         assert_bad(k, "{\"weight\": 2}", "no \"address\"");
@@ -93,8 +94,8 @@ static void test_bad_values_say_why(void **state) {
         assert_null(lbd_member_parse("/lbd/", key, sizeof key - 1, "{}", 2, &error));
 }
 
-static LbdMember *member(const char *key, const char *service, const char *address,
-                         guint weight, gboolean drain) {
+static LbdMember *member(const char *key, const char *service, const char *address, guint weight,
+                         gboolean drain) {
         LbdMember *m = g_new0(LbdMember, 1);
         m->key = g_strdup(key);
         m->service = g_strdup(service);
@@ -121,7 +122,7 @@ static LbdCurrent *current(const char *service, const char *address, const char 
 }
 
 static char *ops_text(GArray *ops) {
-        static const char *const names[] = { "add", "remove", "weight", "drain", "enable" };
+        static const char *const names[] = {"add", "remove", "weight", "drain", "enable"};
         GString *s = g_string_new(NULL);
         for (guint i = 0; i < ops->len; i++) {
                 const LbdOp *op = &g_array_index(ops, LbdOp, i);
@@ -133,16 +134,26 @@ static char *ops_text(GArray *ops) {
 
 static void test_the_diff(void **state) {
         const char *O = "etcd:/lbd/";
-        g_autoptr(GPtrArray) members = g_ptr_array_new_with_free_func((GDestroyNotify)lbd_member_free);
-        g_ptr_array_add(members, member("/lbd/services/web/backends/new", "web", "10.0.0.1:80", 1, FALSE));
-        g_ptr_array_add(members, member("/lbd/services/web/backends/same", "web", "10.0.0.2:80", 2, FALSE));
-        g_ptr_array_add(members, member("/lbd/services/web/backends/heavier", "web", "10.0.0.3:80", 9, FALSE));
-        g_ptr_array_add(members, member("/lbd/services/web/backends/drain", "web", "10.0.0.4:80", 1, TRUE));
-        g_ptr_array_add(members, member("/lbd/services/web/backends/undrain", "web", "10.0.0.5:80", 1, FALSE));
-        g_ptr_array_add(members, member("/lbd/services/web/backends/local", "web", "10.0.0.9:80", 1, FALSE));
-        g_ptr_array_add(members, member("/lbd/services/api/backends/x", "api", "10.0.0.1:80", 1, FALSE));
-        g_ptr_array_add(members, member("/lbd/services/web/backends/zdup", "web", "10.0.0.1:80", 1, FALSE));
-        LbdMember *changed = member("/lbd/services/web/backends/backup", "web", "10.0.0.6:80", 1, FALSE);
+        g_autoptr(GPtrArray) members =
+                g_ptr_array_new_with_free_func((GDestroyNotify)lbd_member_free);
+        g_ptr_array_add(members,
+                        member("/lbd/services/web/backends/new", "web", "10.0.0.1:80", 1, FALSE));
+        g_ptr_array_add(members,
+                        member("/lbd/services/web/backends/same", "web", "10.0.0.2:80", 2, FALSE));
+        g_ptr_array_add(members, member("/lbd/services/web/backends/heavier", "web", "10.0.0.3:80",
+                                        9, FALSE));
+        g_ptr_array_add(members,
+                        member("/lbd/services/web/backends/drain", "web", "10.0.0.4:80", 1, TRUE));
+        g_ptr_array_add(members, member("/lbd/services/web/backends/undrain", "web", "10.0.0.5:80",
+                                        1, FALSE));
+        g_ptr_array_add(members,
+                        member("/lbd/services/web/backends/local", "web", "10.0.0.9:80", 1, FALSE));
+        g_ptr_array_add(members,
+                        member("/lbd/services/api/backends/x", "api", "10.0.0.1:80", 1, FALSE));
+        g_ptr_array_add(members,
+                        member("/lbd/services/web/backends/zdup", "web", "10.0.0.1:80", 1, FALSE));
+        LbdMember *changed =
+                member("/lbd/services/web/backends/backup", "web", "10.0.0.6:80", 1, FALSE);
         changed->backup = TRUE;
         g_ptr_array_add(members, changed);
 
@@ -152,12 +163,12 @@ static void test_the_diff(void **state) {
         g_ptr_array_add(cur, current("web", "10.0.0.4:80", O, 1, "up"));
         g_ptr_array_add(cur, current("web", "10.0.0.5:80", O, 1, "draining"));
         g_ptr_array_add(cur, current("web", "10.0.0.6:80", O, 1, "up"));
-        g_ptr_array_add(cur, current("web", "10.0.0.7:80", O, 1, "up"));      /* gone from etcd */
-        g_ptr_array_add(cur, current("web", "10.0.0.8:80", "", 1, "up"));     /* local, not in etcd */
-        g_ptr_array_add(cur, current("web", "10.0.0.9:80", "", 1, "up"));     /* local, in etcd */
+        g_ptr_array_add(cur, current("web", "10.0.0.7:80", O, 1, "up"));  /* gone from etcd */
+        g_ptr_array_add(cur, current("web", "10.0.0.8:80", "", 1, "up")); /* local, not in etcd */
+        g_ptr_array_add(cur, current("web", "10.0.0.9:80", "", 1, "up")); /* local, in etcd */
         g_ptr_array_add(cur, current("web", "10.0.0.10:80", "etcd:/other/", 1, "up"));
 
-        const char *services[] = { "web", NULL };
+        const char *services[] = {"web", NULL};
         g_autoptr(GArray) ops = g_array_new(FALSE, FALSE, sizeof(LbdOp));
         g_autoptr(GArray) skips = g_array_new(FALSE, FALSE, sizeof(LbdSkip));
         lbd_membership_diff(members, services, cur, O, ops, skips);
@@ -177,9 +188,9 @@ static void test_the_diff(void **state) {
         }
         assert_non_null(strstr(why->str, "/lbd/services/api/backends/x: lbd has no service api"));
         assert_non_null(strstr(why->str, "/lbd/services/web/backends/local: 10.0.0.9:80 of web is "
-                                          "configured in lbd locally; that one stays"));
+                                         "configured in lbd locally; that one stays"));
         assert_non_null(strstr(why->str, "/lbd/services/web/backends/zdup: "
-                                          "/lbd/services/web/backends/new has 10.0.0.1:80"));
+                                         "/lbd/services/web/backends/new has 10.0.0.1:80"));
 
         /* Nothing in etcd: only its own backends go. */
         g_autoptr(GPtrArray) none = g_ptr_array_new();
