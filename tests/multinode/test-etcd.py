@@ -108,11 +108,20 @@ class EtcdTest(unittest.TestCase):
                 cls.lab.exec_argv(name, [sync_path(), "--endpoints", endpoints(),
                                          "--prefix", PREFIX]),
                 cls.tmp.join(f"sync-{name}.log"), env=bus.env()).start()
-            cls.addClassCleanup(sync.stop)
+            cls.addClassCleanup(cls._stop_sync, name, sync)
             cls.nodes[name] = (bus, lbd, sync)
         for name in cls.nodes:
             lbdtest.wait_until(lambda n=name: cls.sync_prop(n, "Connected") is True, 30,
                                what=f"the sync on {name} to follow etcd")
+
+    @classmethod
+    def _stop_sync(cls, name, sync):
+        # SIGTERM: it leaves its main loop and frees everything (under ASan
+        # a leak or a memory error makes the status non-zero).
+        status = sync.stop()
+        if status != 0:
+            print(f"--- lbd-etcd-sync {name} ---\n{sync.log_tail(40)}", file=sys.stderr)
+            raise AssertionError(f"lbd-etcd-sync on {name} exited with status {status}")
 
     @classmethod
     def start_etcd(cls, name, new=False):
