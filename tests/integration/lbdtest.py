@@ -51,6 +51,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 import unittest
 
 BUS_NAME = "org.example.LoadBalancer"
@@ -338,6 +339,24 @@ def status_field(pid, name):
             if line.startswith(name + ":"):
                 return line.split(":", 1)[1].split()
     raise AssertionError(f"no {name} line in /proc/{pid}/status")
+
+
+def netns_unavailable():
+    """Why network namespaces cannot be made here (ip netns add as root),
+    or None: the tests that need them skip with the reason."""
+    if os.geteuid() != 0:
+        return "needs root (network namespaces)"
+    ip = shutil.which("ip", path="/usr/sbin:/usr/bin:/sbin:/bin")
+    if not ip:
+        return "ip is not installed (Debian package iproute2)"
+    name = f"lbd-probe-{uuid.uuid4().hex[:8]}"
+    r = subprocess.run([ip, "netns", "add", name], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        return f"ip netns add does not work here: {r.stderr.strip()}"
+    subprocess.run([ip, "netns", "delete", name], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return None
 
 
 def port_is_free(port, host="127.0.0.1"):

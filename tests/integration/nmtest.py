@@ -62,14 +62,7 @@ def unavailable():
             return f"{what} is not installed"
     if not os.path.exists(NM_BUS_POLICY):
         return f"{NM_BUS_POLICY} is missing (NetworkManager's bus policy)"
-    name = f"lbd-probe-{uuid.uuid4().hex[:8]}"
-    r = subprocess.run([IP, "netns", "add", name], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE, text=True)
-    if r.returncode != 0:
-        return f"ip netns add does not work here: {r.stderr.strip()}"
-    subprocess.run([IP, "netns", "delete", name], stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    return None
+    return lbdtest.netns_unavailable()
 
 
 def start_authorizing_lbd(bus, polkitd):

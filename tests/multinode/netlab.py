@@ -12,7 +12,6 @@ Traffic stays inside these namespaces; nothing touches the host's own.
 
 Standard library only; needs root (ip netns).
 """
-import os
 import shutil
 import subprocess
 import uuid
@@ -24,16 +23,7 @@ IP = shutil.which("ip", path="/usr/sbin:/usr/bin:/sbin:/bin") or "/usr/sbin/ip"
 
 def unavailable():
     """Why namespaces cannot be made here, or None."""
-    if os.geteuid() != 0:
-        return "needs root (network namespaces)"
-    name = f"lbd-probe-{uuid.uuid4().hex[:8]}"
-    r = subprocess.run([IP, "netns", "add", name], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE, text=True)
-    if r.returncode != 0:
-        return f"ip netns add does not work here: {r.stderr.strip()}"
-    subprocess.run([IP, "netns", "delete", name], stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    return None
+    return lbdtest.netns_unavailable()
 
 
 class NetLab:
