@@ -58,7 +58,8 @@ static void update_row(LbdServicesPage *page, const char *path, BackendView *v) 
         gint64 now = g_get_monotonic_time();
         const char *reason = g_strcmp0(v->reason_state, state) == 0 ? v->reason : NULL;
         g_autofree char *text = lbd_describe_backend(
-                reason, lbd_load_balancer_backend_get_weight(b),
+                reason, lbd_load_balancer_backend_get_origin(b),
+                lbd_load_balancer_backend_get_weight(b),
                 lbd_load_balancer_backend_get_backup(b), lbd_load_balancer_backend_get_max_conns(b),
                 lbd_load_balancer_backend_get_active_connections(b),
                 lbd_rate_per_second(&v->requests, now), lbd_rate_per_second(&v->failures, now));

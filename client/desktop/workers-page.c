@@ -3,6 +3,7 @@
 
 #include <adwaita.h>
 
+#include "describe.h"
 #include "lbd-bus-api.h"
 #include "page.h"
 #include "widgets.h"
@@ -10,7 +11,7 @@
 struct LbdWorkersPage {
         LbdDesktopBus *bus;
         LbdPageFrame frame;
-        GtkWidget *model, *workers, *threads, *connections, *version;
+        GtkWidget *model, *workers, *threads, *connections, *version, *failover;
 };
 
 static GtkWidget *value_row(GtkWidget *group, const char *title, GtkWidget *button) {
@@ -45,6 +46,9 @@ static void update(gpointer data) {
         set_number(page->threads, lbd_load_balancer_get_threads(root));
         set_number(page->connections, lbd_load_balancer_get_worker_connections(root));
         set_subtitle(page->version, lbd_load_balancer_get_version(root));
+        g_autofree char *failover =
+                lbd_describe_failover(lbd_load_balancer_get_failover_states(root));
+        set_subtitle(page->failover, failover);
 }
 
 static void properties_changed(GDBusProxy *proxy, GVariant *changed, gpointer data) {
@@ -76,6 +80,7 @@ LbdWorkersPage *lbd_workers_page_new(LbdDesktopBus *bus) {
         GtkWidget *daemon = adw_preferences_group_new();
         adw_preferences_group_set_title(ADW_PREFERENCES_GROUP(daemon), "Daemon");
         page->version = value_row(daemon, "Version", NULL);
+        page->failover = value_row(daemon, "Failover (keepalived)", NULL);
         GtkWidget *reload = value_row(daemon, "Configuration files",
                                       lbd_action_button(NULL, "Reload", "app.reload", NULL));
         adw_action_row_set_subtitle(

@@ -14,9 +14,10 @@ lbd's state is checked with busctl.
 - with a rules file granting nobody lbd's actions: a backend added through
   the dialog (address, weight), a weight set, a backend drained, the worker
   count changed: busctl sees each change;
-- changes made elsewhere appear in the window: SetWeight, AddBackend and
-  RemoveBackend through busctl, a service added with a health check whose
-  backend goes down (the reason from BackendStateChanged is shown);
+- changes made elsewhere appear in the window: SetWeight, AddBackend (with
+  another client's Origin, shown) and RemoveBackend through busctl,
+  keepalived's ReportFailoverState, a service added with a health check
+  whose backend goes down (the reason from BackendStateChanged is shown);
 - more through the window: Disable, Enable, a backend removed and a service
   added and removed (each confirmed in a dialog), Reload; a policy and the
   worker model through the exported actions (org.gtk.Actions.Activate on
@@ -324,11 +325,22 @@ class DesktopTest(unittest.TestCase):
         print(f"SetWeight through busctl shown after {time.monotonic() - start:.2f} s "
               "(the driver reads the tree every 0.2 s, ~0.3 s a read)", file=sys.stderr)
 
-        self.bus.call(ROOT, IFACE, "AddBackend", "ssa{sv}", "web", ELSEWHERE, 1, "Weight", "u", 3)
-        self.wait_backend_shows(ELSEWHERE, "weight 3")
+        # Added by another client (its Origin shown, as lbd-etcd-sync's are).
+        self.bus.call(ROOT, IFACE, "AddBackend", "ssa{sv}", "web", ELSEWHERE, 2, "Weight", "u", 3,
+                      "Origin", "s", "etcd:/lbd/")
+        self.wait_backend_shows(ELSEWHERE, "from etcd:/lbd/ \u00b7 weight 3")
         self.bus.call(ROOT, IFACE, "RemoveBackend", "ss", "web", ELSEWHERE)
         s.wait_for(lambda nodes: not any(n[0] == "list item" and n[1] == ELSEWHERE
                                          for n in nodes), f"the row of {ELSEWHERE} to go")
+
+        # keepalived's report (lbclient failover-notify), on the workers page.
+        self.show_view("Workers")
+        s.wait_for(lambda nodes: row_value(nodes, "Failover (keepalived)") == "not reported",
+                   "no failover state yet")
+        self.bus.call(ROOT, IFACE, "ReportFailoverState", "ss", "VI_1", "MASTER")
+        s.wait_for(lambda nodes: row_value(nodes, "Failover (keepalived)") == "VI_1 MASTER",
+                   "VI_1 MASTER shown")
+        self.show_view("Services")
 
         # A health check takes a backend down: the state and lbd's reason.
         refusing_socket, refusing = lbdtest.refusing_port()

@@ -96,12 +96,25 @@ static void test_rows_in_words(void **state) {
         g_autofree char *none = lbd_describe_service(NULL, "", NULL);
         assert_string_equal(none, "\u2014 \u00b7 \u2014 \u00b7 \u2014");
 
-        g_autofree char *up = lbd_describe_backend(NULL, 2, FALSE, 0, 3, 12.5, 0.0);
+        g_autofree char *up = lbd_describe_backend(NULL, "", 2, FALSE, 0, 3, 12.5, 0.0);
         assert_string_equal(up, "weight 2 \u00b7 3 active \u00b7 12.5 req/s \u00b7 0 errors/s");
         g_autofree char *down =
-                lbd_describe_backend("health check: HTTP 503", 1, TRUE, 10, 4, 0.0, 1.5);
+                lbd_describe_backend("health check: HTTP 503", NULL, 1, TRUE, 10, 4, 0.0, 1.5);
         assert_string_equal(down, "health check: HTTP 503 \u00b7 backup \u00b7 weight 1 \u00b7 "
                                   "4 of 10 active \u00b7 0 req/s \u00b7 1.5 errors/s");
+
+        g_autofree char *etcd = lbd_describe_backend(NULL, "etcd:/lbd/", 1, FALSE, 0, 0, 0, 0);
+        assert_string_equal(etcd, "from etcd:/lbd/ \u00b7 weight 1 \u00b7 0 active \u00b7 0 req/s "
+                                  "\u00b7 0 errors/s");
+        g_autoptr(GVariant) no_states = g_variant_ref_sink(g_variant_new_parsed("@a{ss} {}"));
+        g_autoptr(GVariant) two =
+                g_variant_ref_sink(g_variant_new_parsed("{'VI_1': 'MASTER', 'VI_2': 'BACKUP'}"));
+        g_autofree char *no_report = lbd_describe_failover(no_states);
+        g_autofree char *reports = lbd_describe_failover(two);
+        assert_string_equal(no_report, "not reported");
+        assert_string_equal(reports, "VI_1 MASTER, VI_2 BACKUP");
+        g_autofree char *nothing = lbd_describe_failover(NULL);
+        assert_string_equal(nothing, "not reported");
 
         const char *ports[] = {"eth1", "eth2", NULL};
         g_autofree char *bond = lbd_describe_link("bond", "802.3ad", ports, "activated", TRUE);
