@@ -19,6 +19,7 @@ static const struct column backend_cols[] = {
         { "active_connections", CELL_UINT, COL_RIGHT | COL_EXTRA },
         { "requests", CELL_UINT, COL_RIGHT | COL_EXTRA },
         { "failures", CELL_UINT, COL_RIGHT | COL_EXTRA },
+        { "origin", CELL_STRING, COL_EXTRA },
 };
 
 /* weight ... slow_start: the settings of add and set, in the order of the columns. */
@@ -44,6 +45,7 @@ static void add_backend_row(struct table *t, const char *service, const struct v
         table_add_uint(t, value_uint(p, "ActiveConnections"));
         table_add_uint(t, value_uint(p, "Requests"));
         table_add_uint(t, value_uint(p, "Failures"));
+        table_add_string(t, value_str(p, "Origin") ?: "");
 }
 
 int cmd_backend_list(struct lbc *c) {
