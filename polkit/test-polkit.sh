@@ -8,7 +8,7 @@
 #    over /usr/share/polkit-1/actions and /etc/polkit-1/rules.d (the host's
 #    directories are untouched), and /etc/group over a copy that puts uid
 #    65534 in the group lbdadmin; a private system bus and polkitd start;
-#  - pkaction lists the four actions with their defaults;
+#  - pkaction lists the five actions with their defaults;
 #  - pkcheck allows a process of uid 65534 (in lbdadmin) every action and
 #    refuses them to uid 1 (daemon, not in lbdadmin).
 #
@@ -18,7 +18,7 @@ set -eu
 
 policy=$1
 rules=$2
-actions="manage-services configure-workers manage-links reload"
+actions="manage-services configure-workers manage-links reload report-failover"
 polkitd=/usr/lib/polkit-1/polkitd
 
 skip() { echo "SKIP: $*"; exit 77; }
@@ -102,6 +102,7 @@ for a in $actions; do
     echo "$out"
     expected=auth_admin_keep
     [ "$a" = manage-links ] && expected=auth_admin
+    [ "$a" = report-failover ] && expected=auth_admin
     echo "$out" | grep -q "description: *[A-Z]" || fail "$a: no description"
     echo "$out" | grep -q "message: *Authentication is required" || fail "$a: no message"
     echo "$out" | grep -q "implicit any: *no$" || fail "$a: allow_any is not no"
@@ -109,7 +110,7 @@ for a in $actions; do
     echo "$out" | grep -q "implicit active: *$expected$" || fail "$a: allow_active is not $expected"
 done
 n=$(pkaction | grep -c '^org\.example\.LoadBalancer\.')
-[ "$n" = 4 ] || fail "expected 4 actions, pkaction lists $n"
+[ "$n" = 5 ] || fail "expected 5 actions, pkaction lists $n"
 
 setpriv --reuid=65534 --regid=65534 --clear-groups sleep 30 &
 member=$!; pids="$pids $member"
@@ -123,6 +124,6 @@ for a in $actions; do
     fi
 done
 if grep -i "error" "$tmp/polkitd.log"; then fail "polkitd reported an error"; fi
-echo "OK: 4 actions; the example rules allow lbdadmin and no one else"
+echo "OK: 5 actions; the example rules allow lbdadmin and no one else"
 EOI
 unshare -m sh "$tmp/inner.sh" "$tmp" "$policy" "$polkitd" "$actions"
