@@ -134,6 +134,31 @@ static int status_record(struct lbc *c, const struct objects *o) {
         return r;
 }
 
+/* lbd-etcd-sync's line, when one runs on this bus (lbd keeps serving its
+ * backends when etcd is unreachable; this says so). */
+static void print_etcd_sync(struct lbc *c) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(value_clearp) struct value props = { 0 };
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r = sd_bus_call_method(c->bus, LBD_SYNC_BUS_NAME, LBD_SYNC_BUS_PATH,
+                                   "org.freedesktop.DBus.Properties", "GetAll", &e, &reply, "s",
+                                   LBD_SYNC_BUS_INTERFACE);
+        sd_bus_error_free(&e);
+        if (r < 0 || value_read(reply, &props) < 0)
+                return; /* no sync here */
+        const struct value *revision = value_get(&props, "Revision");
+        if (value_bool(&props, "Connected"))
+                printf("  etcd sync:    following %s, revision %lld, %llu backend(s) from etcd\n",
+                       value_str(&props, "Endpoint") ?: "?",
+                       revision ? (long long)revision->i : 0LL,
+                       (unsigned long long)value_uint(&props, "Applied"));
+        else
+                printf("  etcd sync:    NOT connected (%s); lbd keeps its %llu backend(s) from "
+                       "etcd\n",
+                       value_str(&props, "LastError") ?: "?",
+                       (unsigned long long)value_uint(&props, "Applied"));
+}
+
 int cmd_status(struct lbc *c) {
         if (c->argc > 0)
                 return usage_error("'status' takes no arguments");
@@ -160,6 +185,7 @@ int cmd_status(struct lbc *c) {
         for (size_t i = 0; failover && failover->type == VALUE_DICT && i < failover->n; i++)
                 printf("  failover:     %s %s (keepalived)\n", failover->items[i].key,
                        failover->items[i].s ?: "?");
+        print_etcd_sync(c);
         _cleanup_(strv_freep) char **services = value_strv(&o.root, "Services");
         printf("  services:     %zu\n", strv_length(services));
         for (char **s = services; *s; s++) {

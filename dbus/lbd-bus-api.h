@@ -45,3 +45,9 @@
 #define LBD_BACKEND_SLOW_START_MAX 3600u    /* 0..this seconds */
 /* Origin: 1..this bytes of [A-Za-z0-9._:/@-]. */
 #define LBD_BACKEND_ORIGIN_MAX 64
+
+/* lbd-etcd-sync's status object (lbd-etcd-sync(8)): read-only properties
+ * Connected b, Endpoint s, Revision x, Members u, Applied u, LastError s. */
+#define LBD_SYNC_BUS_NAME LBD_BUS_NAME ".EtcdSync"
+#define LBD_SYNC_BUS_PATH LBD_BUS_PATH "/EtcdSync"
+#define LBD_SYNC_BUS_INTERFACE LBD_BUS_INTERFACE ".EtcdSync"

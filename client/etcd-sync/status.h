@@ -16,9 +16,7 @@
 
 #include <gio/gio.h>
 
-#define LBD_SYNC_BUS_NAME "org.example.LoadBalancer.EtcdSync"
-#define LBD_SYNC_BUS_PATH "/org/example/LoadBalancer/EtcdSync"
-#define LBD_SYNC_BUS_INTERFACE "org.example.LoadBalancer.EtcdSync"
+#include "lbd-bus-api.h" /* LBD_SYNC_BUS_NAME, _PATH, _INTERFACE */
 
 typedef struct {
         gboolean connected;

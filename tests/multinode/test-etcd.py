@@ -204,6 +204,8 @@ class EtcdTest(unittest.TestCase):
               f"{'met' if took < 1 else 'NOT met'})", file=sys.stderr)
         for node in self.nodes:
             self.assertEqual(self.backends(node)[APP1], (2, "up", f"etcd:{PREFIX}"))
+            status = lbdtest.lbclient(self.nodes[node][0], "status").stdout
+            self.assertIn("etcd sync:    following http://", status)
         self.put("app1", {"address": APP1, "weight": 5})
         self.wait_both(lambda b: b.get(APP1, (0,))[0] == 5, "weight 5")
         self.put("app1", {"address": APP1, "weight": 5, "drain": True})
@@ -276,6 +278,9 @@ class EtcdTest(unittest.TestCase):
                                what=f"the sync on {node} to notice")
             self.assertIn("etcd unreachable", self.sync_log(node))
             self.assertNotEqual(self.sync_prop(node, "LastError"), "")
+            status = lbdtest.lbclient(self.nodes[node][0], "status")
+            self.assertIn("etcd sync:    NOT connected (", status.stdout)
+            self.assertIn("lbd keeps its 2 backend(s) from etcd", status.stdout)  # app1, app2
         loop = [subprocess.Popen(
             self.lab.exec_argv("client", ["/usr/bin/python3", os.path.join(HERE, "client-loop.py"),
                                           f"http://{ADDRESSES[n]}:{PORT}/headers", "5", "0.01"]),
