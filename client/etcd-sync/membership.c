@@ -16,6 +16,14 @@ void lbd_member_free(LbdMember *m) {
         g_free(m);
 }
 
+LbdMember *lbd_member_copy(const LbdMember *m) {
+        LbdMember *c = g_memdup2(m, sizeof *m);
+        c->key = g_strdup(m->key);
+        c->service = g_strdup(m->service);
+        c->address = g_strdup(m->address);
+        return c;
+}
+
 void lbd_current_free(LbdCurrent *c) {
         if (!c)
                 return;

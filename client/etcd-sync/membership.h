@@ -34,6 +34,7 @@ typedef struct {
 } LbdMember;
 
 void lbd_member_free(LbdMember *m);
+LbdMember *lbd_member_copy(const LbdMember *m);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(LbdMember, lbd_member_free)
 
 /* key (not NUL-terminated: etcd's bytes) under prefix with value: a

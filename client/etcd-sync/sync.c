@@ -22,6 +22,9 @@ struct LbdSync {
         /* The round's work: what it read and the calls still to make. */
         char **services;
         GPtrArray *current;
+        /* Copies of the members the round works from: events that arrive
+         * meanwhile change s->members, not what the round's calls use. */
+        GPtrArray *round_members;
         GArray *ops;
         guint next_op;
         guint changed;  /* calls lbd accepted in this round */
@@ -63,6 +66,7 @@ static void round_start(LbdSync *s);
 static void round_clear(LbdSync *s) {
         g_clear_pointer(&s->services, g_strfreev);
         g_clear_pointer(&s->current, g_ptr_array_unref);
+        g_clear_pointer(&s->round_members, g_ptr_array_unref);
         g_clear_pointer(&s->ops, g_array_unref);
         s->next_op = 0;
         s->changed = s->refused = 0;
@@ -166,16 +170,16 @@ static void lbd_read(char **services, GPtrArray *current, const GError *error, g
         }
         s->services = g_strdupv(services);
         s->current = g_ptr_array_ref(current);
-        g_autoptr(GPtrArray) members = g_ptr_array_new();
+        s->round_members = g_ptr_array_new_with_free_func((GDestroyNotify)lbd_member_free);
         GHashTableIter it;
         gpointer value;
         g_hash_table_iter_init(&it, s->members);
         while (g_hash_table_iter_next(&it, NULL, &value))
-                g_ptr_array_add(members, value);
+                g_ptr_array_add(s->round_members, lbd_member_copy(value));
         s->ops = g_array_new(FALSE, FALSE, sizeof(LbdOp));
         g_autoptr(GArray) skips = g_array_new(FALSE, FALSE, sizeof(LbdSkip));
-        lbd_membership_diff(members, (const char *const *)s->services, s->current, s->origin,
-                            s->ops, skips);
+        lbd_membership_diff(s->round_members, (const char *const *)s->services, s->current,
+                            s->origin, s->ops, skips);
         for (guint i = 0; i < skips->len; i++) {
                 LbdSkip *k = &g_array_index(skips, LbdSkip, i);
                 say_once(s, k->member->key, k->why);
