@@ -16,7 +16,6 @@
 struct LbdEtcd {
         char **endpoints;
         guint current; /* index into endpoints */
-        char *prefix;
         char *key_b64, *range_end_b64;
         LbdEtcdHooks hooks;
         SoupSession *requests;     /* range and probes: with a timeout */
@@ -382,7 +381,6 @@ static void connect_now(LbdEtcd *e) {
 LbdEtcd *lbd_etcd_new(const char *const *endpoints, const char *prefix, const LbdEtcdHooks *hooks) {
         LbdEtcd *e = g_new0(LbdEtcd, 1);
         e->endpoints = g_strdupv((char **)endpoints);
-        e->prefix = g_strdup(prefix);
         e->hooks = *hooks;
         e->key_b64 = g_base64_encode((const guchar *)prefix, strlen(prefix));
         gsize end_len;
@@ -410,7 +408,6 @@ void lbd_etcd_free(LbdEtcd *e) {
         g_clear_object(&e->requests);
         g_clear_object(&e->watches);
         g_strfreev(e->endpoints);
-        g_free(e->prefix);
         g_free(e->key_b64);
         g_free(e->range_end_b64);
         g_free(e);
